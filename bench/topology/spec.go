@@ -1,0 +1,127 @@
+package topology
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"slices"
+
+	"github.com/vethbench/vethbench/bench/netns"
+)
+
+// Kind names a way of wiring a sender to a receiver.
+type Kind string
+
+// The topology kinds. Only KindVeth is realized so far; the others are
+// named here so that specs, plans and reports already know them.
+const (
+	KindVeth     Kind = "veth"     // two namespaces joined by one veth pair
+	KindBridge   Kind = "bridge"   // two namespaces, each veth'd to a Linux bridge in a host namespace
+	KindRouter   Kind = "router"   // ns1 - router namespace - ns2 on two subnets
+	KindHostNAT  Kind = "hostnat"  // container - host namespace masquerading - outside namespace
+	KindMacvlan  Kind = "macvlan"  // two macvlan devices on one lower device
+	KindIPvlan   Kind = "ipvlan"   // two ipvlan devices on one lower device
+	KindLoopback Kind = "loopback" // sender and receiver in one namespace over lo
+)
+
+// Kinds lists every kind, in the order help text and reports show them.
+var Kinds = []Kind{KindVeth, KindBridge, KindRouter, KindHostNAT, KindMacvlan, KindIPvlan, KindLoopback}
+
+// Family is the IP family of the traffic.
+type Family string
+
+const (
+	IPv4 Family = "ipv4"
+	IPv6 Family = "ipv6"
+)
+
+// Spec describes a topology. It is plain data: validating it needs no
+// privileges and touches nothing; Realize builds it.
+type Spec struct {
+	Kind   Kind   `json:"kind"`
+	Family Family `json:"family"`
+	// MTU of every device on the path; 0 keeps the kernel's default (1500).
+	MTU int `json:"mtu,omitempty"`
+	// TxQueues and RxQueues set numtxqueues/numrxqueues of each device
+	// when it is created; 0 means 1.
+	TxQueues int `json:"tx_queues,omitempty"`
+	RxQueues int `json:"rx_queues,omitempty"`
+	// Mode is the macvlan or ipvlan mode; empty means the kind's default.
+	Mode string `json:"mode,omitempty"`
+	// RunID is put into every device name so that concurrent runs do not
+	// collide and leftovers can be attributed; random when empty.
+	RunID string `json:"run_id,omitempty"`
+}
+
+// MaxQueues bounds the queue counts a spec may ask for.
+const MaxQueues = 64
+
+var runIDRe = regexp.MustCompile(`^[0-9a-f]{1,6}$`)
+
+// ErrInvalid is wrapped by every validation error.
+var ErrInvalid = errors.New("invalid topology spec")
+
+// Validate checks the spec without touching the kernel.
+func (s Spec) Validate() error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, a...))
+	}
+	if !slices.Contains(Kinds, s.Kind) {
+		return bad("unknown topology %q (known: %v)", s.Kind, Kinds)
+	}
+	switch s.Family {
+	case "", IPv4, IPv6:
+	default:
+		return bad("unknown family %q (ipv4 or ipv6)", s.Family)
+	}
+	if s.MTU != 0 && (s.MTU < 1280 || s.MTU > 65535) {
+		// 1280 is IPv6's minimum; below it IPv6 cannot run at all.
+		return bad("mtu %d out of range [1280, 65535]", s.MTU)
+	}
+	if s.TxQueues < 0 || s.TxQueues > MaxQueues {
+		return bad("tx queues %d out of range [1, %d]", s.TxQueues, MaxQueues)
+	}
+	if s.RxQueues < 0 || s.RxQueues > MaxQueues {
+		return bad("rx queues %d out of range [1, %d]", s.RxQueues, MaxQueues)
+	}
+	if s.RunID != "" && !runIDRe.MatchString(s.RunID) {
+		return bad("run id %q must be 1-6 lowercase hex digits", s.RunID)
+	}
+	return nil
+}
+
+// WithDefaults returns the spec with empty fields filled in.
+func (s Spec) WithDefaults() Spec {
+	if s.Family == "" {
+		s.Family = IPv4
+	}
+	if s.MTU == 0 {
+		s.MTU = 1500
+	}
+	if s.TxQueues == 0 {
+		s.TxQueues = 1
+	}
+	if s.RxQueues == 0 {
+		s.RxQueues = 1
+	}
+	return s
+}
+
+// Endpoint is one end of the measured path: where traffic is sent from or
+// received at.
+type Endpoint struct {
+	NS      *netns.NS  `json:"-"`
+	Ifname  string     `json:"ifname"`
+	Ifindex int        `json:"ifindex"`
+	Addr    netip.Addr `json:"addr"`
+}
+
+// Device is a device vethbench created, recorded so knobs can be read back
+// from every device on the path.
+type Device struct {
+	Role   string    `json:"role"` // e.g. "sender", "receiver", "bridge"
+	Ifname string    `json:"ifname"`
+	Kind   string    `json:"kind"` // netlink kind: veth, bridge, macvlan, ...
+	NS     *netns.NS `json:"-"`
+}

@@ -1,0 +1,156 @@
+// Package testenv holds what vethbench's tests share: skipping privileged
+// tests with a reason when not root, and a TestMain wrapper that fails the
+// run when a test leaked a named namespace, a link in the initial namespace,
+// a vethbench BPF program or a file descriptor.
+package testenv
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/vishvananda/netlink"
+)
+
+// BPFProgPrefix starts the name of every BPF program vethbench loads, so
+// leak checks can tell its programs from the host's.
+const BPFProgPrefix = "vb_"
+
+// RequireRoot skips t unless the test can create namespaces and devices.
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if reason := privileged(); reason != "" {
+		t.Skipf("privileged test skipped: %s", reason)
+	}
+}
+
+func privileged() string {
+	if os.Geteuid() != 0 {
+		return "not running as root (run `sudo make test` for the integration tests)"
+	}
+	return ""
+}
+
+// Snapshot is the kernel state a test run must leave as it found it.
+type Snapshot struct {
+	NamedNS  []string // /run/netns
+	Links    []string // links in the initial namespace
+	BPFProgs []string // loaded BPF programs whose names start with BPFProgPrefix
+	FDs      []string // this process's open descriptors and their targets
+}
+
+// Take records the current state.
+func Take() Snapshot {
+	var s Snapshot
+	if ents, err := os.ReadDir("/run/netns"); err == nil {
+		for _, e := range ents {
+			s.NamedNS = append(s.NamedNS, e.Name())
+		}
+	}
+	if links, err := netlink.LinkList(); err == nil {
+		for _, l := range links {
+			s.Links = append(s.Links, l.Attrs().Name)
+		}
+	}
+	s.BPFProgs = vbPrograms()
+	if ents, err := os.ReadDir("/proc/self/fd"); err == nil {
+		for _, e := range ents {
+			target, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name()))
+			if err != nil {
+				continue // the descriptor ReadDir itself used
+			}
+			s.FDs = append(s.FDs, e.Name()+" -> "+target)
+		}
+	}
+	slices.Sort(s.NamedNS)
+	slices.Sort(s.Links)
+	slices.Sort(s.BPFProgs)
+	slices.Sort(s.FDs)
+	return s
+}
+
+func vbPrograms() []string {
+	var names []string
+	id := ebpf.ProgramID(0)
+	for {
+		next, err := ebpf.ProgramGetNextID(id)
+		if err != nil {
+			return names
+		}
+		id = next
+		p, err := ebpf.NewProgramFromID(id)
+		if err != nil {
+			continue
+		}
+		if info, err := p.Info(); err == nil && strings.HasPrefix(info.Name, BPFProgPrefix) {
+			names = append(names, fmt.Sprintf("%s(id %d)", info.Name, id))
+		}
+		p.Close()
+	}
+}
+
+// Leaks lists what is in after but not in before.
+func Leaks(before, after Snapshot) []string {
+	var out []string
+	diff := func(what string, b, a []string) {
+		for _, x := range a {
+			if !slices.Contains(b, x) {
+				out = append(out, what+": "+x)
+			}
+		}
+	}
+	diff("named namespace", before.NamedNS, after.NamedNS)
+	diff("link in the initial namespace", before.Links, after.Links)
+	diff("BPF program", before.BPFProgs, after.BPFProgs)
+	diff("file descriptor", filterFDs(before.FDs), filterFDs(after.FDs))
+	return out
+}
+
+// filterFDs drops descriptors the Go runtime and test framework open on
+// their own (the epoll instance, its eventfd, pidfds of waited children).
+func filterFDs(fds []string) []string {
+	var out []string
+	for _, f := range fds {
+		if strings.Contains(f, "anon_inode:[eventpoll]") || strings.Contains(f, "anon_inode:[eventfd]") ||
+			strings.Contains(f, "anon_inode:[pidfd]") {
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// Main runs the tests and fails the run if they leaked. Use it as
+//
+//	func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+func Main(m *testing.M) int {
+	before := Take()
+	code := m.Run()
+	// Namespace and BPF teardown is asynchronous in the kernel: give it a moment.
+	var leaks []string
+	for deadline := time.Now().Add(3 * time.Second); ; {
+		leaks = Leaks(before, Take())
+		if len(leaks) == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(leaks) > 0 {
+		fmt.Fprintln(os.Stderr, "FAIL: tests leaked kernel state or descriptors:")
+		for _, l := range leaks {
+			fmt.Fprintln(os.Stderr, "  "+l)
+		}
+		if code == 0 {
+			code = 1
+		}
+	}
+	return code
+}
+
+// IsRoot reports whether privileged tests can run.
+func IsRoot() bool { return privileged() == "" }
