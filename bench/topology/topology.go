@@ -145,13 +145,14 @@ func (t *Topology) buildVeth(ctx context.Context) error {
 	}
 	s := t.Spec
 	sndName, rcvName := t.devName("s"), t.devName("r")
+	// NewLinkAttrs leaves txqueuelen and the netns id unset (-1); a zero
+	// LinkAttrs would create the device with txqueuelen 0.
+	attrs := netlink.NewLinkAttrs()
+	attrs.Name, attrs.MTU = sndName, s.MTU
+	attrs.NumTxQueues, attrs.NumRxQueues = s.TxQueues, s.RxQueues
 	veth := &netlink.Veth{
-		LinkAttrs: netlink.LinkAttrs{
-			Name:        sndName,
-			MTU:         s.MTU,
-			NumTxQueues: s.TxQueues,
-			NumRxQueues: s.RxQueues,
-		},
+		LinkAttrs:       attrs,
+		PeerTxQLen:      -1,
 		PeerName:        rcvName,
 		PeerNamespace:   netlink.NsFd(rcvNS.Fd()),
 		PeerMTU:         uint32(s.MTU),

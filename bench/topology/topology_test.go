@@ -1,0 +1,177 @@
+package topology
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/vethbench/vethbench/internal/testenv"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+func TestValidate(t *testing.T) {
+	good := []Spec{
+		{Kind: KindVeth},
+		{Kind: KindVeth, Family: IPv6, MTU: 9000, TxQueues: 4, RxQueues: 4, RunID: "abc123"},
+		{Kind: KindLoopback},
+	}
+	for _, s := range good {
+		if err := s.Validate(); err != nil {
+			t.Errorf("%+v: %v", s, err)
+		}
+	}
+	bad := map[string]Spec{
+		"unknown topology":      {Kind: "wireguard"},
+		"unknown topology \"\"": {},
+		"unknown family":        {Kind: KindVeth, Family: "ipx"},
+		"mtu 100 out of":        {Kind: KindVeth, MTU: 100},
+		"mtu 70000 out of":      {Kind: KindVeth, MTU: 70000},
+		"tx queues -1":          {Kind: KindVeth, TxQueues: -1},
+		"rx queues 65":          {Kind: KindVeth, RxQueues: 65},
+		"run id \"XYZ\"":        {Kind: KindVeth, RunID: "XYZ"},
+		"run id \"1234567\"":    {Kind: KindVeth, RunID: "1234567"},
+	}
+	for want, s := range bad {
+		err := s.Validate()
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%+v: error %v, want one containing %q", s, err, want)
+		}
+	}
+}
+
+func TestDeviceNamesFit(t *testing.T) {
+	tp := &Topology{Spec: Spec{RunID: "abcdef"}}
+	for _, role := range []string{"s", "r", "br", "rt1", "longrolename"} {
+		if n := tp.devName(role); len(n) > 15 || !strings.HasPrefix(n, NamePrefix+"abcdef") {
+			t.Errorf("devName(%q) = %q", role, n)
+		}
+	}
+}
+
+// udpPass sends one datagram from the sender to the receiver and reads it.
+func udpPass(t *testing.T, tp *Topology) {
+	t.Helper()
+	var rc, sc *net.UDPConn
+	err := tp.Receiver.NS.Do(func() error {
+		var err error
+		rc, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(tp.Receiver.Addr, 9999)))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	err = tp.Sender.NS.Do(func() error {
+		var err error
+		sc, err = net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(tp.Receiver.Addr, 9999)))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	if _, err := sc.Write([]byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	rc.SetReadDeadline(time.Now().Add(2 * time.Second))
+	buf := make([]byte, 64)
+	n, from, err := rc.ReadFromUDPAddrPort(buf)
+	if err != nil {
+		t.Fatalf("no datagram arrived: %v", err)
+	}
+	if string(buf[:n]) != "hello" || from.Addr().Unmap() != tp.Sender.Addr {
+		t.Fatalf("got %q from %v, want hello from %v", buf[:n], from, tp.Sender.Addr)
+	}
+}
+
+func TestRealize(t *testing.T) {
+	testenv.RequireRoot(t)
+	for _, s := range []Spec{
+		{Kind: KindVeth},
+		{Kind: KindVeth, Family: IPv6},
+		{Kind: KindVeth, MTU: 9000, TxQueues: 2, RxQueues: 2},
+		{Kind: KindLoopback},
+		{Kind: KindLoopback, Family: IPv6},
+	} {
+		t.Run(string(s.Kind)+"/"+string(s.WithDefaults().Family), func(t *testing.T) {
+			tp, err := Realize(context.Background(), s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tp.Close()
+			udpPass(t, tp)
+			for _, d := range tp.Devices {
+				if len(d.Ifname) > 15 {
+					t.Errorf("device name %q too long", d.Ifname)
+				}
+			}
+			if err := tp.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := tp.Close(); err != nil {
+				t.Fatalf("second Close: %v", err)
+			}
+		})
+	}
+}
+
+// Devices are never created in the initial namespace, even for a moment,
+// and two realizations at once do not collide.
+func TestRealizeConcurrentNothingInHost(t *testing.T) {
+	testenv.RequireRoot(t)
+	ch := make(chan netlink.LinkUpdate, 64)
+	done := make(chan struct{})
+	if err := netlink.LinkSubscribe(ch, done); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Go(func() {
+			tp, err := Realize(context.Background(), Spec{Kind: KindVeth})
+			if err != nil {
+				errs <- err
+				return
+			}
+			tp.Close()
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	close(done)
+	for u := range ch {
+		if strings.HasPrefix(u.Attrs().Name, NamePrefix) {
+			t.Errorf("link %q appeared in the initial namespace", u.Attrs().Name)
+		}
+	}
+}
+
+func TestRealizeCancelled(t *testing.T) {
+	testenv.RequireRoot(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Realize(ctx, Spec{Kind: KindVeth}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Realize with a cancelled context: %v", err)
+	}
+}
+
+func TestNotImplementedIsNotSupported(t *testing.T) {
+	testenv.RequireRoot(t)
+	_, err := Realize(context.Background(), Spec{Kind: KindIPvlan})
+	if !errors.Is(err, ErrNotSupported) {
+		t.Fatalf("ipvlan: %v, want ErrNotSupported", err)
+	}
+}

@@ -1,0 +1,255 @@
+package result
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// SchemaVersion is bumped on any change that an old reader would misread.
+// Readers refuse files with a newer major version. The schema is documented
+// in SCHEMA.md beside this file.
+const SchemaVersion = 1
+
+// Result is one vethbench result file: one run or one sweep.
+type Result struct {
+	Schema     string    `json:"schema"` // "vethbench-result"
+	Version    int       `json:"version"`
+	Tool       Tool      `json:"tool"`
+	Command    []string  `json:"command"`
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at"`
+	Host       Host      `json:"host"`
+	Settings   Settings  `json:"settings"`
+	Cases      []Case    `json:"cases"`
+	// Interrupted is set when the run was stopped (Ctrl-C) before the end;
+	// the cases present are complete, the missing ones were not run.
+	Interrupted bool `json:"interrupted,omitempty"`
+}
+
+// Tool identifies what produced the file.
+type Tool struct {
+	Name      string `json:"name"`
+	Version   string `json:"version"`
+	GoVersion string `json:"go_version"`
+}
+
+// Host is the machine context a figure is only meaningful in.
+type Host struct {
+	Kernel   string `json:"kernel"`
+	Arch     string `json:"arch"`
+	CPUModel string `json:"cpu_model"`
+	VCPUs    int    `json:"vcpus"`
+	// StealPct is the share of CPU time the hypervisor took during the run
+	// (from /proc/stat), in percent. High steal makes every figure noisier.
+	StealPct float64 `json:"steal_pct"`
+	// BusyPct is the host's CPU use over the run, in percent of all vCPUs.
+	BusyPct float64 `json:"busy_pct"`
+}
+
+// Settings are the measurement parameters shared by every case.
+type Settings struct {
+	Trials   int           `json:"trials"`
+	Duration time.Duration `json:"duration_ns"`
+	Warmup   time.Duration `json:"warmup_ns"`
+	// Confidence is the target coverage of the median intervals (0.95).
+	Confidence float64 `json:"confidence"`
+}
+
+// Case status values.
+const (
+	StatusOK          = "ok"
+	StatusUnsupported = "unsupported"
+	StatusFailed      = "failed"
+)
+
+// Case is one configuration: a topology, traffic and knob values, measured
+// over several trials.
+type Case struct {
+	Name     string          `json:"name"` // stable identifier, e.g. "veth/pkt=64"
+	Status   string          `json:"status"`
+	Error    string          `json:"error,omitempty"`
+	Topology json.RawMessage `json:"topology"` // the topology spec as given
+	Traffic  Traffic         `json:"traffic"`
+	Counter  string          `json:"counter_hook"` // "tcx" or "cls_bpf"
+	// Knobs holds every knob read back from every device after setup, keyed
+	// by device role ("sender", "receiver", ...).
+	Knobs    map[string]DeviceKnobs `json:"knobs"`
+	Trials   []Trial                `json:"trials"`
+	Summary  *Summary               `json:"summary,omitempty"`
+	Warnings []string               `json:"warnings,omitempty"`
+}
+
+// Traffic describes the generator of a case.
+type Traffic struct {
+	Generator string  `json:"generator"` // "udp"
+	FrameSize int     `json:"frame_size"`
+	Flows     int     `json:"flows"`
+	Rate      float64 `json:"rate_pps"` // 0 = unlimited
+	Batch     int     `json:"batch"`
+	Family    string  `json:"family"`
+	RcvBuf    int     `json:"receiver_rcvbuf"` // effective SO_RCVBUF, bytes
+}
+
+// DeviceKnobs is what one device's knobs read back as.
+type DeviceKnobs struct {
+	Ifname     string          `json:"ifname"`
+	Kind       string          `json:"kind"`
+	MTU        int             `json:"mtu"`
+	TxQueueLen int             `json:"txqueuelen"`
+	Qdisc      string          `json:"qdisc"`
+	TxQueues   int             `json:"tx_queues"`
+	RxQueues   int             `json:"rx_queues"`
+	Features   map[string]bool `json:"features,omitempty"` // ethtool features: generic-receive-offload...
+	XDP        string          `json:"xdp"`                // "none", or the attach mode
+	Errors     []string        `json:"errors,omitempty"`   // knobs that could not be read, and why
+}
+
+// Trial is one measurement window.
+type Trial struct {
+	Index    int           `json:"index"`
+	Duration time.Duration `json:"duration_ns"` // how long the generator ran
+	// Packet counts over the window.
+	Sent        uint64 `json:"sent"`         // accepted by the sender's sendmmsg
+	AtDevice    uint64 `json:"at_device"`    // vethbench packets seen by the eBPF counter at the receiver's ingress
+	Received    uint64 `json:"received"`     // read by the receiving socket
+	DeviceRx    uint64 `json:"device_rx"`    // the receiving device's rx_packets (all packets)
+	EBPFRx      uint64 `json:"ebpf_rx"`      // all packets seen by the eBPF counter
+	SentBytes   uint64 `json:"sent_bytes"`   // frame bytes
+	DeviceBytes uint64 `json:"device_bytes"` // receiving device's rx_bytes
+	// Drops from the kernel's own counters, by counter name.
+	Drops    map[string]uint64 `json:"drops"`
+	Dropped  uint64            `json:"dropped"` // sum of the counters that account for packets
+	SendErrs map[string]uint64 `json:"send_errors,omitempty"`
+	// Accounting: sent = received + dropped, within AccountingTolerance.
+	Unaccounted int64 `json:"unaccounted"`
+	Closed      bool  `json:"accounting_closed"`
+
+	PPS          float64 `json:"pps"`           // received / duration
+	SentPPS      float64 `json:"sent_pps"`      // sent / duration
+	BytesPerSec  float64 `json:"bytes_per_sec"` // received frame bytes / duration
+	CPUNsPerPkt  float64 `json:"cpu_ns_per_pkt"`
+	CPUBusyPct   float64 `json:"cpu_busy_pct"` // of all vCPUs
+	StealPct     float64 `json:"steal_pct"`
+	Latency      Latency `json:"latency"`
+	GeneratorLag int64   `json:"generator_lag_ns,omitempty"` // fixed rate: worst lateness behind schedule
+}
+
+// AccountingTolerance is the share of sent packets that may be unaccounted
+// for while the accounting still counts as closed.
+const AccountingTolerance = 0.001
+
+// Latency holds one-way latency percentiles (send call to the receiver's
+// ingress) from the eBPF histogram. Each is the midpoint of its bucket;
+// Resolution is the bucket's relative width, the error bound.
+type Latency struct {
+	Count      uint64   `json:"count"`
+	P50        float64  `json:"p50_ns"`
+	P90        float64  `json:"p90_ns"`
+	P99        float64  `json:"p99_ns"`
+	P999       float64  `json:"p999_ns"`
+	Resolution float64  `json:"resolution"`
+	Histogram  []uint64 `json:"histogram,omitempty"` // bucket counts, see SCHEMA.md
+	BadStamps  uint64   `json:"bad_timestamps,omitempty"`
+}
+
+// Estimate is a median over trials with its confidence interval.
+type Estimate struct {
+	Median float64 `json:"median"`
+	Lo     float64 `json:"ci_lo"`
+	Hi     float64 `json:"ci_hi"`
+	// Level is the interval's actual coverage; below the target when there
+	// are too few trials (then Lo and Hi are the extremes).
+	Level float64 `json:"ci_level"`
+	Min   float64 `json:"min"`
+	Max   float64 `json:"max"`
+	N     int     `json:"n"`
+}
+
+// Summary condenses a case's trials.
+type Summary struct {
+	PPS         Estimate `json:"pps"`
+	BytesPerSec Estimate `json:"bytes_per_sec"`
+	CPUNsPerPkt Estimate `json:"cpu_ns_per_pkt"`
+	P50         Estimate `json:"latency_p50_ns"`
+	P90         Estimate `json:"latency_p90_ns"`
+	P99         Estimate `json:"latency_p99_ns"`
+	P999        Estimate `json:"latency_p999_ns"`
+	Sent        uint64   `json:"sent"`
+	Received    uint64   `json:"received"`
+	Dropped     uint64   `json:"dropped"`
+	Closed      bool     `json:"accounting_closed"` // every trial closed
+}
+
+// ErrSchema is returned for files that are not vethbench results or are of
+// a newer schema than this build reads.
+var ErrSchema = errors.New("not a readable vethbench result")
+
+// NewResult returns a Result with the schema fields filled in.
+func NewResult() *Result {
+	return &Result{Schema: "vethbench-result", Version: SchemaVersion}
+}
+
+// Encode writes r as indented JSON.
+func (r *Result) Encode(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r); err != nil {
+		return fmt.Errorf("encode result: %w", err)
+	}
+	return nil
+}
+
+// WriteFile writes r to path atomically (temp file and rename), so a killed
+// run never leaves a half-written result.
+func (r *Result) WriteFile(path string) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".vethbench-*.json")
+	if err != nil {
+		return fmt.Errorf("write result: %w", err)
+	}
+	defer os.Remove(f.Name())
+	if err := r.Encode(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write result: %w", err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("write result: %w", err)
+	}
+	return nil
+}
+
+// Decode reads a result and checks its schema.
+func Decode(rd io.Reader) (*Result, error) {
+	var r Result
+	if err := json.NewDecoder(rd).Decode(&r); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSchema, err)
+	}
+	if r.Schema != "vethbench-result" {
+		return nil, fmt.Errorf("%w: schema %q", ErrSchema, r.Schema)
+	}
+	if r.Version > SchemaVersion {
+		return nil, fmt.Errorf("%w: version %d is newer than this vethbench reads (%d)", ErrSchema, r.Version, SchemaVersion)
+	}
+	return &r, nil
+}
+
+// ReadFile reads a result file.
+func ReadFile(path string) (*Result, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read result: %w", err)
+	}
+	defer f.Close()
+	r, err := Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, nil
+}
