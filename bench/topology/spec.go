@@ -13,8 +13,7 @@ import (
 // Kind names a way of wiring a sender to a receiver.
 type Kind string
 
-// The topology kinds. Only KindVeth is realized so far; the others are
-// named here so that specs, plans and reports already know them.
+// The topology kinds.
 const (
 	KindVeth     Kind = "veth"     // two namespaces joined by one veth pair
 	KindBridge   Kind = "bridge"   // two namespaces, each veth'd to a Linux bridge in a host namespace
@@ -25,8 +24,10 @@ const (
 	KindLoopback Kind = "loopback" // sender and receiver in one namespace over lo
 )
 
-// Kinds lists every kind, in the order help text and reports show them.
-var Kinds = []Kind{KindVeth, KindBridge, KindRouter, KindHostNAT, KindMacvlan, KindIPvlan, KindLoopback}
+// Kinds lists the kinds this version can build, in the order help text and
+// reports show them. The other constants name kinds that are planned, so
+// that specs and reports already agree on their names.
+var Kinds = []Kind{KindVeth, KindLoopback}
 
 // Family is the IP family of the traffic.
 type Family string
@@ -64,29 +65,30 @@ var ErrInvalid = errors.New("invalid topology spec")
 
 // Validate checks the spec without touching the kernel.
 func (s Spec) Validate() error {
-	bad := func(format string, a ...any) error {
-		return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, a...))
+	// Messages start with the field's name as the CLI spells it.
+	bad := func(field, format string, a ...any) error {
+		return fmt.Errorf("%w: %s: %s", ErrInvalid, field, fmt.Sprintf(format, a...))
 	}
 	if !slices.Contains(Kinds, s.Kind) {
-		return bad("unknown topology %q (known: %v)", s.Kind, Kinds)
+		return bad("topology", "unknown topology %q (known: %v)", s.Kind, Kinds)
 	}
 	switch s.Family {
 	case "", IPv4, IPv6:
 	default:
-		return bad("unknown family %q (ipv4 or ipv6)", s.Family)
+		return bad("family", "unknown family %q (ipv4 or ipv6)", s.Family)
 	}
 	if s.MTU != 0 && (s.MTU < 1280 || s.MTU > 65535) {
 		// 1280 is IPv6's minimum; below it IPv6 cannot run at all.
-		return bad("mtu %d out of range [1280, 65535]", s.MTU)
+		return bad("mtu", "%d out of range [1280, 65535]", s.MTU)
 	}
 	if s.TxQueues < 0 || s.TxQueues > MaxQueues {
-		return bad("tx queues %d out of range [1, %d]", s.TxQueues, MaxQueues)
+		return bad("tx-queues", "%d out of range [1, %d]", s.TxQueues, MaxQueues)
 	}
 	if s.RxQueues < 0 || s.RxQueues > MaxQueues {
-		return bad("rx queues %d out of range [1, %d]", s.RxQueues, MaxQueues)
+		return bad("rx-queues", "%d out of range [1, %d]", s.RxQueues, MaxQueues)
 	}
 	if s.RunID != "" && !runIDRe.MatchString(s.RunID) {
-		return bad("run id %q must be 1-6 lowercase hex digits", s.RunID)
+		return bad("run-id", "%q must be 1-6 lowercase hex digits", s.RunID)
 	}
 	return nil
 }

@@ -66,8 +66,6 @@ func Realize(ctx context.Context, s Spec) (*Topology, error) {
 		err = t.buildVeth(ctx)
 	case KindLoopback:
 		err = t.buildLoopback(ctx)
-	default:
-		err = fmt.Errorf("%w: topology %s is not implemented yet", ErrNotSupported, s.Kind)
 	}
 	if err != nil {
 		t.Close()
