@@ -1,7 +1,9 @@
 // Package testenv holds what vethbench's tests share: skipping privileged
 // tests with a reason when not root, and a TestMain wrapper that fails the
 // run when a test leaked a named namespace, a link in the initial namespace,
-// a vethbench BPF program or a file descriptor.
+// a pinned BPF object or a file descriptor. Anonymous namespaces, BPF
+// programs, maps and links are all held by descriptors, so the descriptor
+// check covers them without confusing them with another process's.
 package testenv
 
 import (
@@ -38,10 +40,10 @@ func privileged() string {
 
 // Snapshot is the kernel state a test run must leave as it found it.
 type Snapshot struct {
-	NamedNS  []string // /run/netns
-	Links    []string // links in the initial namespace
-	BPFProgs []string // loaded BPF programs whose names start with BPFProgPrefix
-	FDs      []string // this process's open descriptors and their targets
+	NamedNS []string // /run/netns
+	Links   []string // links in the initial namespace
+	BPFPins []string // objects pinned under /sys/fs/bpf
+	FDs     []string // this process's open descriptors and their targets
 }
 
 // Take records the current state.
@@ -57,7 +59,11 @@ func Take() Snapshot {
 			s.Links = append(s.Links, l.Attrs().Name)
 		}
 	}
-	s.BPFProgs = vbPrograms()
+	if ents, err := os.ReadDir("/sys/fs/bpf"); err == nil {
+		for _, e := range ents {
+			s.BPFPins = append(s.BPFPins, e.Name())
+		}
+	}
 	if ents, err := os.ReadDir("/proc/self/fd"); err == nil {
 		for _, e := range ents {
 			target, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name()))
@@ -69,12 +75,15 @@ func Take() Snapshot {
 	}
 	slices.Sort(s.NamedNS)
 	slices.Sort(s.Links)
-	slices.Sort(s.BPFProgs)
+	slices.Sort(s.BPFPins)
 	slices.Sort(s.FDs)
 	return s
 }
 
-func vbPrograms() []string {
+// VBPrograms lists loaded BPF programs whose names start with
+// BPFProgPrefix, from any process: use it only where no other test process
+// can be loading programs at the same time.
+func VBPrograms() []string {
 	var names []string
 	id := ebpf.ProgramID(0)
 	for {
@@ -106,7 +115,7 @@ func Leaks(before, after Snapshot) []string {
 	}
 	diff("named namespace", before.NamedNS, after.NamedNS)
 	diff("link in the initial namespace", before.Links, after.Links)
-	diff("BPF program", before.BPFProgs, after.BPFProgs)
+	diff("pinned BPF object", before.BPFPins, after.BPFPins)
 	diff("file descriptor", filterFDs(before.FDs), filterFDs(after.FDs))
 	return out
 }
