@@ -1,0 +1,45 @@
+# vethbench: build, test, generate, bench.
+# Everything that touches the kernel needs root (namespaces, devices, BPF).
+
+GO      ?= go
+BIN     ?= ./vethbench
+PKGS    := ./...
+# One package at a time: the tests measure packet rates on 2 vCPUs and must
+# not fight each other for them.
+TESTFLAGS ?= -race -count=1 -p 1 -timeout 15m
+
+.PHONY: all build run test test-unprivileged vet fmt-check generate generate-check bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/vethbench
+
+# The main job for now: one veth pair measured end to end, as a table.
+run: build
+	$(BIN) run --topology veth --pkt-size 64 --duration 5s --trials 5
+
+test: vet fmt-check
+	$(GO) test $(TESTFLAGS) $(PKGS)
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+# Regenerate the committed BPF objects (needs clang and llvm-strip).
+generate:
+	$(GO) generate ./ebpf/...
+
+# Fails if the committed BPF objects differ from what `make generate` builds.
+generate-check: generate
+	@git diff --exit-code --stat -- ebpf/ || { echo "generated BPF files are out of date: run make generate and commit"; exit 1; }
+
+# The UDP generator's packet rate on a veth pair at 64 B, receiver counting.
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./bench/traffic/ ./bench/
+
+clean:
+	rm -f $(BIN)

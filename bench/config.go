@@ -1,0 +1,121 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vethbench/vethbench/bench/topology"
+	"github.com/vethbench/vethbench/bench/traffic"
+)
+
+// ErrInvalid is wrapped by every configuration error.
+var ErrInvalid = errors.New("invalid configuration")
+
+// Ports of the measured flows, inside the private namespaces.
+const (
+	DstPort     = 47600
+	SrcPortBase = 40000
+)
+
+// Traffic is the generator side of a case.
+type Traffic struct {
+	Generator string        // "udp"
+	FrameSize int           // bytes on the wire without FCS (Ethernet + IP + UDP + payload)
+	Flows     int           // distinct source ports
+	Rate      float64       // packets/s over all flows; 0 = as fast as possible
+	Batch     int           // packets per sendmmsg
+	RcvBuf    int           // receiver SO_RCVBUF in bytes; 0 = kernel default
+	Drain     time.Duration // longest wait for in-flight packets after a window
+}
+
+// Case is one configuration to measure.
+type Case struct {
+	Topology topology.Spec
+	Traffic  Traffic
+}
+
+// Name is the case's stable identifier in results and comparisons.
+func (c Case) Name() string {
+	s := c.Topology.WithDefaults()
+	name := fmt.Sprintf("%s/pkt=%d", s.Kind, c.Traffic.FrameSize)
+	if s.Family != topology.IPv4 {
+		name += "/" + string(s.Family)
+	}
+	if c.Traffic.Flows > 1 {
+		name += fmt.Sprintf("/flows=%d", c.Traffic.Flows)
+	}
+	if c.Traffic.Rate > 0 {
+		name += fmt.Sprintf("/rate=%g", c.Traffic.Rate)
+	}
+	return name
+}
+
+// Measure is how each case is measured.
+type Measure struct {
+	Trials     int
+	Duration   time.Duration // one trial's generator window
+	Warmup     time.Duration // discarded window before the first trial; 0 = none
+	Confidence float64       // coverage of median intervals, e.g. 0.95
+}
+
+// Limits on what a run may ask for.
+const (
+	MaxTrials   = 1000
+	MaxDuration = time.Hour
+	MaxFlows    = 1024
+	MaxBatch    = 1024
+)
+
+// Validate checks the case and measurement settings without privileges.
+// Errors name the flag-level field.
+func (c Case) Validate(m Measure) error {
+	bad := func(field, format string, a ...any) error {
+		return fmt.Errorf("%w: %s: %s", ErrInvalid, field, fmt.Sprintf(format, a...))
+	}
+	if err := c.Topology.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if m.Trials < 1 || m.Trials > MaxTrials {
+		return bad("trials", "%d out of range [1, %d]", m.Trials, MaxTrials)
+	}
+	if m.Duration <= 0 || m.Duration > MaxDuration {
+		return bad("duration", "%v out of range (0, %v]", m.Duration, MaxDuration)
+	}
+	if m.Duration < 100*time.Millisecond {
+		return bad("duration", "%v is too short to measure (at least 100ms)", m.Duration)
+	}
+	if m.Warmup < 0 || m.Warmup > MaxDuration {
+		return bad("warmup", "%v out of range [0, %v]", m.Warmup, MaxDuration)
+	}
+	if m.Confidence <= 0 || m.Confidence >= 1 {
+		return bad("confidence", "%v out of range (0, 1)", m.Confidence)
+	}
+	t := c.Traffic
+	if t.Generator != "udp" {
+		return bad("generator", "unknown generator %q (available: udp)", t.Generator)
+	}
+	s := c.Topology.WithDefaults()
+	ipv6 := s.Family == topology.IPv6
+	lo, hi := traffic.MinFrame(ipv6), traffic.MaxFrame(s.MTU)
+	if t.FrameSize < lo || t.FrameSize > hi {
+		return bad("pkt-size", "%d bytes out of range [%d, %d] (smallest %s UDP frame carrying vethbench's %d-byte header, largest MTU %d + 14)",
+			t.FrameSize, lo, hi, s.Family, traffic.HeaderLen, s.MTU)
+	}
+	if t.Flows < 1 || t.Flows > MaxFlows {
+		return bad("flows", "%d out of range [1, %d]", t.Flows, MaxFlows)
+	}
+	if t.Rate < 0 {
+		return bad("rate", "%v is negative (0 means unlimited)", t.Rate)
+	}
+	if t.Batch < 1 || t.Batch > MaxBatch {
+		return bad("batch", "%d out of range [1, %d]", t.Batch, MaxBatch)
+	}
+	if t.RcvBuf < 0 {
+		return bad("rcvbuf", "%d is negative (0 means the kernel default)", t.RcvBuf)
+	}
+	if t.Drain < 0 {
+		return bad("drain", "%v is negative", t.Drain)
+	}
+	return nil
+}

@@ -1,0 +1,82 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"runtime/debug"
+	"time"
+
+	"github.com/vethbench/vethbench/bench/host"
+	"github.com/vethbench/vethbench/reports/result"
+)
+
+// Version is vethbench's version, set by the linker
+// (-X github.com/vethbench/vethbench/bench.Version=...); otherwise taken
+// from the module's build information.
+var Version = ""
+
+// ToolVersion is the version written into results and printed by
+// `vethbench version`.
+func ToolVersion() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v := bi.Main.Version
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += "+" + s.Value[:12]
+			}
+			if s.Key == "vcs.modified" && s.Value == "true" {
+				v += "-dirty"
+			}
+		}
+		return v
+	}
+	return "unknown"
+}
+
+// Run measures every case in order and returns the result file's contents.
+// It validates all cases before creating anything. When ctx is cancelled it
+// returns the cases finished so far, with Interrupted set, and ctx's error.
+func Run(ctx context.Context, cases []Case, m Measure, command []string, progress Progress) (*result.Result, error) {
+	for _, c := range cases {
+		if err := c.Validate(m); err != nil {
+			return nil, err
+		}
+	}
+	info, err := host.ReadInfo()
+	if err != nil {
+		return nil, err
+	}
+	cpu0, err := host.ReadCPU()
+	if err != nil {
+		return nil, err
+	}
+	res := result.NewResult()
+	res.Tool = result.Tool{Name: "vethbench", Version: ToolVersion(), GoVersion: runtime.Version()}
+	res.Command = command
+	res.StartedAt = time.Now().UTC()
+	res.Host = result.Host{Kernel: info.Kernel, Arch: info.Arch, CPUModel: info.CPUModel, VCPUs: info.VCPUs}
+	res.Settings = result.Settings{Trials: m.Trials, Duration: m.Duration, Warmup: m.Warmup, Confidence: m.Confidence}
+
+	var runErr error
+	for _, c := range cases {
+		rc, err := RunCase(ctx, c, m, progress)
+		if err != nil {
+			runErr = err
+			break
+		}
+		res.Cases = append(res.Cases, rc)
+	}
+	res.FinishedAt = time.Now().UTC()
+	if cpu1, err := host.ReadCPU(); err == nil {
+		d := cpu1.Sub(cpu0)
+		res.Host.StealPct, res.Host.BusyPct = d.Pct(d.Steal), d.Pct(d.Busy())
+	}
+	if errors.Is(runErr, context.Canceled) || errors.Is(runErr, context.DeadlineExceeded) {
+		res.Interrupted = true
+	}
+	return res, runErr
+}

@@ -1,0 +1,441 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/vethbench/vethbench/bench/host"
+	"github.com/vethbench/vethbench/bench/kstat"
+	"github.com/vethbench/vethbench/bench/stats"
+	"github.com/vethbench/vethbench/bench/topology"
+	"github.com/vethbench/vethbench/bench/traffic"
+	vbpf "github.com/vethbench/vethbench/ebpf"
+	"github.com/vethbench/vethbench/reports/result"
+	"github.com/vethbench/vethbench/tuning"
+)
+
+// Event reports progress to the caller (the CLI prints it).
+type Event struct {
+	Case   string
+	Phase  string // "setup", "warmup", "trial", "teardown"
+	Trial  int    // 1-based, for Phase "trial"
+	Trials int
+	Result *result.Trial // set when a trial has finished
+}
+
+// Progress receives events; it may be nil.
+type Progress func(Event)
+
+// RunCase measures one case. Failures that belong to the case (an
+// unsupported topology, a setup error) are recorded in the returned case;
+// the error is non-nil only when the context was cancelled.
+func RunCase(ctx context.Context, c Case, m Measure, progress Progress) (result.Case, error) {
+	if progress == nil {
+		progress = func(Event) {}
+	}
+	spec := c.Topology.WithDefaults()
+	topoJSON, _ := json.Marshal(spec)
+	out := result.Case{
+		Name:     c.Name(),
+		Topology: topoJSON,
+		Traffic: result.Traffic{
+			Generator: c.Traffic.Generator, FrameSize: c.Traffic.FrameSize, Flows: c.Traffic.Flows,
+			Rate: c.Traffic.Rate, Batch: c.Traffic.Batch, Family: string(spec.Family),
+		},
+	}
+	progress(Event{Case: out.Name, Phase: "setup"})
+	r, err := setup(ctx, c)
+	if r != nil {
+		defer func() {
+			progress(Event{Case: out.Name, Phase: "teardown"})
+			r.close()
+		}()
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return out, ctx.Err()
+		}
+		out.Status, out.Error = result.StatusFailed, err.Error()
+		if errors.Is(err, topology.ErrNotSupported) || errors.Is(err, vbpf.ErrNotSupported) {
+			out.Status = result.StatusUnsupported
+		}
+		return out, nil
+	}
+	out.Counter = r.counters.Hook()
+	out.Knobs = r.knobs
+	out.Traffic.RcvBuf = r.rcv.EffectiveRcvbuf()
+	out.Warnings = append(out.Warnings, r.knobWarnings...)
+
+	if m.Warmup > 0 {
+		progress(Event{Case: out.Name, Phase: "warmup"})
+		if _, err := r.window(ctx, m.Warmup); err != nil {
+			return out, r.fail(ctx, &out, fmt.Errorf("warm-up: %w", err))
+		}
+	}
+	for i := range m.Trials {
+		progress(Event{Case: out.Name, Phase: "trial", Trial: i + 1, Trials: m.Trials})
+		tr, err := r.window(ctx, m.Duration)
+		if err != nil {
+			return out, r.fail(ctx, &out, fmt.Errorf("trial %d: %w", i+1, err))
+		}
+		tr.Index = i
+		out.Trials = append(out.Trials, tr)
+		progress(Event{Case: out.Name, Phase: "trial", Trial: i + 1, Trials: m.Trials, Result: &out.Trials[i]})
+	}
+	out.Status = result.StatusOK
+	out.Summary = summarize(out.Trials, m.Confidence)
+	out.Warnings = append(out.Warnings, warnings(out.Trials, out.Summary, m.Confidence)...)
+	return out, nil
+}
+
+// fail records a mid-run error in the case; a cancellation is passed up.
+func (r *running) fail(ctx context.Context, out *result.Case, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	out.Status, out.Error = result.StatusFailed, err.Error()
+	return nil
+}
+
+// running holds everything a case has set up, torn down by close.
+type running struct {
+	c            Case
+	topo         *topology.Topology
+	counters     *vbpf.Counters
+	rcv          *traffic.UDPReceiver
+	snd          *traffic.UDPSender
+	sndStats     *kstat.Reader
+	rcvStats     *kstat.Reader
+	knobs        map[string]result.DeviceKnobs
+	knobWarnings []string
+
+	rcvCancel context.CancelFunc
+	rcvDone   sync.WaitGroup
+	rcvErr    error
+}
+
+func setup(ctx context.Context, c Case) (*running, error) {
+	topo, err := topology.Realize(ctx, c.Topology)
+	if err != nil {
+		return nil, err
+	}
+	r := &running{c: c, topo: topo, rcvCancel: func() {}}
+	r.knobs = make(map[string]result.DeviceKnobs, len(topo.Devices))
+	for _, d := range topo.Devices {
+		k, err := tuning.ReadDevice(d.NS, d.Ifname)
+		if err != nil {
+			return r, fmt.Errorf("read knobs of %s: %w", d.Role, err)
+		}
+		for _, e := range k.Errors {
+			r.knobWarnings = append(r.knobWarnings, fmt.Sprintf("%s %s: %s", d.Role, d.Ifname, e))
+		}
+		r.knobs[d.Role] = k
+	}
+	rx := topo.Receiver
+	if r.counters, err = vbpf.AttachIngress(rx.NS, rx.Ifname, vbpf.Options{DstPort: DstPort}); err != nil {
+		return r, fmt.Errorf("attach counters: %w", err)
+	}
+	if r.sndStats, err = kstat.NewReader(topo.Sender.NS); err != nil {
+		return r, err
+	}
+	if r.rcvStats, err = kstat.NewReader(rx.NS); err != nil {
+		return r, err
+	}
+	if r.rcv, err = traffic.NewUDPReceiver(rx.NS, rx.Addr, DstPort, c.Traffic.RcvBuf); err != nil {
+		return r, fmt.Errorf("receiver: %w", err)
+	}
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	r.rcvCancel = cancel
+	r.rcvDone.Go(func() { r.rcvErr = r.rcv.Run(rctx) })
+	r.snd, err = traffic.NewUDPSender(topo.Sender.NS, traffic.UDPConfig{
+		Src: topo.Sender.Addr, Dst: rx.Addr, DstPort: DstPort, SrcPortBase: SrcPortBase,
+		Flows: c.Traffic.Flows, FrameSize: c.Traffic.FrameSize, Rate: c.Traffic.Rate, Batch: c.Traffic.Batch,
+	})
+	if err != nil {
+		return r, fmt.Errorf("sender: %w", err)
+	}
+	return r, nil
+}
+
+// close undoes setup in reverse order; safe on a partial setup.
+func (r *running) close() {
+	if r.snd != nil {
+		r.snd.Close()
+	}
+	r.rcvCancel()
+	r.rcvDone.Wait()
+	if r.rcv != nil {
+		r.rcv.Close()
+	}
+	if r.rcvStats != nil {
+		r.rcvStats.Close()
+	}
+	if r.sndStats != nil {
+		r.sndStats.Close()
+	}
+	if r.counters != nil {
+		r.counters.Close()
+	}
+	r.topo.Close()
+}
+
+// snapshot is every counter a trial reads at both ends of its window.
+type snapshot struct {
+	bpf              vbpf.Snapshot
+	sndDev, rcvDev   kstat.Device
+	sndSNMP, rcvSNMP kstat.SNMP
+	sent, sentBytes  uint64
+	received         uint64
+	sendErrs         map[string]uint64
+}
+
+func (r *running) snapshot() (snapshot, error) {
+	var s snapshot
+	var err error
+	if s.bpf, err = r.counters.Snapshot(); err != nil {
+		return s, err
+	}
+	if s.sndDev, err = r.sndStats.Device(r.topo.Sender.Ifname); err != nil {
+		return s, err
+	}
+	if s.rcvDev, err = r.rcvStats.Device(r.topo.Receiver.Ifname); err != nil {
+		return s, err
+	}
+	if s.sndSNMP, err = r.sndStats.SNMP(); err != nil {
+		return s, err
+	}
+	if s.rcvSNMP, err = r.rcvStats.SNMP(); err != nil {
+		return s, err
+	}
+	s.sent, s.sentBytes, s.received = r.snd.Sent(), r.snd.SentBytes(), r.rcv.Received()
+	s.sendErrs = maps.Clone(r.snd.Errors())
+	return s, nil
+}
+
+// drainQuiet is how long the receive counters must stay still before a
+// window counts as drained.
+const drainQuiet = 30 * time.Millisecond
+
+// window runs the generator for d and measures it.
+func (r *running) window(ctx context.Context, d time.Duration) (result.Trial, error) {
+	s0, err := r.snapshot()
+	if err != nil {
+		return result.Trial{}, err
+	}
+	cpu0, err := host.ReadCPU()
+	if err != nil {
+		return result.Trial{}, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, d)
+	start := time.Now()
+	err = r.snd.Run(wctx)
+	elapsed := time.Since(start)
+	cancel()
+	cpu1, cerr := host.ReadCPU()
+	if ctx.Err() != nil {
+		return result.Trial{}, ctx.Err()
+	}
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return result.Trial{}, fmt.Errorf("generator: %w", err)
+	}
+	if cerr != nil {
+		return result.Trial{}, cerr
+	}
+	if err := r.drain(ctx); err != nil {
+		return result.Trial{}, err
+	}
+	s1, err := r.snapshot()
+	if err != nil {
+		return result.Trial{}, err
+	}
+	return r.trial(s0, s1, cpu1.Sub(cpu0), elapsed), nil
+}
+
+// drain waits until the receive side has stopped moving: the socket has
+// read everything the counter saw, or nothing changed for drainQuiet.
+func (r *running) drain(ctx context.Context) error {
+	limit := r.c.Traffic.Drain
+	if limit <= 0 {
+		limit = time.Second
+	}
+	deadline := time.Now().Add(limit)
+	last, lastChange := r.rcv.Received(), time.Now()
+	for time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+		if n := r.rcv.Received(); n != last {
+			last, lastChange = n, time.Now()
+		} else if time.Since(lastChange) >= drainQuiet {
+			return nil
+		}
+	}
+	return nil
+}
+
+// trial computes a trial's figures from the counters at both ends.
+func (r *running) trial(s0, s1 snapshot, cpu host.CPUTimes, elapsed time.Duration) result.Trial {
+	bpf := s1.bpf.Sub(s0.bpf)
+	snd, rcv := s1.sndDev.Sub(s0.sndDev), s1.rcvDev.Sub(s0.rcvDev)
+	sndSNMP, rcvSNMP := s1.sndSNMP.Sub(s0.sndSNMP), s1.rcvSNMP.Sub(s0.rcvSNMP)
+	t := result.Trial{
+		Duration:    elapsed,
+		Sent:        s1.sent - s0.sent,
+		SentBytes:   s1.sentBytes - s0.sentBytes,
+		Received:    s1.received - s0.received,
+		AtDevice:    bpf.Matched,
+		EBPFRx:      bpf.Packets,
+		DeviceRx:    rcv.RxPackets,
+		DeviceBytes: rcv.RxBytes,
+	}
+	t.Drops, t.Dropped = r.drops(snd, rcv, sndSNMP, rcvSNMP)
+	t.Unaccounted = int64(t.Sent) - int64(t.Received) - int64(t.Dropped)
+	t.Closed = math.Abs(float64(t.Unaccounted)) <= result.AccountingTolerance*float64(t.Sent)
+	for k, v := range s1.sendErrs {
+		if dv := v - s0.sendErrs[k]; dv > 0 {
+			if t.SendErrs == nil {
+				t.SendErrs = map[string]uint64{}
+			}
+			t.SendErrs[k] = dv
+		}
+	}
+	secs := elapsed.Seconds()
+	t.PPS = float64(t.Received) / secs
+	t.SentPPS = float64(t.Sent) / secs
+	if t.Sent > 0 {
+		// Every vethbench frame has the same size.
+		t.BytesPerSec = float64(t.Received) * float64(t.SentBytes) / float64(t.Sent) / secs
+	}
+	if t.Received > 0 {
+		t.CPUNsPerPkt = float64(cpu.Busy().Nanoseconds()) / float64(t.Received)
+	}
+	t.CPUBusyPct = cpu.Pct(cpu.Busy())
+	t.StealPct = cpu.Pct(cpu.Steal)
+	t.Latency = latency(bpf)
+	t.GeneratorLag = int64(r.snd.MaxLag())
+	return t
+}
+
+// SNMP counters that account for a lost vethbench packet, per family: on
+// the sender's output path and on the receiver's input path. Udp InErrors
+// already includes RcvbufErrors, which is listed for information only.
+var (
+	outDrops = map[topology.Family][]string{
+		topology.IPv4: {"Ip.OutDiscards", "Ip.OutNoRoutes"},
+		topology.IPv6: {"Ip6OutDiscards", "Ip6OutNoRoutes"},
+	}
+	inDrops = map[topology.Family][]string{
+		topology.IPv4: {"Ip.InDiscards", "Ip.InHdrErrors", "Ip.InAddrErrors", "Udp.InErrors", "Udp.NoPorts"},
+		topology.IPv6: {"Ip6InDiscards", "Ip6InHdrErrors", "Ip6InAddrErrors", "Udp6InErrors", "Udp6NoPorts"},
+	}
+	rcvbufErrors = map[topology.Family]string{topology.IPv4: "Udp.RcvbufErrors", topology.IPv6: "Udp6RcvbufErrors"}
+)
+
+// drops sums the kernel counters that see vethbench packets disappear
+// between the sender's socket and the receiver's socket. Every counter read
+// is listed; only the ones that account for distinct packets are summed.
+func (r *running) drops(snd, rcv kstat.Device, sndSNMP, rcvSNMP kstat.SNMP) (map[string]uint64, uint64) {
+	fam := r.topo.Spec.Family
+	d := map[string]uint64{
+		"sender.tx_dropped":             snd.TxDropped,
+		"sender.qdisc_drops":            snd.QdiscDrops,
+		"receiver.rx_dropped":           rcv.RxDropped,
+		"receiver." + rcvbufErrors[fam]: rcvSNMP[rcvbufErrors[fam]],
+	}
+	// Before the ingress hook. On veth a full receive backlog is counted
+	// twice, as the sender's tx_dropped and the receiver's rx_dropped: sum
+	// only tx_dropped. lo has no peer and counts it as rx_dropped.
+	sum := snd.TxDropped + snd.QdiscDrops
+	if r.topo.Spec.Kind == topology.KindLoopback {
+		sum = rcv.RxDropped + snd.QdiscDrops
+	}
+	for _, n := range outDrops[fam] {
+		d["sender."+n] = sndSNMP[n]
+		sum += sndSNMP[n]
+	}
+	for _, n := range inDrops[fam] {
+		d["receiver."+n] = rcvSNMP[n]
+		sum += rcvSNMP[n]
+	}
+	return d, sum
+}
+
+func latency(s vbpf.Snapshot) result.Latency {
+	h := s.Latency
+	l := result.Latency{Count: h.Total(), Resolution: vbpf.Resolution, BadStamps: s.BadTimestamp}
+	q := func(p float64) float64 {
+		est, _, _, ok := h.Quantile(p)
+		if !ok {
+			return 0
+		}
+		return float64(est)
+	}
+	l.P50, l.P90, l.P99, l.P999 = q(0.50), q(0.90), q(0.99), q(0.999)
+	// Keep the histogram, trimmed of trailing empty buckets, so reports can
+	// merge trials and draw distributions from the file alone.
+	last := len(h.Counts) - 1
+	for last >= 0 && h.Counts[last] == 0 {
+		last--
+	}
+	l.Histogram = slices.Clone(h.Counts[:last+1])
+	return l
+}
+
+func estimate(trials []result.Trial, level float64, f func(result.Trial) float64) result.Estimate {
+	x := make([]float64, len(trials))
+	for i, t := range trials {
+		x[i] = f(t)
+	}
+	iv := stats.MedianCI(x, level)
+	return result.Estimate{Median: iv.Median, Lo: iv.Lo, Hi: iv.Hi, Level: iv.Level, Min: iv.Min, Max: iv.Max, N: iv.N}
+}
+
+func summarize(trials []result.Trial, level float64) *result.Summary {
+	s := &result.Summary{
+		PPS:         estimate(trials, level, func(t result.Trial) float64 { return t.PPS }),
+		BytesPerSec: estimate(trials, level, func(t result.Trial) float64 { return t.BytesPerSec }),
+		CPUNsPerPkt: estimate(trials, level, func(t result.Trial) float64 { return t.CPUNsPerPkt }),
+		P50:         estimate(trials, level, func(t result.Trial) float64 { return t.Latency.P50 }),
+		P90:         estimate(trials, level, func(t result.Trial) float64 { return t.Latency.P90 }),
+		P99:         estimate(trials, level, func(t result.Trial) float64 { return t.Latency.P99 }),
+		P999:        estimate(trials, level, func(t result.Trial) float64 { return t.Latency.P999 }),
+		Closed:      true,
+	}
+	for _, t := range trials {
+		s.Sent += t.Sent
+		s.Received += t.Received
+		s.Dropped += t.Dropped
+		s.Closed = s.Closed && t.Closed
+	}
+	return s
+}
+
+func warnings(trials []result.Trial, s *result.Summary, level float64) []string {
+	var w []string
+	for _, t := range trials {
+		if !t.Closed {
+			w = append(w, fmt.Sprintf("trial %d: accounting did not close: sent %d, received %d, dropped %d, %d unaccounted",
+				t.Index+1, t.Sent, t.Received, t.Dropped, t.Unaccounted))
+		}
+		if t.Latency.BadStamps > 0 {
+			w = append(w, fmt.Sprintf("trial %d: %d packets carried a timestamp in the future", t.Index+1, t.Latency.BadStamps))
+		}
+		if t.Sent > 0 && t.Received == 0 {
+			w = append(w, fmt.Sprintf("trial %d: nothing was received", t.Index+1))
+		}
+	}
+	if s.PPS.N > 0 && s.PPS.Level < level {
+		w = append(w, fmt.Sprintf("%d trials cannot give a %.0f%% interval for the median; the interval shown is min..max, %.2f%% coverage (use at least 6 trials)",
+			s.PPS.N, 100*level, 100*s.PPS.Level))
+	}
+	return w
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vethbench/vethbench/internal/testenv"
+)
+
+var binary string // built once by TestMain for the process-level tests
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "vethbench-test-")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "vethbench")
+	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		os.Stderr.Write(out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := testenv.Main(m)
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var o, e bytes.Buffer
+	err := run(context.Background(), args, &o, &e)
+	code = exitCode(&e, err)
+	return o.String(), e.String(), code
+}
+
+// Bad input gets one clear error naming the flag and exit code 2, before
+// anything is created (these run without root, so nothing could be).
+func TestBadFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--duration", "-1s"}, "--duration: -1s out of range"},
+		{[]string{"run", "--duration", "10ms"}, "--duration: 10ms is too short"},
+		{[]string{"run", "--pkt-size", "20"}, "--pkt-size: 20 bytes out of range [58, 1514]"},
+		{[]string{"run", "--pkt-size", "1515"}, "--pkt-size: 1515 bytes out of range [58, 1514]"},
+		{[]string{"run", "--pkt-size", "70", "--family", "ipv6"}, "--pkt-size: 70 bytes out of range [78, 1514]"},
+		{[]string{"run", "--pkt-size", "9014", "--mtu", "9000"}, ""}, // valid: reaches the root check
+		{[]string{"run", "--topology", "wireguard"}, `--topology: unknown topology "wireguard"`},
+		{[]string{"run", "--family", "ipx"}, `--family: unknown family "ipx"`},
+		{[]string{"run", "--trials", "0"}, "--trials: 0 out of range"},
+		{[]string{"run", "--flows", "0"}, "--flows: 0 out of range"},
+		{[]string{"run", "--rate", "-5"}, "--rate: -5 is negative"},
+		{[]string{"run", "--mtu", "100"}, "--mtu: 100 out of range"},
+		{[]string{"run", "--format", "xml"}, `--format: unknown format "xml"`},
+		{[]string{"run", "--generator", "pktgen"}, `--generator: unknown generator "pktgen"`},
+		{[]string{"run", "--confidence", "1.5"}, "--confidence: 1.5 out of range"},
+		{[]string{"run", "--duration", "five"}, `invalid argument "five" for "--duration"`},
+		{[]string{"run", "--bogus"}, "unknown flag: --bogus"},
+		{[]string{"run", "extra"}, `unknown command "extra"`},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			_, stderr, code := runCLI(t, tc.args...)
+			if tc.want == "" {
+				if code == exitUsage {
+					t.Fatalf("valid flags rejected: %s", stderr)
+				}
+				return
+			}
+			if code != exitUsage {
+				t.Errorf("exit code %d, want %d", code, exitUsage)
+			}
+			if !strings.Contains(stderr, tc.want) {
+				t.Errorf("stderr %q does not contain %q", stderr, tc.want)
+			}
+			if n := strings.Count(strings.TrimSpace(stderr), "\n"); n > 0 {
+				t.Errorf("want one error line, got:\n%s", stderr)
+			}
+		})
+	}
+}
+
+func TestRunHelpExplainsFlags(t *testing.T) {
+	out, _, code := runCLI(t, "run", "--help")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{
+		"--pkt-size int", "frame size in bytes without FCS", "(default 64)",
+		"--duration duration", "(default 5s)", "--trials int", "(default 5)",
+		"--rate float", "packets per second", "--format string", "table|json",
+		"-o, --output string", "--topology string", "veth|loopback",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("run --help lacks %q", want)
+		}
+	}
+}

@@ -1,0 +1,255 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/vishvananda/netlink"
+
+	"github.com/vethbench/vethbench/bench/topology"
+	"github.com/vethbench/vethbench/internal/testenv"
+	"github.com/vethbench/vethbench/reports/result"
+)
+
+// A short real run through the binary: the JSON result is complete and the
+// accounting closes.
+func TestRunJSON(t *testing.T) {
+	testenv.RequireRoot(t)
+	out := filepath.Join(t.TempDir(), "r.json")
+	cmd := exec.Command(binary, "run", "--duration", "500ms", "--trials", "2", "--warmup", "200ms",
+		"--format", "json", "-o", out, "-q")
+	stdout, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("vethbench run: %v\n%s", err, stderrOf(err))
+	}
+	var fromStdout result.Result
+	if err := json.Unmarshal(stdout, &fromStdout); err != nil {
+		t.Fatalf("stdout is not a JSON result: %v", err)
+	}
+	r, err := result.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Version != result.SchemaVersion || r.Host.Kernel == "" || r.Host.VCPUs < 1 || r.Tool.GoVersion == "" || len(r.Command) < 2 {
+		t.Errorf("context incomplete: %+v %+v %v", r.Host, r.Tool, r.Command)
+	}
+	if len(r.Cases) != 1 || r.Cases[0].Status != result.StatusOK {
+		t.Fatalf("cases: %+v", r.Cases)
+	}
+	c := r.Cases[0]
+	if len(c.Trials) != 2 || c.Summary == nil || !c.Summary.Closed {
+		t.Fatalf("trials %d, summary %+v, warnings %v", len(c.Trials), c.Summary, c.Warnings)
+	}
+	for _, role := range []string{"sender", "receiver"} {
+		k, ok := c.Knobs[role]
+		if !ok || k.Qdisc == "" || k.MTU != 1500 || k.TxQueues != 1 || len(k.Features) == 0 {
+			t.Errorf("knobs of %s: %+v", role, k)
+		}
+	}
+	if c.Counter != "tcx" {
+		t.Errorf("counter hook %q on a kernel with TCX", c.Counter)
+	}
+}
+
+func stderrOf(err error) string {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return string(ee.Stderr)
+	}
+	return ""
+}
+
+// startRun starts `vethbench run` and waits until its first trial has begun
+// (the topology, counters and sockets all exist).
+func startRun(t *testing.T, args ...string) (*exec.Cmd, *bufio.Reader) {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"run"}, args...)...)
+	cmd.Stdout = io.Discard
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	rd := bufio.NewReader(pipe)
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		for {
+			l, err := rd.ReadString('\n')
+			if l != "" {
+				lines <- l
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatal("vethbench exited before its first trial")
+			}
+			if strings.Contains(l, "trial") || strings.Contains(l, "warmup") {
+				// Keep draining stderr so the child never blocks on it.
+				go func() {
+					for range lines {
+					}
+				}()
+				return cmd, rd
+			}
+		case <-timeout:
+			t.Fatal("no trial started within 20s")
+		}
+	}
+}
+
+// Ctrl-C stops a run within 2 s, cleans up and exits non-zero.
+func TestInterrupt(t *testing.T) {
+	testenv.RequireRoot(t)
+	cmd, _ := startRun(t, "--duration", "30s", "--trials", "3", "--warmup", "0")
+	held := heldObjects(t, cmd.Process.Pid)
+	start := time.Now()
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("exited %v after SIGINT, want within 2s", d)
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
+		t.Errorf("exit: %v, want code %d", err, exitInterrupted)
+	}
+	held.checkGone(t)
+}
+
+// SIGKILL gives vethbench no chance to clean up: the kernel must do it,
+// because everything hangs off descriptors of the dead process.
+func TestKillLeavesNothing(t *testing.T) {
+	testenv.RequireRoot(t)
+	cmd, _ := startRun(t, "--duration", "30s", "--trials", "3", "--warmup", "0")
+	held := heldObjects(t, cmd.Process.Pid)
+	if len(held.progs) == 0 || len(held.netns) < 2 {
+		t.Fatalf("the running vethbench holds %d BPF programs and %d namespaces; expected its counter and two namespaces",
+			len(held.progs), len(held.netns))
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	held.checkGone(t)
+}
+
+// held is what a vethbench process holds through its descriptors.
+type held struct {
+	progs []ebpf.ProgramID
+	netns []string // "net:[inode]"
+}
+
+func heldObjects(t *testing.T, pid int) held {
+	t.Helper()
+	var h held
+	fdDir := filepath.Join("/proc", strconv.Itoa(pid), "fd")
+	ents, err := os.ReadDir(fdDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		target, _ := os.Readlink(filepath.Join(fdDir, e.Name()))
+		if strings.HasPrefix(target, "net:[") {
+			h.netns = append(h.netns, target)
+		}
+		info, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "fdinfo", e.Name()))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(info), "\n") {
+			if v, ok := strings.CutPrefix(line, "prog_id:"); ok {
+				if id, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+					h.progs = append(h.progs, ebpf.ProgramID(id))
+				}
+			}
+		}
+	}
+	return h
+}
+
+// checkGone waits (teardown in the kernel is asynchronous) until none of the
+// objects exists any more and no vethbench link is in the initial namespace.
+func (h held) checkGone(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		left := h.remaining()
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("left behind: %v", left)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (h held) remaining() []string {
+	var left []string
+	for _, id := range h.progs {
+		if p, err := ebpf.NewProgramFromID(id); err == nil {
+			p.Close()
+			left = append(left, "BPF program "+strconv.Itoa(int(id)))
+		}
+	}
+	// A namespace that no process references through a descriptor, a
+	// thread or a mount is being destroyed with its devices.
+	refs := namespaceRefs()
+	for _, ns := range h.netns {
+		if refs[ns] {
+			left = append(left, "namespace "+ns)
+		}
+	}
+	links, _ := netlink.LinkList()
+	for _, l := range links {
+		if strings.HasPrefix(l.Attrs().Name, topology.NamePrefix) {
+			left = append(left, "link "+l.Attrs().Name+" in the initial namespace")
+		}
+	}
+	if b, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
+		for _, ns := range h.netns {
+			if strings.Contains(string(b), ns) {
+				left = append(left, "bind mount of "+ns)
+			}
+		}
+	}
+	return left
+}
+
+// namespaceRefs lists every network namespace some process refers to.
+func namespaceRefs() map[string]bool {
+	refs := map[string]bool{}
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, p := range procs {
+		tasks, _ := filepath.Glob(filepath.Join(p, "task", "*", "ns", "net"))
+		fds, _ := filepath.Glob(filepath.Join(p, "fd", "*"))
+		for _, f := range append(tasks, fds...) {
+			if target, err := os.Readlink(f); err == nil && strings.HasPrefix(target, "net:[") {
+				refs[target] = true
+			}
+		}
+	}
+	return refs
+}

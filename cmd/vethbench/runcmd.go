@@ -1,0 +1,183 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vethbench/vethbench/bench"
+	"github.com/vethbench/vethbench/bench/topology"
+	"github.com/vethbench/vethbench/reports"
+	"github.com/vethbench/vethbench/reports/result"
+)
+
+type runFlags struct {
+	topology   string
+	family     string
+	mtu        int
+	txQueues   int
+	rxQueues   int
+	generator  string
+	pktSize    int
+	flows      int
+	rate       float64
+	batch      int
+	rcvbuf     int
+	duration   time.Duration
+	warmup     time.Duration
+	trials     int
+	confidence float64
+	format     string
+	output     string
+	quiet      bool
+}
+
+func kindNames() string {
+	var s []string
+	for _, k := range topology.Kinds {
+		s = append(s, string(k))
+	}
+	return strings.Join(s, "|")
+}
+
+func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Measure one configuration end to end and print it",
+		Long: `run builds one topology in fresh network namespaces, attaches eBPF counters at
+the receiving device's ingress (TCX, or cls_bpf on older kernels), starts a
+draining UDP receiver and the in-process UDP generator, runs a discarded
+warm-up window and then --trials windows of --duration each, and prints per
+trial and summarised: packets sent, received and dropped; packets/s; bytes/s;
+CPU ns per packet (all CPUs, from /proc/stat); one-way latency percentiles
+from the eBPF histogram; and whether the accounting closed
+(sent = received + dropped, the drops read from the kernel's own counters).
+
+Packet size is the Ethernet frame without FCS, as pktgen and trafgen count
+it: 64 means 14 (Ethernet) + 20 (IPv4) + 8 (UDP) + 22 bytes of payload.`,
+		Example: `  vethbench run --topology veth --pkt-size 64 --duration 5s --trials 5
+  vethbench run --topology loopback --pkt-size 1400 --format json -o lo.json
+  vethbench run --rate 100000 --trials 10   # open-loop, fixed rate`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runRun(cmd, f, stdout, stderr)
+		},
+	}
+	fl := cmd.Flags()
+	fl.SortFlags = false
+	fl.StringVar(&f.topology, "topology", "veth", "how sender and receiver are wired: "+kindNames())
+	fl.StringVar(&f.family, "family", "ipv4", "IP family of the traffic: ipv4|ipv6")
+	fl.IntVar(&f.mtu, "mtu", 1500, "MTU of every device on the path, bytes [1280, 65535]")
+	fl.IntVar(&f.txQueues, "tx-queues", 1, "TX queues of each device when it is created")
+	fl.IntVar(&f.rxQueues, "rx-queues", 1, "RX queues of each device when it is created")
+	fl.StringVar(&f.generator, "generator", "udp", "traffic generator: udp (sendmmsg through the sender's socket)")
+	fl.IntVar(&f.pktSize, "pkt-size", 64, "frame size in bytes without FCS (IPv4: 58 to MTU+14; IPv6: 78 to MTU+14)")
+	fl.IntVar(&f.flows, "flows", 1, "number of flows (distinct UDP source ports)")
+	fl.Float64Var(&f.rate, "rate", 0, "packets per second over all flows, sent open-loop on a fixed schedule; 0 = as fast as possible")
+	fl.IntVar(&f.batch, "batch", 64, "packets per sendmmsg call")
+	fl.IntVar(&f.rcvbuf, "rcvbuf", 0, "receiver socket buffer (SO_RCVBUF) in bytes; 0 = the kernel default")
+	fl.DurationVar(&f.duration, "duration", 5*time.Second, "length of one trial's sending window (at least 100ms)")
+	fl.DurationVar(&f.warmup, "warmup", time.Second, "discarded window before the first trial; 0 to skip")
+	fl.IntVar(&f.trials, "trials", 5, "measured trials; 6 or more give a 95% interval for the median")
+	fl.Float64Var(&f.confidence, "confidence", 0.95, "coverage of the median's interval, in (0, 1)")
+	fl.StringVar(&f.format, "format", "table", "what goes to stdout: table|json")
+	fl.StringVarP(&f.output, "output", "o", "", "also write the JSON result file here")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress lines on stderr")
+	return cmd
+}
+
+func runRun(cmd *cobra.Command, f runFlags, stdout, stderr io.Writer) error {
+	c := bench.Case{
+		Topology: topology.Spec{
+			Kind: topology.Kind(f.topology), Family: topology.Family(f.family),
+			MTU: f.mtu, TxQueues: f.txQueues, RxQueues: f.rxQueues,
+		},
+		Traffic: bench.Traffic{
+			Generator: f.generator, FrameSize: f.pktSize, Flows: f.flows,
+			Rate: f.rate, Batch: f.batch, RcvBuf: f.rcvbuf,
+		},
+	}
+	m := bench.Measure{Trials: f.trials, Duration: f.duration, Warmup: f.warmup, Confidence: f.confidence}
+	if f.format != "table" && f.format != "json" {
+		return usageErr(fmt.Errorf("--format: unknown format %q (table or json)", f.format))
+	}
+	if err := c.Validate(m); err != nil {
+		return usageErr(flagError(err))
+	}
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("run needs root (network namespaces, devices and BPF)")
+	}
+	progress := bench.Progress(nil)
+	if !f.quiet {
+		progress = func(ev bench.Event) { printProgress(stderr, ev) }
+	}
+	res, err := bench.Run(cmd.Context(), []bench.Case{c}, m, append([]string{"vethbench"}, os.Args[1:]...), progress)
+	if res == nil {
+		return err
+	}
+	if f.output != "" {
+		if werr := res.WriteFile(f.output); werr != nil {
+			return errors.Join(err, werr)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	switch f.format {
+	case "json":
+		err = res.Encode(stdout)
+	default:
+		err = reports.WriteTable(stdout, res)
+	}
+	if err != nil {
+		return err
+	}
+	return caseOutcome(res.Cases)
+}
+
+// caseOutcome turns case statuses into the exit status: unsupported is 3,
+// failed is 1.
+func caseOutcome(cases []result.Case) error {
+	for _, c := range cases {
+		switch c.Status {
+		case result.StatusUnsupported:
+			return &exitError{code: exitUnsupported, err: fmt.Errorf("unsupported: %s (%s)", c.Name, c.Error)}
+		case result.StatusFailed:
+			return fmt.Errorf("%s failed: %s", c.Name, c.Error)
+		}
+	}
+	return nil
+}
+
+// flagError rewrites "invalid configuration: pkt-size: ..." as "--pkt-size: ...".
+func flagError(err error) error {
+	msg := strings.TrimPrefix(err.Error(), bench.ErrInvalid.Error()+": ")
+	msg = strings.TrimPrefix(msg, topology.ErrInvalid.Error()+": ")
+	if field, rest, ok := strings.Cut(msg, ": "); ok && !strings.Contains(field, " ") {
+		return fmt.Errorf("--%s: %s", field, rest)
+	}
+	return errors.New(msg)
+}
+
+func printProgress(w io.Writer, ev bench.Event) {
+	switch {
+	case ev.Phase == "trial" && ev.Result != nil:
+		t := ev.Result
+		acct := "accounting closed"
+		if !t.Closed {
+			acct = fmt.Sprintf("ACCOUNTING OPEN by %d", t.Unaccounted)
+		}
+		fmt.Fprintf(w, "%s: trial %d/%d: %.0f pps, sent %d, received %d, dropped %d, p99 %.1f us, %s\n",
+			ev.Case, ev.Trial, ev.Trials, t.PPS, t.Sent, t.Received, t.Dropped, t.Latency.P99/1e3, acct)
+	case ev.Phase == "trial":
+	case ev.Phase == "teardown":
+	default:
+		fmt.Fprintf(w, "%s: %s\n", ev.Case, ev.Phase)
+	}
+}
