@@ -1,0 +1,398 @@
+package vbpf
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/vethbench/vethbench/bench/netns"
+)
+
+// ErrNotSupported is wrapped by errors about what the running kernel lacks
+// (no BPF, neither TCX nor cls_bpf). It wraps cilium's ebpf.ErrNotSupported,
+// so errors.Is(err, ebpf.ErrNotSupported) holds as well.
+var ErrNotSupported = fmt.Errorf("bpf counters: %w", ebpf.ErrNotSupported)
+
+// ErrClosed is returned by Snapshot after Close.
+var ErrClosed = errors.New("bpf counters closed")
+
+// The hooks Counters.Hook reports.
+const (
+	HookTCX    = "tcx"     // a TCX link at ingress (kernel 6.6+)
+	HookClsBPF = "cls_bpf" // a direct-action cls_bpf filter on a clsact qdisc
+)
+
+// ProgramName is the name of the BPF program counting at ingress, as bpftool
+// and the test leak checker see it.
+const ProgramName = "vb_ingress"
+
+// Options configure AttachIngress.
+type Options struct {
+	DstPort     uint16 // UDP destination port that marks vethbench traffic
+	ForceClsBPF bool   // use the netlink cls_bpf path even where TCX exists (tests, old kernels)
+}
+
+// Snapshot holds the counters summed over CPUs, since the program was
+// loaded. Use Sub for the deltas of a measurement window.
+type Snapshot struct {
+	Packets      uint64    `json:"packets"`       // every packet at ingress
+	Bytes        uint64    `json:"bytes"`         // their skb->len, Ethernet header included (as rx_bytes)
+	Matched      uint64    `json:"matched"`       // vethbench packets (UDP to DstPort with the magic)
+	MatchedBytes uint64    `json:"matched_bytes"` // their bytes
+	BadTimestamp uint64    `json:"bad_timestamp"` // matched packets with a zero or future timestamp; not in Latency
+	Latency      Histogram `json:"latency"`       // one-way latency of the other matched packets, ns
+}
+
+// Sub returns s minus prev, an earlier snapshot of the same Counters.
+func (s Snapshot) Sub(prev Snapshot) Snapshot {
+	return Snapshot{
+		Packets:      s.Packets - prev.Packets,
+		Bytes:        s.Bytes - prev.Bytes,
+		Matched:      s.Matched - prev.Matched,
+		MatchedBytes: s.MatchedBytes - prev.MatchedBytes,
+		BadTimestamp: s.BadTimestamp - prev.BadTimestamp,
+		Latency:      s.Latency.Sub(prev.Latency),
+	}
+}
+
+// Counters is the counting program attached at one device's ingress.
+type Counters struct {
+	mu     sync.Mutex
+	objs   ingressObjects
+	hook   string
+	tcx    link.Link // HookTCX
+	cls    *clsHook  // HookClsBPF
+	closed bool
+}
+
+// ingressObjects is what AttachIngress loads: the counting program and its
+// maps (LoadAndAssign loads only these, not the test-only vb_bucket_probe).
+type ingressObjects struct {
+	Prog    *ebpf.Program `ebpf:"vb_ingress"`
+	Counts  *ebpf.Map     `ebpf:"vb_counters"`
+	Latency *ebpf.Map     `ebpf:"vb_latency"`
+}
+
+func (o *ingressObjects) close() error {
+	var errs []error
+	for _, c := range []interface{ Close() error }{o.Prog, o.Counts, o.Latency} {
+		if c != nil {
+			errs = append(errs, c.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// loadSpec returns the collection spec with the port set.
+func loadSpec(dstPort uint16) (*ebpf.CollectionSpec, error) {
+	if dstPort == 0 {
+		return nil, errors.New("bpf counters: destination port 0")
+	}
+	spec, err := loadCounter()
+	if err != nil {
+		return nil, err
+	}
+	v, ok := spec.Variables[counterVarDstPort]
+	if !ok {
+		return nil, fmt.Errorf("bpf counters: object has no %s variable", counterVarDstPort)
+	}
+	if err := v.Set(dstPort); err != nil {
+		return nil, fmt.Errorf("set %s: %w", counterVarDstPort, err)
+	}
+	return spec, nil
+}
+
+// load loads the program and maps into the kernel without attaching them.
+func load(dstPort uint16) (*Counters, error) {
+	spec, err := loadSpec(dstPort)
+	if err != nil {
+		return nil, err
+	}
+	c := &Counters{}
+	if err := spec.LoadAndAssign(&c.objs, nil); err != nil {
+		if errors.Is(err, ebpf.ErrNotSupported) {
+			return nil, fmt.Errorf("%w: load %s: %w", ErrNotSupported, ProgramName, err)
+		}
+		// %+v would print the whole verifier log; %v keeps the end of it.
+		return nil, fmt.Errorf("load %s: %w", ProgramName, err)
+	}
+	return c, nil
+}
+
+// AttachIngress loads the program and attaches it at ingress of ifname inside
+// ns: with TCX (at the head of the device's TCX chain) where the kernel has
+// it, else (or with opts.ForceClsBPF) as a direct-action cls_bpf filter on
+// the device's clsact qdisc, which it creates if there is none. It never
+// uses XDP. The caller must Close the result.
+func AttachIngress(ns *netns.NS, ifname string, opts Options) (*Counters, error) {
+	if ns == nil {
+		return nil, errors.New("bpf counters: nil namespace")
+	}
+	c, err := load(opts.DstPort)
+	if err != nil {
+		return nil, err
+	}
+	var tcxErr error
+	if !opts.ForceClsBPF {
+		tcxErr = c.attachTCX(ns, ifname)
+		if tcxErr == nil {
+			return c, nil
+		}
+		if !errors.Is(tcxErr, ebpf.ErrNotSupported) {
+			c.objs.close()
+			return nil, tcxErr
+		}
+	}
+	if err := c.attachClsBPF(ns, ifname); err != nil {
+		c.objs.close()
+		if tcxErr != nil && errors.Is(err, ErrNotSupported) {
+			return nil, fmt.Errorf("%w: kernel has neither TCX nor cls_bpf: %v; %w", ErrNotSupported, tcxErr, err)
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+// attachTCX attaches from inside ns: link_create resolves the ifindex in the
+// caller's namespace.
+func (c *Counters) attachTCX(ns *netns.NS, ifname string) error {
+	var l link.Link
+	err := ns.Do(func() error {
+		iface, err := net.InterfaceByName(ifname)
+		if err != nil {
+			return fmt.Errorf("find %q: %w", ifname, err)
+		}
+		l, err = link.AttachTCX(link.TCXOptions{
+			Interface: iface.Index,
+			Program:   c.objs.Prog,
+			Attach:    ebpf.AttachTCXIngress,
+			// First in the chain: count what later programs may drop.
+			Anchor: link.Head(),
+		})
+		if err != nil {
+			return fmt.Errorf("attach tcx ingress of %q: %w", ifname, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	c.tcx, c.hook = l, HookTCX
+	return nil
+}
+
+// clsHook is a cls_bpf filter this package added, and how to remove it.
+type clsHook struct {
+	h        *netlink.Handle // opened inside the device's namespace
+	dev      netlink.Link
+	filter   *netlink.BpfFilter // as the kernel reported it: priority and handle
+	ownQdisc bool               // the clsact qdisc was created by us
+}
+
+func clsactOf(dev netlink.Link) *netlink.Clsact {
+	return &netlink.Clsact{QdiscAttrs: netlink.QdiscAttrs{
+		LinkIndex: dev.Attrs().Index,
+		Handle:    netlink.MakeHandle(0xffff, 0),
+		Parent:    netlink.HANDLE_CLSACT,
+	}}
+}
+
+// notSupportedTC tells a kernel without clsact or cls_bpf from other failures.
+func notSupportedTC(err error) bool {
+	return errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOTSUP)
+}
+
+func (c *Counters) attachClsBPF(ns *netns.NS, ifname string) (err error) {
+	var h *netlink.Handle
+	if err := ns.Do(func() error {
+		var err error
+		h, err = netlink.NewHandle(unix.NETLINK_ROUTE)
+		return err
+	}); err != nil {
+		return fmt.Errorf("netlink handle: %w", err)
+	}
+	hk := &clsHook{h: h}
+	defer func() {
+		if err != nil {
+			hk.close()
+		}
+	}()
+	hk.dev, err = h.LinkByName(ifname)
+	if err != nil {
+		return fmt.Errorf("find %q: %w", ifname, err)
+	}
+
+	qdiscs, err := h.QdiscList(hk.dev)
+	if err != nil {
+		return fmt.Errorf("list qdiscs of %q: %w", ifname, err)
+	}
+	have := false
+	for _, q := range qdiscs {
+		// An ingress qdisc also takes filters at parent ffff:fff2.
+		if q.Type() == "clsact" || q.Type() == "ingress" {
+			have = true
+		}
+	}
+	if !have {
+		err := h.QdiscAdd(clsactOf(hk.dev))
+		switch {
+		case err == nil:
+			hk.ownQdisc = true
+		case errors.Is(err, unix.EEXIST): // someone was faster; not ours
+		case notSupportedTC(err):
+			return fmt.Errorf("%w: add clsact qdisc to %q: %w", ErrNotSupported, ifname, err)
+		default:
+			return fmt.Errorf("add clsact qdisc to %q: %w", ifname, err)
+		}
+	}
+
+	info, err := c.objs.Prog.Info()
+	if err != nil {
+		return fmt.Errorf("program info: %w", err)
+	}
+	progID, ok := info.ID()
+	if !ok {
+		return fmt.Errorf("%w: kernel does not report program ids", ErrNotSupported)
+	}
+	// Priority and handle 0: the kernel picks a priority ahead of existing
+	// filters, so this one sees every packet, and a free handle. The
+	// filter is then found again by its program id, to delete exactly it.
+	f := &netlink.BpfFilter{
+		FilterAttrs: netlink.FilterAttrs{
+			LinkIndex: hk.dev.Attrs().Index,
+			Parent:    netlink.HANDLE_MIN_INGRESS,
+			Protocol:  unix.ETH_P_ALL,
+		},
+		Fd:           c.objs.Prog.FD(),
+		Name:         ProgramName,
+		DirectAction: true,
+	}
+	if err := h.FilterAdd(f); err != nil {
+		if notSupportedTC(err) {
+			return fmt.Errorf("%w: add cls_bpf filter to %q: %w", ErrNotSupported, ifname, err)
+		}
+		return fmt.Errorf("add cls_bpf filter to %q: %w", ifname, err)
+	}
+	filters, err := h.FilterList(hk.dev, netlink.HANDLE_MIN_INGRESS)
+	if err != nil {
+		return fmt.Errorf("list ingress filters of %q: %w", ifname, err)
+	}
+	for _, x := range filters {
+		if bf, ok := x.(*netlink.BpfFilter); ok && bf.Id == int(progID) && bf.Handle != 0 {
+			hk.filter = bf
+			break
+		}
+	}
+	if hk.filter == nil {
+		return fmt.Errorf("cls_bpf filter with program %d not found on %q after adding it", progID, ifname)
+	}
+	c.cls, c.hook = hk, HookClsBPF
+	return nil
+}
+
+// close removes the filter, then the qdisc if it is ours and holds no other
+// filter, then closes the netlink handle.
+func (hk *clsHook) close() error {
+	var errs []error
+	gone := func(err error) bool { // the device or filter went away already
+		return errors.Is(err, unix.ENODEV) || errors.Is(err, unix.ENOENT)
+	}
+	if hk.filter != nil {
+		if err := hk.h.FilterDel(hk.filter); err != nil && !gone(err) {
+			errs = append(errs, fmt.Errorf("delete cls_bpf filter: %w", err))
+		}
+		hk.filter = nil
+	}
+	if hk.ownQdisc {
+		others := 0
+		for _, parent := range []uint32{netlink.HANDLE_MIN_INGRESS, netlink.HANDLE_MIN_EGRESS} {
+			fs, err := hk.h.FilterList(hk.dev, parent)
+			if err != nil {
+				if !gone(err) {
+					errs = append(errs, fmt.Errorf("list filters: %w", err))
+				}
+				others++ // when in doubt, leave the qdisc
+				continue
+			}
+			others += len(fs)
+		}
+		if others == 0 {
+			if err := hk.h.QdiscDel(clsactOf(hk.dev)); err != nil && !gone(err) && !errors.Is(err, unix.EINVAL) {
+				errs = append(errs, fmt.Errorf("delete clsact qdisc: %w", err))
+			}
+		}
+		hk.ownQdisc = false
+	}
+	if hk.h != nil {
+		hk.h.Close()
+		hk.h = nil
+	}
+	return errors.Join(errs...)
+}
+
+// Hook reports how the program is attached: HookTCX or HookClsBPF.
+func (c *Counters) Hook() string { return c.hook }
+
+// Snapshot reads the counters and the latency histogram, summed over CPUs.
+// The two maps are read one after the other while packets keep arriving.
+func (c *Counters) Snapshot() (Snapshot, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return Snapshot{}, ErrClosed
+	}
+	var s Snapshot
+	var counts []counterVbCounts
+	if err := c.objs.Counts.Lookup(uint32(0), &counts); err != nil {
+		return Snapshot{}, fmt.Errorf("read counters: %w", err)
+	}
+	for _, v := range counts {
+		s.Packets += v.Packets
+		s.Bytes += v.Bytes
+		s.Matched += v.Matched
+		s.MatchedBytes += v.MatchedBytes
+		s.BadTimestamp += v.BadTs
+	}
+	var hists []counterVbHist
+	if err := c.objs.Latency.Lookup(uint32(0), &hists); err != nil {
+		return Snapshot{}, fmt.Errorf("read latency histogram: %w", err)
+	}
+	s.Latency.Counts = make([]uint64, NumBuckets)
+	for _, h := range hists {
+		for i, n := range h.Buckets {
+			s.Latency.Counts[i] += n
+		}
+	}
+	return s, nil
+}
+
+// Close detaches the program and frees it and its maps. On the cls_bpf path
+// it deletes its filter and the clsact qdisc if AttachIngress created it and
+// no other filter is left on it. Close is idempotent.
+func (c *Counters) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	var errs []error
+	if c.tcx != nil {
+		if err := c.tcx.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("detach tcx: %w", err))
+		}
+		c.tcx = nil
+	}
+	if c.cls != nil {
+		errs = append(errs, c.cls.close())
+		c.cls = nil
+	}
+	errs = append(errs, c.objs.close())
+	return errors.Join(errs...)
+}
