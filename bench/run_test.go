@@ -1,0 +1,223 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"math"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vethbench/vethbench/bench/topology"
+	"github.com/vethbench/vethbench/internal/testenv"
+	"github.com/vethbench/vethbench/reports/result"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+func vethCase(pkt int) Case {
+	return Case{
+		Topology: topology.Spec{Kind: topology.KindVeth},
+		Traffic:  Traffic{Generator: "udp", FrameSize: pkt, Flows: 1, Batch: 64},
+	}
+}
+
+var quick = Measure{Trials: 2, Duration: time.Second, Warmup: 200 * time.Millisecond, Confidence: 0.95}
+
+func TestValidate(t *testing.T) {
+	if err := vethCase(64).Validate(quick); err != nil {
+		t.Fatal(err)
+	}
+	for want, mod := range map[string]func(*Case, *Measure){
+		"trials: 0":             func(c *Case, m *Measure) { m.Trials = 0 },
+		"duration: -1s":         func(c *Case, m *Measure) { m.Duration = -time.Second },
+		"warmup: -1s":           func(c *Case, m *Measure) { m.Warmup = -time.Second },
+		"pkt-size: 57 bytes":    func(c *Case, m *Measure) { c.Traffic.FrameSize = 57 },
+		"pkt-size: 77 bytes":    func(c *Case, m *Measure) { c.Traffic.FrameSize = 77; c.Topology.Family = topology.IPv6 },
+		"pkt-size: 9015 bytes":  func(c *Case, m *Measure) { c.Traffic.FrameSize = 9015; c.Topology.MTU = 9000 },
+		"flows: 0":              func(c *Case, m *Measure) { c.Traffic.Flows = 0 },
+		"batch: 0":              func(c *Case, m *Measure) { c.Traffic.Batch = 0 },
+		"rate: -1":              func(c *Case, m *Measure) { c.Traffic.Rate = -1 },
+		"rcvbuf: -1":            func(c *Case, m *Measure) { c.Traffic.RcvBuf = -1 },
+		`generator: unknown`:    func(c *Case, m *Measure) { c.Traffic.Generator = "xdp" },
+		`topology: unknown`:     func(c *Case, m *Measure) { c.Topology.Kind = "nope" },
+		"confidence: 1 out of ": func(c *Case, m *Measure) { m.Confidence = 1 },
+	} {
+		c, m := vethCase(64), quick
+		mod(&c, &m)
+		err := c.Validate(m)
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v, want one containing %q", err, want)
+		}
+	}
+}
+
+func TestCaseName(t *testing.T) {
+	c := vethCase(64)
+	if got := c.Name(); got != "veth/pkt=64" {
+		t.Errorf("Name = %q", got)
+	}
+	c.Topology.Family, c.Traffic.Flows, c.Traffic.Rate = topology.IPv6, 4, 1e5
+	if got := c.Name(); got != "veth/pkt=64/ipv6/flows=4/rate=100000" {
+		t.Errorf("Name = %q", got)
+	}
+}
+
+func TestSummarizeAndWarnings(t *testing.T) {
+	var trials []result.Trial
+	for i, pps := range []float64{100, 300, 200, 400, 500} {
+		trials = append(trials, result.Trial{Index: i, PPS: pps, Sent: 10, Received: 9, Dropped: 1, Closed: i != 3})
+	}
+	s := summarize(trials, 0.95)
+	if s.PPS.Median != 300 || s.PPS.Min != 100 || s.PPS.Max != 500 || s.PPS.N != 5 {
+		t.Errorf("pps estimate %+v", s.PPS)
+	}
+	if s.Sent != 50 || s.Received != 45 || s.Dropped != 5 || s.Closed {
+		t.Errorf("summary %+v", s)
+	}
+	w := strings.Join(warnings(trials, s, 0.95), "\n")
+	for _, want := range []string{"trial 4: accounting did not close", "5 trials cannot give a 95% interval"} {
+		if !strings.Contains(w, want) {
+			t.Errorf("warnings lack %q:\n%s", want, w)
+		}
+	}
+}
+
+// The acceptance checks of `vethbench run` on a real veth pair: the eBPF
+// count equals the kernel's rx_packets and the socket's count, the
+// accounting closes, latency percentiles are positive and ordered, and 64 B
+// runs above a sanity bound of 100,000 pps.
+func TestRunCaseVeth(t *testing.T) {
+	testenv.RequireRoot(t)
+	for _, c := range []Case{vethCase(64), vethCase(1400), func() Case {
+		c := vethCase(64)
+		c.Topology.Family = topology.IPv6
+		c.Traffic.FrameSize = 78
+		c.Traffic.Flows = 4
+		return c
+	}()} {
+		t.Run(c.Name(), func(t *testing.T) {
+			rc, err := RunCase(context.Background(), c, quick, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rc.Status != result.StatusOK {
+				t.Fatalf("status %s: %s", rc.Status, rc.Error)
+			}
+			for _, tr := range rc.Trials {
+				checkTrial(t, c, tr)
+			}
+		})
+	}
+}
+
+func checkTrial(t *testing.T, c Case, tr result.Trial) {
+	t.Helper()
+	within := func(a, b uint64, tol float64) bool {
+		return math.Abs(float64(a)-float64(b)) <= tol*math.Max(float64(b), 1)
+	}
+	if !within(tr.EBPFRx, tr.DeviceRx, 0.001) {
+		t.Errorf("trial %d: eBPF saw %d packets, the device's rx_packets %d", tr.Index, tr.EBPFRx, tr.DeviceRx)
+	}
+	// Between the ingress hook and the socket only the receiver's IP/UDP
+	// counters can drop.
+	var after uint64
+	for k, v := range tr.Drops {
+		if strings.HasPrefix(k, "receiver.") && k != "receiver.rx_dropped" && !strings.Contains(k, "Rcvbuf") {
+			after += v
+		}
+	}
+	if tr.AtDevice != tr.Received+after {
+		t.Errorf("trial %d: eBPF matched %d, socket read %d, receiver-side drops %d", tr.Index, tr.AtDevice, tr.Received, after)
+	}
+	if !tr.Closed || tr.Sent != tr.Received+tr.Dropped {
+		t.Errorf("trial %d: sent %d != received %d + dropped %d (drops %v)", tr.Index, tr.Sent, tr.Received, tr.Dropped, tr.Drops)
+	}
+	l := tr.Latency
+	if !(l.P50 > 0 && l.P50 <= l.P90 && l.P90 <= l.P99 && l.P99 <= l.P999) {
+		t.Errorf("trial %d: latency percentiles not positive and ordered: %+v", tr.Index, l)
+	}
+	if l.Count != tr.AtDevice {
+		t.Errorf("trial %d: histogram holds %d packets, the counter %d", tr.Index, l.Count, tr.AtDevice)
+	}
+	if c.Traffic.FrameSize == 64 && tr.PPS < 100_000 {
+		t.Errorf("trial %d: %.0f pps at 64 B, below the 100,000 sanity bound", tr.Index, tr.PPS)
+	}
+	if tr.DeviceBytes < tr.AtDevice*uint64(c.Traffic.FrameSize) {
+		t.Errorf("trial %d: device counted %d bytes for %d packets of %d B", tr.Index, tr.DeviceBytes, tr.AtDevice, c.Traffic.FrameSize)
+	}
+}
+
+func TestRunCaseLoopback(t *testing.T) {
+	testenv.RequireRoot(t)
+	c := Case{Topology: topology.Spec{Kind: topology.KindLoopback}, Traffic: Traffic{Generator: "udp", FrameSize: 64, Flows: 1, Batch: 64}}
+	rc, err := RunCase(context.Background(), c, quick, nil)
+	if err != nil || rc.Status != result.StatusOK {
+		t.Fatalf("%v %s %s", err, rc.Status, rc.Error)
+	}
+	for _, tr := range rc.Trials {
+		if !tr.Closed {
+			t.Errorf("trial %d: accounting open: %+v", tr.Index, tr)
+		}
+	}
+}
+
+// A fixed rate well below capacity loses nothing and is met.
+func TestRunCaseFixedRate(t *testing.T) {
+	testenv.RequireRoot(t)
+	c := vethCase(64)
+	c.Traffic.Rate = 20_000
+	rc, err := RunCase(context.Background(), c, quick, nil)
+	if err != nil || rc.Status != result.StatusOK {
+		t.Fatalf("%v %s %s", err, rc.Status, rc.Error)
+	}
+	for _, tr := range rc.Trials {
+		if tr.Dropped != 0 || tr.Received != tr.Sent {
+			t.Errorf("trial %d: sent %d received %d dropped %d at 20 kpps", tr.Index, tr.Sent, tr.Received, tr.Dropped)
+		}
+		if r := tr.SentPPS / 20_000; r < 0.95 || r > 1.05 {
+			t.Errorf("trial %d: sent at %.0f pps, want 20,000 within 5%%", tr.Index, tr.SentPPS)
+		}
+	}
+}
+
+func TestRunCaseCancel(t *testing.T) {
+	testenv.RequireRoot(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(700*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := RunCase(ctx, vethCase(64), Measure{Trials: 3, Duration: 20 * time.Second, Confidence: 0.95}, nil)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("RunCase after cancel: %v", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %v to stop after cancel", d)
+	}
+}
+
+// BenchmarkRunVeth64 is the figure `make bench` reports: the UDP generator
+// into a veth pair at 64 B, with the eBPF counter attached at the receiver
+// and the receiver draining its socket. One iteration is a whole case (a
+// warm-up and three 2 s trials); the metrics are the case's medians.
+func BenchmarkRunVeth64(b *testing.B) {
+	testenv.RequireRoot(b)
+	m := Measure{Trials: 3, Duration: 2 * time.Second, Warmup: 500 * time.Millisecond, Confidence: 0.95}
+	for b.Loop() {
+		rc, err := RunCase(context.Background(), vethCase(64), m, nil)
+		if err != nil || rc.Status != result.StatusOK {
+			b.Fatalf("%v %s %s", err, rc.Status, rc.Error)
+		}
+		s := rc.Summary
+		b.ReportMetric(s.PPS.Median, "pps")
+		var sent float64
+		for _, t := range rc.Trials {
+			sent += t.SentPPS
+		}
+		b.ReportMetric(sent/float64(len(rc.Trials)), "sent-pps")
+		b.ReportMetric(s.CPUNsPerPkt.Median, "cpu-ns/pkt")
+		b.ReportMetric(s.P50.Median, "p50-ns")
+		b.ReportMetric(s.P99.Median, "p99-ns")
+		b.ReportMetric(0, "ns/op") // one iteration is a whole case; its time means nothing
+	}
+}
