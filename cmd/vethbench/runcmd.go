@@ -175,8 +175,9 @@ func printProgress(w io.Writer, ev bench.Event) {
 		}
 		fmt.Fprintf(w, "%s: trial %d/%d: %.0f pps, sent %d, received %d, dropped %d, p99 %.1f us, %s\n",
 			ev.Case, ev.Trial, ev.Trials, t.PPS, t.Sent, t.Received, t.Dropped, t.Latency.P99/1e3, acct)
-	case ev.Phase == "trial":
-	case ev.Phase == "teardown":
+	case ev.Phase == "trial" && ev.Trial == 1:
+		fmt.Fprintf(w, "%s: measuring %d trials\n", ev.Case, ev.Trials)
+	case ev.Phase == "trial", ev.Phase == "teardown":
 	default:
 		fmt.Fprintf(w, "%s: %s\n", ev.Case, ev.Phase)
 	}
