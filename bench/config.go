@@ -23,6 +23,7 @@ type Traffic struct {
 	Generator string        // "udp"
 	FrameSize int           // bytes on the wire without FCS (Ethernet + IP + UDP + payload)
 	Flows     int           // distinct source ports
+	Senders   int           // sending goroutines (each its own sockets), at most Flows
 	Rate      float64       // packets/s over all flows; 0 = as fast as possible
 	Batch     int           // packets per sendmmsg
 	RcvBuf    int           // receiver SO_RCVBUF in bytes; 0 = kernel default
@@ -44,6 +45,9 @@ func (c Case) Name() string {
 	}
 	if c.Traffic.Flows > 1 {
 		name += fmt.Sprintf("/flows=%d", c.Traffic.Flows)
+	}
+	if c.Traffic.Senders > 1 {
+		name += fmt.Sprintf("/senders=%d", c.Traffic.Senders)
 	}
 	if c.Traffic.Rate > 0 {
 		name += fmt.Sprintf("/rate=%g", c.Traffic.Rate)
@@ -107,6 +111,9 @@ func (c Case) Validate(m Measure) error {
 	}
 	if t.Rate < 0 {
 		return bad("rate", "%v is negative (0 means unlimited)", t.Rate)
+	}
+	if t.Senders < 1 || t.Senders > t.Flows {
+		return bad("senders", "%d out of range [1, flows=%d] (each sender needs a flow of its own)", t.Senders, t.Flows)
 	}
 	if t.Batch < 1 || t.Batch > MaxBatch {
 		return bad("batch", "%d out of range [1, %d]", t.Batch, MaxBatch)

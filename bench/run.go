@@ -47,7 +47,7 @@ func RunCase(ctx context.Context, c Case, m Measure, progress Progress) (result.
 		Topology: topoJSON,
 		Traffic: result.Traffic{
 			Generator: c.Traffic.Generator, FrameSize: c.Traffic.FrameSize, Flows: c.Traffic.Flows,
-			Rate: c.Traffic.Rate, Batch: c.Traffic.Batch, Family: string(spec.Family),
+			Senders: c.Traffic.Senders, Rate: c.Traffic.Rate, Batch: c.Traffic.Batch, Family: string(spec.Family),
 		},
 	}
 	progress(Event{Case: out.Name, Phase: "setup"})
@@ -157,6 +157,7 @@ func setup(ctx context.Context, c Case) (*running, error) {
 	r.snd, err = traffic.NewUDPSender(topo.Sender.NS, traffic.UDPConfig{
 		Src: topo.Sender.Addr, Dst: rx.Addr, DstPort: DstPort, SrcPortBase: SrcPortBase,
 		Flows: c.Traffic.Flows, FrameSize: c.Traffic.FrameSize, Rate: c.Traffic.Rate, Batch: c.Traffic.Batch,
+		Workers: c.Traffic.Senders, MTU: topo.Spec.MTU,
 	})
 	if err != nil {
 		return r, fmt.Errorf("sender: %w", err)

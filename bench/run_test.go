@@ -19,7 +19,7 @@ func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 func vethCase(pkt int) Case {
 	return Case{
 		Topology: topology.Spec{Kind: topology.KindVeth},
-		Traffic:  Traffic{Generator: "udp", FrameSize: pkt, Flows: 1, Batch: 64},
+		Traffic:  Traffic{Generator: "udp", FrameSize: pkt, Flows: 1, Senders: 1, Batch: 64},
 	}
 }
 
@@ -38,6 +38,7 @@ func TestValidate(t *testing.T) {
 		"pkt-size: 9015 bytes":  func(c *Case, m *Measure) { c.Traffic.FrameSize = 9015; c.Topology.MTU = 9000 },
 		"flows: 0":              func(c *Case, m *Measure) { c.Traffic.Flows = 0 },
 		"batch: 0":              func(c *Case, m *Measure) { c.Traffic.Batch = 0 },
+		"senders: 2 out of":     func(c *Case, m *Measure) { c.Traffic.Senders = 2 },
 		"rate: -1":              func(c *Case, m *Measure) { c.Traffic.Rate = -1 },
 		"rcvbuf: -1":            func(c *Case, m *Measure) { c.Traffic.RcvBuf = -1 },
 		`generator: unknown`:    func(c *Case, m *Measure) { c.Traffic.Generator = "xdp" },
@@ -58,8 +59,8 @@ func TestCaseName(t *testing.T) {
 	if got := c.Name(); got != "veth/pkt=64" {
 		t.Errorf("Name = %q", got)
 	}
-	c.Topology.Family, c.Traffic.Flows, c.Traffic.Rate = topology.IPv6, 4, 1e5
-	if got := c.Name(); got != "veth/pkt=64/ipv6/flows=4/rate=100000" {
+	c.Topology.Family, c.Traffic.Flows, c.Traffic.Senders, c.Traffic.Rate = topology.IPv6, 4, 2, 1e5
+	if got := c.Name(); got != "veth/pkt=64/ipv6/flows=4/senders=2/rate=100000" {
 		t.Errorf("Name = %q", got)
 	}
 }
@@ -95,6 +96,7 @@ func TestRunCaseVeth(t *testing.T) {
 		c.Topology.Family = topology.IPv6
 		c.Traffic.FrameSize = 78
 		c.Traffic.Flows = 4
+		c.Traffic.Senders = 2
 		return c
 	}()} {
 		t.Run(c.Name(), func(t *testing.T) {
@@ -151,7 +153,7 @@ func checkTrial(t *testing.T, c Case, tr result.Trial) {
 
 func TestRunCaseLoopback(t *testing.T) {
 	testenv.RequireRoot(t)
-	c := Case{Topology: topology.Spec{Kind: topology.KindLoopback}, Traffic: Traffic{Generator: "udp", FrameSize: 64, Flows: 1, Batch: 64}}
+	c := Case{Topology: topology.Spec{Kind: topology.KindLoopback}, Traffic: Traffic{Generator: "udp", FrameSize: 64, Flows: 1, Senders: 1, Batch: 64}}
 	rc, err := RunCase(context.Background(), c, quick, nil)
 	if err != nil || rc.Status != result.StatusOK {
 		t.Fatalf("%v %s %s", err, rc.Status, rc.Error)

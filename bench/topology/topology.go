@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -178,6 +179,14 @@ func (t *Topology) buildVeth(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The kernel attaches the qdiscs (until then a device drops what it
+	// is given) when it marks the link operationally up, asynchronously.
+	if err := waitOperUp(ctx, sndNS, sndName); err != nil {
+		return err
+	}
+	if err := waitOperUp(ctx, rcvNS, rcvName); err != nil {
+		return err
+	}
 	// Static neighbours: no ARP/ND exchange during a measurement window.
 	if err := addNeighbor(sndNS, snd.Ifindex, rcvPfx.Addr(), rcv.mac); err != nil {
 		return err
@@ -254,6 +263,34 @@ func setupEnd(n *netns.NS, name string, pfx netip.Prefix) (endInfo, error) {
 		return nil
 	})
 	return info, err
+}
+
+// operUpTimeout bounds the wait for a device to come up; linkwatch
+// normally takes well under a millisecond, at worst about a second.
+const operUpTimeout = 3 * time.Second
+
+// waitOperUp waits until the device is operationally up.
+func waitOperUp(ctx context.Context, n *netns.NS, name string) error {
+	return withHandle(n, func(h *netlink.Handle) error {
+		deadline := time.Now().Add(operUpTimeout)
+		for {
+			l, err := h.LinkByName(name)
+			if err != nil {
+				return fmt.Errorf("find %q: %w", name, err)
+			}
+			if l.Attrs().OperState == netlink.OperUp {
+				return nil
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%q still %s after %v", name, l.Attrs().OperState, operUpTimeout)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Millisecond):
+			}
+		}
+	})
 }
 
 func addNeighbor(n *netns.NS, ifindex int, ip netip.Addr, mac net.HardwareAddr) error {

@@ -56,6 +56,7 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"run", "--family", "ipx"}, `--family: unknown family "ipx"`},
 		{[]string{"run", "--trials", "0"}, "--trials: 0 out of range"},
 		{[]string{"run", "--flows", "0"}, "--flows: 0 out of range"},
+		{[]string{"run", "--senders", "2"}, "--senders: 2 out of range [1, flows=1]"},
 		{[]string{"run", "--rate", "-5"}, "--rate: -5 is negative"},
 		{[]string{"run", "--mtu", "100"}, "--mtu: 100 out of range"},
 		{[]string{"run", "--format", "xml"}, `--format: unknown format "xml"`},

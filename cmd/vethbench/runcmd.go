@@ -25,6 +25,7 @@ type runFlags struct {
 	generator  string
 	pktSize    int
 	flows      int
+	senders    int
 	rate       float64
 	batch      int
 	rcvbuf     int
@@ -79,6 +80,7 @@ it: 64 means 14 (Ethernet) + 20 (IPv4) + 8 (UDP) + 22 bytes of payload.`,
 	fl.StringVar(&f.generator, "generator", "udp", "traffic generator: udp (sendmmsg through the sender's socket)")
 	fl.IntVar(&f.pktSize, "pkt-size", 64, "frame size in bytes without FCS (IPv4: 58 to MTU+14; IPv6: 78 to MTU+14)")
 	fl.IntVar(&f.flows, "flows", 1, "number of flows (distinct UDP source ports)")
+	fl.IntVar(&f.senders, "senders", 1, "sending goroutines, each with its own flows and sockets (at most --flows); on veth each sender's CPU also runs the receive path")
 	fl.Float64Var(&f.rate, "rate", 0, "packets per second over all flows, sent open-loop on a fixed schedule; 0 = as fast as possible")
 	fl.IntVar(&f.batch, "batch", 64, "packets per sendmmsg call")
 	fl.IntVar(&f.rcvbuf, "rcvbuf", 0, "receiver socket buffer (SO_RCVBUF) in bytes; 0 = the kernel default")
@@ -99,7 +101,7 @@ func runRun(cmd *cobra.Command, f runFlags, stdout, stderr io.Writer) error {
 			MTU: f.mtu, TxQueues: f.txQueues, RxQueues: f.rxQueues,
 		},
 		Traffic: bench.Traffic{
-			Generator: f.generator, FrameSize: f.pktSize, Flows: f.flows,
+			Generator: f.generator, FrameSize: f.pktSize, Flows: f.flows, Senders: f.senders,
 			Rate: f.rate, Batch: f.batch, RcvBuf: f.rcvbuf,
 		},
 	}

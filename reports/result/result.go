@@ -89,6 +89,7 @@ type Traffic struct {
 	Generator string  `json:"generator"` // "udp"
 	FrameSize int     `json:"frame_size"`
 	Flows     int     `json:"flows"`
+	Senders   int     `json:"senders"`
 	Rate      float64 `json:"rate_pps"` // 0 = unlimited
 	Batch     int     `json:"batch"`
 	Family    string  `json:"family"`

@@ -1,0 +1,319 @@
+package traffic
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vethbench/vethbench/bench/netns"
+)
+
+// recvBatch is the number of datagrams one recvmmsg call may return.
+const recvBatch = 64
+
+// recvBufLen is how much of each datagram is copied out: the header is all
+// the receiver reads. MSG_TRUNC makes the kernel report the full length, so
+// Bytes stays exact while the copy stays short.
+const recvBufLen = 64
+
+// pollInterval is how long Run sleeps after draining the socket while
+// traffic flows; with the default timer slack a sleep lasts about twice
+// that. The socket buffer must hold what arrives meanwhile: at 2 Mpps
+// about 200 datagrams, some 150 KiB of truesize at 64-byte frames.
+const pollInterval = 50 * time.Microsecond
+
+// idlePolls empty polls in a row (about 20 ms) put Run back to blocking in
+// the socket.
+const idlePolls = 200
+
+// flowState tracks one flow (source port) for loss detection.
+type flowState struct {
+	next     uint32 // next expected sequence number; flows start at 0
+	received uint64 // valid datagrams
+}
+
+// UDPReceiver drains a UDP socket with recvmmsg and counts vethbench
+// datagrams, per-flow sequence gaps included.
+type UDPReceiver struct {
+	fd     int
+	rcvbuf int
+	addr   netip.AddrPort
+
+	received atomic.Uint64
+	bytes    atomic.Uint64
+	invalid  atomic.Uint64
+	jumps    atomic.Uint64 // datagrams skipped over by sequence
+	late     atomic.Uint64
+	errs     errnoCounts
+
+	state runState
+
+	// Used only by the goroutine in Run.
+	buf   []byte
+	iovs  []unix.Iovec
+	names []unix.RawSockaddrInet6 // large enough for either family
+	msgs  []unix.Mmsghdr
+	flows []flowState // indexed by source port
+}
+
+// NewUDPReceiver opens a UDP socket inside ns (nil: the current namespace)
+// bound to addr:port (port 0: the kernel picks one, see Addr). rcvbuf sets
+// SO_RCVBUF in bytes, beyond net.core.rmem_max if the process has
+// CAP_NET_ADMIN (SO_RCVBUFFORCE); 0 keeps the namespace's default. The
+// effective size, as the kernel reports it (twice the request, for its
+// bookkeeping), is EffectiveRcvbuf.
+func NewUDPReceiver(ns *netns.NS, addr netip.Addr, port uint16, rcvbuf int) (*UDPReceiver, error) {
+	if !addr.IsValid() {
+		return nil, fmt.Errorf("%w: receiver address: need an address (the unspecified address binds all)", ErrInvalid)
+	}
+	if rcvbuf < 0 {
+		return nil, fmt.Errorf("%w: receiver rcvbuf %d: must be >= 0 (0: kernel default)", ErrInvalid, rcvbuf)
+	}
+	addr = addr.Unmap()
+	r := &UDPReceiver{fd: -1}
+	open := func() error {
+		fd, err := udpSocket(netip.AddrPortFrom(addr, port), netip.AddrPort{})
+		if err != nil {
+			return fmt.Errorf("receiver: %w", err)
+		}
+		r.fd = fd
+		return nil
+	}
+	var err error
+	if ns != nil {
+		err = ns.Do(open)
+	} else {
+		err = open()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := r.setup(rcvbuf); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *UDPReceiver) setup(rcvbuf int) error {
+	if rcvbuf > 0 {
+		err := unix.SetsockoptInt(r.fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rcvbuf)
+		if errors.Is(err, unix.EPERM) {
+			err = unix.SetsockoptInt(r.fd, unix.SOL_SOCKET, unix.SO_RCVBUF, rcvbuf)
+		}
+		if err != nil {
+			return fmt.Errorf("set SO_RCVBUF %d: %w", rcvbuf, err)
+		}
+	}
+	var err error
+	if r.rcvbuf, err = unix.GetsockoptInt(r.fd, unix.SOL_SOCKET, unix.SO_RCVBUF); err != nil {
+		return fmt.Errorf("get SO_RCVBUF: %w", err)
+	}
+	if r.addr, err = localAddr(r.fd); err != nil {
+		return err
+	}
+	r.buf = make([]byte, recvBatch*recvBufLen)
+	r.iovs = make([]unix.Iovec, recvBatch)
+	r.names = make([]unix.RawSockaddrInet6, recvBatch)
+	r.msgs = make([]unix.Mmsghdr, recvBatch)
+	for i := range recvBatch {
+		r.iovs[i].Base = &r.buf[i*recvBufLen]
+		r.iovs[i].SetLen(recvBufLen)
+		h := &r.msgs[i].Hdr
+		h.Iov = &r.iovs[i]
+		h.SetIovlen(1)
+		h.Name = (*byte)(unsafe.Pointer(&r.names[i]))
+	}
+	r.flows = make([]flowState, 1<<16)
+	return nil
+}
+
+// Addr is the address and port the receiver is bound to.
+func (r *UDPReceiver) Addr() netip.AddrPort { return r.addr }
+
+// EffectiveRcvbuf is SO_RCVBUF as the kernel reports it, in bytes.
+func (r *UDPReceiver) EffectiveRcvbuf() int { return r.rcvbuf }
+
+// Received counts valid vethbench datagrams (magic present).
+func (r *UDPReceiver) Received() uint64 { return r.received.Load() }
+
+// Bytes counts the UDP payload bytes of the valid datagrams.
+func (r *UDPReceiver) Bytes() uint64 { return r.bytes.Load() }
+
+// Invalid counts datagrams without the vethbench header.
+func (r *UDPReceiver) Invalid() uint64 { return r.invalid.Load() }
+
+// SeqGaps counts datagrams missing by per-flow sequence number (a flow is a
+// source port; every flow starts at 0): a jump from an expected n to n+k
+// adds k, a late datagram (see Late) takes one back. On one veth pair,
+// where nothing reorders or duplicates, it is the number of datagrams lost
+// between the sender's socket and this one. A receiver serves one sender
+// (one life of each flow): a sender restarted on the same ports starts
+// again at 0 and its datagrams count as late.
+func (r *UDPReceiver) SeqGaps() uint64 {
+	late := r.late.Load()
+	jumps := r.jumps.Load()
+	if late >= jumps {
+		return 0
+	}
+	return jumps - late
+}
+
+// Late counts datagrams that arrived with a sequence number below the one
+// expected for their flow: reordered or duplicated.
+func (r *UDPReceiver) Late() uint64 { return r.late.Load() }
+
+// PerFlow returns the valid datagrams received per source port. It reads
+// state that Run owns, so it fails with ErrRunning while Run runs.
+func (r *UDPReceiver) PerFlow() (map[uint16]uint64, error) {
+	r.state.mu.Lock()
+	defer r.state.mu.Unlock()
+	if r.state.running {
+		return nil, ErrRunning
+	}
+	m := make(map[uint16]uint64)
+	for port, f := range r.flows {
+		if f.received > 0 {
+			m[uint16(port)] = f.received
+		}
+	}
+	return m, nil
+}
+
+// Errors returns receive errors by errno name.
+func (r *UDPReceiver) Errors() map[string]uint64 { return r.errs.snapshot() }
+
+// Run drains the socket until ctx is done, then returns nil, within about
+// 10 ms of the cancellation. It returns ErrClosed when Close stopped it.
+// Run may be called again after it returned; counters continue.
+//
+// Run never lets the kernel wake it for each datagram: while traffic flows
+// it takes what is queued without blocking and, once the queue is empty,
+// sleeps pollInterval (the socket buffer holds what arrives meanwhile).
+// A wakeup per datagram would run on the sending CPU (on veth the receive
+// softirq runs there) and, with an inter-processor interrupt in a VM, cost
+// more than the datapath being measured. Only after idlePolls empty polls
+// does it block in the socket, so an idle receiver costs nothing.
+func (r *UDPReceiver) Run(ctx context.Context) error {
+	stop, end, err := r.state.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer end()
+	idle := idlePolls // start blocked: no traffic yet
+	for !stop.Load() {
+		block := idle >= idlePolls
+		n, err := r.recv(block)
+		if err != nil {
+			return err
+		}
+		r.account(n)
+		switch {
+		case n == len(r.msgs): // more may be queued
+			idle = 0
+		case n > 0: // drained: let datagrams accumulate
+			idle = 0
+			r.sleep()
+		case !block:
+			idle++
+			if idle < idlePolls {
+				r.sleep()
+			}
+		}
+	}
+	return r.state.closedErr()
+}
+
+func (r *UDPReceiver) sleep() {
+	ts := unix.NsecToTimespec(int64(pollInterval))
+	_ = unix.Nanosleep(&ts, nil)
+}
+
+// recv is one recvmmsg that takes whatever is queued, up to recvBatch; with
+// block it first waits for a datagram, at most ioTimeout.
+func (r *UDPReceiver) recv(block bool) (int, error) {
+	for i := range r.msgs {
+		r.msgs[i].Hdr.Namelen = unix.SizeofSockaddrInet6
+	}
+	flags := unix.MSG_TRUNC | unix.MSG_DONTWAIT
+	if block {
+		flags = unix.MSG_TRUNC | unix.MSG_WAITFORONE
+	}
+	n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(r.fd),
+		uintptr(unsafe.Pointer(&r.msgs[0])), uintptr(len(r.msgs)), uintptr(flags), 0, 0)
+	switch e {
+	case 0:
+		return int(n), nil
+	case unix.EAGAIN, unix.EINTR: // empty, or timeout: check for cancellation
+		return 0, nil
+	case unix.EBADF, unix.EFAULT, unix.EINVAL, unix.ENOTSOCK:
+		r.errs.add(e)
+		return 0, fmt.Errorf("recvmmsg: %w", e)
+	default:
+		// ECONNREFUSED and the like: a pending error reported once.
+		r.errs.add(e)
+		return 0, nil
+	}
+}
+
+// account counts the n datagrams of the last recvmmsg.
+func (r *UDPReceiver) account(n int) {
+	var valid, invalid, bytes, jumps, late uint64
+	for i := range n {
+		m := &r.msgs[i]
+		p := r.buf[i*recvBufLen : (i+1)*recvBufLen]
+		if int(m.Len) < HeaderLen || !hasMagic(p) {
+			invalid++
+			continue
+		}
+		valid++
+		bytes += uint64(m.Len)
+		// The port is at the same offset of sockaddr_in and sockaddr_in6,
+		// in network byte order.
+		pb := (*[2]byte)(unsafe.Pointer(&r.names[i].Port))
+		port := uint16(pb[0])<<8 | uint16(pb[1])
+		seq := uint32(p[4]) | uint32(p[5])<<8 | uint32(p[6])<<16 | uint32(p[7])<<24
+		f := &r.flows[port]
+		f.received++
+		switch d := seq - f.next; {
+		case d == 0:
+			f.next++
+		case d < 1<<31: // ahead: d datagrams missing
+			jumps += uint64(d)
+			f.next = seq + 1
+		default: // behind: reordered or duplicated
+			late++
+		}
+	}
+	r.received.Add(valid)
+	r.bytes.Add(bytes)
+	if invalid > 0 {
+		r.invalid.Add(invalid)
+	}
+	if jumps > 0 {
+		r.jumps.Add(jumps)
+	}
+	if late > 0 {
+		r.late.Add(late)
+	}
+}
+
+// Close stops a running Run (which then returns ErrClosed), waits for it
+// and closes the socket. Close is idempotent.
+func (r *UDPReceiver) Close() error {
+	if !r.state.close() || r.fd < 0 {
+		return nil
+	}
+	err := unix.Close(r.fd)
+	r.fd = -1
+	if err != nil {
+		return fmt.Errorf("close socket: %w", err)
+	}
+	return nil
+}

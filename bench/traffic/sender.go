@@ -1,0 +1,339 @@
+package traffic
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vethbench/vethbench/bench/netns"
+)
+
+// ErrClosed is returned by Run on a sender or receiver that was closed.
+var ErrClosed = errors.New("traffic: closed")
+
+// ErrRunning is returned by Run when another Run of the same sender or
+// receiver has not returned yet.
+var ErrRunning = errors.New("traffic: already running")
+
+// scheduleQuantum is the time one rate-limited batch covers: the batch size
+// is about Rate*scheduleQuantum packets (per worker), clamped to [1, Batch].
+const scheduleQuantum = 100 * time.Microsecond
+
+// minSleep: a batch due sooner than this is sent at once rather than slept
+// for (nanosleep overshoots by the timer slack, 50 us by default).
+const minSleep = 10 * time.Microsecond
+
+// maxSleepChunk bounds one sleep, so that cancellation is noticed promptly.
+const maxSleepChunk = 5 * time.Millisecond
+
+// UDPSender sends UDP datagrams carrying the vethbench header from one
+// connected socket per flow, in batches of one sendmmsg each, from
+// UDPConfig.Workers goroutines.
+type UDPSender struct {
+	cfg     UDPConfig
+	payload int
+	fds     []int // one connected socket per flow
+	workers []*worker
+
+	maxLag atomic.Int64 // ns
+	errs   errnoCounts
+
+	state runState
+}
+
+// worker is one sending goroutine and everything it alone touches. Worker
+// w owns flows w, w+Workers, w+2*Workers...
+type worker struct {
+	s      *UDPSender
+	fds    []int    // sockets of its flows
+	seq    []uint32 // next sequence number of each of its flows
+	buf    []byte   // Batch payloads, stride bytes apart
+	stride int
+	iovs   []unix.Iovec
+	msgs   []unix.Mmsghdr
+	rate   float64 // packets/s of this worker; 0: unlimited
+	clock  monoClock
+	stop   *atomic.Bool // the current Run's
+
+	sent atomic.Uint64
+	_    [56]byte // keep the hot counters of two workers off one cache line
+}
+
+// NewUDPSender validates cfg and opens its sockets inside ns (nil: the
+// current namespace), one per flow, bound to Src:SrcPortBase+i and
+// connected to Dst:DstPort. The caller closes the sender.
+func NewUDPSender(ns *netns.NS, cfg UDPConfig) (*UDPSender, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	payload, _ := PayloadLen(cfg.FrameSize, cfg.IPv6()) // checked by Validate
+	s := &UDPSender{cfg: cfg, payload: payload}
+	remote := netip.AddrPortFrom(cfg.Dst, cfg.DstPort)
+	open := func() error {
+		for i := range cfg.Flows {
+			local := netip.AddrPortFrom(cfg.Src, cfg.SrcPortBase+uint16(i))
+			fd, err := udpSocket(local, remote)
+			if err != nil {
+				return fmt.Errorf("open flow %d socket %s -> %s: %w", i, local, remote, err)
+			}
+			s.fds = append(s.fds, fd)
+		}
+		return nil
+	}
+	var err error
+	if ns != nil {
+		err = ns.Do(open)
+	} else {
+		err = open()
+	}
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	for w := range cfg.Workers {
+		s.workers = append(s.workers, s.newWorker(w))
+	}
+	return s, nil
+}
+
+// newWorker lays out worker w's payloads and the sendmmsg vector pointing
+// at them. Every payload starts with the magic and is zero after the header.
+func (s *UDPSender) newWorker(w int) *worker {
+	k := &worker{s: s, rate: s.cfg.Rate / float64(s.cfg.Workers)}
+	for f := w; f < len(s.fds); f += s.cfg.Workers {
+		k.fds = append(k.fds, s.fds[f])
+	}
+	k.seq = make([]uint32, len(k.fds))
+	n := s.cfg.Batch
+	k.stride = (s.payload + 63) &^ 63 // each payload on its own cache lines
+	k.buf = make([]byte, n*k.stride)
+	k.iovs = make([]unix.Iovec, n)
+	k.msgs = make([]unix.Mmsghdr, n)
+	for i := range n {
+		p := k.buf[i*k.stride : i*k.stride+s.payload]
+		Encode(p, Header{})
+		k.iovs[i].Base = &p[0]
+		k.iovs[i].SetLen(s.payload)
+		k.msgs[i].Hdr.Iov = &k.iovs[i]
+		k.msgs[i].Hdr.SetIovlen(1)
+	}
+	return k
+}
+
+// Config returns the configuration with defaults filled in.
+func (s *UDPSender) Config() UDPConfig { return s.cfg }
+
+// PayloadLen is the UDP payload length of every datagram sent.
+func (s *UDPSender) PayloadLen() int { return s.payload }
+
+// Sent is the number of datagrams the kernel accepted. It may be read while
+// Run is sending.
+func (s *UDPSender) Sent() uint64 {
+	var n uint64
+	for _, k := range s.workers {
+		n += k.sent.Load()
+	}
+	return n
+}
+
+// SentBytes is the frame bytes of the datagrams sent: FrameSize * Sent,
+// comparable with a device's byte counters.
+func (s *UDPSender) SentBytes() uint64 { return s.Sent() * uint64(s.cfg.FrameSize) }
+
+// Errors returns the send errors seen so far by errno name (ENOBUFS,
+// ECONNREFUSED, EAGAIN, ...).
+func (s *UDPSender) Errors() map[string]uint64 { return s.errs.snapshot() }
+
+// MaxLag is how far behind its schedule a rate-limited sender fell at worst,
+// over all Runs: the largest delay between a batch's due time and its send
+// call. It stays 0 for an unlimited rate.
+func (s *UDPSender) MaxLag() time.Duration { return time.Duration(s.maxLag.Load()) }
+
+func (s *UDPSender) noteLag(lag int64) {
+	for {
+		cur := s.maxLag.Load()
+		if lag <= cur || s.maxLag.CompareAndSwap(cur, lag) {
+			return
+		}
+	}
+}
+
+// Run sends until ctx is done, then returns nil, within about 10 ms of the
+// cancellation even when the socket buffers are full. Send errors that a
+// datagram generator meets in normal operation are counted in Errors and do
+// not stop it; Run returns an error only for a broken socket, or ErrClosed
+// when Close stopped it. Run may be called again after it returned;
+// counters and sequence numbers continue, the rate schedule starts afresh.
+func (s *UDPSender) Run(ctx context.Context) error {
+	stop, end, err := s.state.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer end()
+	clock := newMonoClock()
+	errs := make([]error, len(s.workers))
+	var wg sync.WaitGroup
+	for i, k := range s.workers[1:] {
+		wg.Go(func() { errs[i+1] = k.run(clock, stop) })
+	}
+	errs[0] = s.workers[0].run(clock, stop)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return s.state.closedErr()
+}
+
+// run is one worker's loop. A fatal error stops the other workers too.
+func (k *worker) run(clock monoClock, stop *atomic.Bool) error {
+	k.clock, k.stop = clock, stop
+	err := k.loop()
+	if err != nil {
+		stop.Store(true)
+	}
+	return err
+}
+
+func (k *worker) loop() error {
+	s := k.s
+	stop := k.stop
+	maxBatch := s.cfg.Batch
+	batch := maxBatch
+	limited := k.rate > 0
+	nsPerPkt := 0.0
+	if limited {
+		nsPerPkt = 1e9 / k.rate
+		batch = int(math.Round(k.rate * scheduleQuantum.Seconds()))
+		batch = max(1, min(batch, maxBatch))
+	}
+	t0 := k.clock.now()
+	var n int64 // packets scheduled so far: the position in the schedule
+	flow := 0
+	for !stop.Load() {
+		b := batch
+		if limited {
+			// Open loop: packet n is due at t0 + n/rate whatever happened
+			// to the ones before it.
+			now := k.clock.now()
+			due := t0 + int64(float64(n)*nsPerPkt)
+			if wait := due - now; wait >= int64(minSleep) {
+				k.sleep(time.Duration(wait))
+				continue // re-read the clock, re-check stop
+			} else if wait < 0 {
+				s.noteLag(-wait)
+				// Behind: send what is due by now at once, in one call if
+				// it fits; never skip.
+				if dueNow := int64(float64(now-t0)/nsPerPkt) + 1 - n; dueNow > int64(b) {
+					b = int(min(dueNow, int64(maxBatch)))
+				}
+			}
+		}
+		if err := k.sendBatch(flow, b); err != nil {
+			return err
+		}
+		n += int64(b)
+		if flow++; flow == len(k.fds) {
+			flow = 0
+		}
+	}
+	return nil
+}
+
+// sendBatch stamps b datagrams with flow's next sequence numbers and the
+// current time and sends them on the flow's socket.
+func (k *worker) sendBatch(flow, b int) error {
+	seq := k.seq[flow]
+	for i := range b {
+		p := k.buf[i*k.stride+4 : i*k.stride+8]
+		p[0], p[1], p[2], p[3] = byte(seq), byte(seq>>8), byte(seq>>16), byte(seq>>24)
+		seq++
+	}
+	// One timestamp per batch, taken last: the time of the send call.
+	ts := uint64(k.clock.now())
+	for i := range b {
+		p := k.buf[i*k.stride+8 : i*k.stride+16]
+		p[0], p[1], p[2], p[3] = byte(ts), byte(ts>>8), byte(ts>>16), byte(ts>>24)
+		p[4], p[5], p[6], p[7] = byte(ts>>32), byte(ts>>40), byte(ts>>48), byte(ts>>56)
+	}
+	sent, err := k.send(k.fds[flow], b)
+	if sent > 0 {
+		k.seq[flow] += uint32(sent)
+		k.sent.Add(uint64(sent))
+	}
+	if err != nil {
+		return fmt.Errorf("send on socket %d: %w", k.fds[flow], err)
+	}
+	return nil
+}
+
+// sleep waits for d or until Run is stopped, in chunks of at most
+// maxSleepChunk. nanosleep wakes within the timer slack, unlike time.Sleep,
+// whose sub-millisecond sleeps can round up to the netpoller's millisecond.
+func (k *worker) sleep(d time.Duration) {
+	for d > 0 && !k.stop.Load() {
+		c := min(d, maxSleepChunk)
+		ts := unix.NsecToTimespec(int64(c))
+		_ = unix.Nanosleep(&ts, nil) // EINTR: the caller re-reads the clock anyway
+		d -= c
+	}
+}
+
+// send sends the first b messages of the batch with sendmmsg on fd and
+// returns how many the kernel took: the datagrams before any that it
+// refused, whose sequence numbers are thus contiguous. Only an error that
+// makes the socket unusable is returned.
+func (k *worker) send(fd, b int) (int, error) {
+	off := 0
+	for off < b {
+		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(fd),
+			uintptr(unsafe.Pointer(&k.msgs[off])), uintptr(b-off), 0, 0, 0)
+		if e == 0 {
+			off += int(r)
+			continue
+		}
+		k.s.errs.add(e)
+		switch e {
+		case unix.EINTR:
+		case unix.ECONNREFUSED:
+			// A pending ICMP error of an earlier datagram, reported (and
+			// cleared) instead of sending this one: send it again.
+		case unix.EAGAIN:
+			// The socket buffer stayed full for ioTimeout.
+			if k.stop.Load() {
+				return off, nil
+			}
+		case unix.EBADF, unix.EFAULT, unix.EINVAL, unix.ENOTSOCK, unix.ENOTCONN, unix.EDESTADDRREQ:
+			return off, fmt.Errorf("sendmmsg: %w", e)
+		default:
+			// ENOBUFS, EPERM (a firewall), ENETUNREACH, EMSGSIZE...: the
+			// kernel refused the datagram; drop the rest of the batch.
+			return off, nil
+		}
+	}
+	return off, nil
+}
+
+// Close stops a running Run (which then returns ErrClosed), waits for it
+// and closes the sockets. Close is idempotent.
+func (s *UDPSender) Close() error {
+	if !s.state.close() {
+		return nil
+	}
+	var errs []error
+	for _, fd := range s.fds {
+		if err := unix.Close(fd); err != nil {
+			errs = append(errs, fmt.Errorf("close socket: %w", err))
+		}
+	}
+	s.fds = nil
+	return errors.Join(errs...)
+}
