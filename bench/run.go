@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -41,10 +40,12 @@ func RunCase(ctx context.Context, c Case, m Measure, progress Progress) (result.
 		progress = func(Event) {}
 	}
 	spec := c.Topology.WithDefaults()
-	topoJSON, _ := json.Marshal(spec)
 	out := result.Case{
-		Name:     c.Name(),
-		Topology: topoJSON,
+		Name: c.Name(),
+		Topology: result.Topology{
+			Kind: string(spec.Kind), Family: string(spec.Family), MTU: spec.MTU,
+			TxQueues: spec.TxQueues, RxQueues: spec.RxQueues, Mode: spec.Mode,
+		},
 		Traffic: result.Traffic{
 			Generator: c.Traffic.Generator, FrameSize: c.Traffic.FrameSize, Flows: c.Traffic.Flows,
 			Senders: c.Traffic.Senders, Rate: c.Traffic.Rate, Batch: c.Traffic.Batch, Family: string(spec.Family),
@@ -68,6 +69,7 @@ func RunCase(ctx context.Context, c Case, m Measure, progress Progress) (result.
 		}
 		return out, nil
 	}
+	out.Topology.RunID = r.topo.Spec.RunID
 	out.Counter = r.counters.Hook()
 	out.Knobs = r.knobs
 	out.Traffic.RcvBuf = r.rcv.EffectiveRcvbuf()

@@ -70,18 +70,31 @@ const (
 // Case is one configuration: a topology, traffic and knob values, measured
 // over several trials.
 type Case struct {
-	Name     string          `json:"name"` // stable identifier, e.g. "veth/pkt=64"
-	Status   string          `json:"status"`
-	Error    string          `json:"error,omitempty"`
-	Topology json.RawMessage `json:"topology"` // the topology spec as given
-	Traffic  Traffic         `json:"traffic"`
-	Counter  string          `json:"counter_hook"` // "tcx" or "cls_bpf"
+	Name     string   `json:"name"` // stable identifier, e.g. "veth/pkt=64"
+	Status   string   `json:"status"`
+	Error    string   `json:"error,omitempty"`
+	Topology Topology `json:"topology"`
+	Traffic  Traffic  `json:"traffic"`
+	Counter  string   `json:"counter_hook"` // "tcx" or "cls_bpf"
 	// Knobs holds every knob read back from every device after setup, keyed
 	// by device role ("sender", "receiver", ...).
 	Knobs    map[string]DeviceKnobs `json:"knobs"`
 	Trials   []Trial                `json:"trials"`
 	Summary  *Summary               `json:"summary,omitempty"`
 	Warnings []string               `json:"warnings,omitempty"`
+}
+
+// Topology describes how the case's sender and receiver were wired. It is
+// the schema's own copy of the topology spec, so that the file format does
+// not change when the code's spec does.
+type Topology struct {
+	Kind     string `json:"kind"`
+	Family   string `json:"family"`
+	MTU      int    `json:"mtu"`
+	TxQueues int    `json:"tx_queues"`
+	RxQueues int    `json:"rx_queues"`
+	Mode     string `json:"mode,omitempty"`
+	RunID    string `json:"run_id"`
 }
 
 // Traffic describes the generator of a case.

@@ -1,0 +1,53 @@
+package reports
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vethbench/vethbench/reports/result"
+)
+
+func TestWriteTable(t *testing.T) {
+	r := result.NewResult()
+	r.Tool.Version = "test"
+	r.Host = result.Host{Kernel: "6.18", CPUModel: "cpu", VCPUs: 2}
+	r.Settings = result.Settings{Trials: 2, Duration: time.Second, Confidence: 0.95}
+	est := result.Estimate{Median: 1234567, Lo: 1000000, Hi: 1500000, Level: 0.5, Min: 1000000, Max: 1500000, N: 2}
+	r.Cases = []result.Case{
+		{
+			Name: "veth/pkt=64", Status: result.StatusOK, Counter: "tcx",
+			Trials: []result.Trial{
+				{Index: 0, Sent: 100, Received: 100, Closed: true, PPS: 1000000, Latency: result.Latency{P50: 2500, Resolution: 0.125}},
+				{Index: 1, Sent: 100, Received: 90, Dropped: 5, Unaccounted: 5, PPS: 1500000},
+			},
+			Summary:  &result.Summary{PPS: est, Sent: 200, Received: 190, Dropped: 5},
+			Warnings: []string{"trial 2: accounting did not close"},
+		},
+		{Name: "ipvlan/pkt=64", Status: result.StatusUnsupported, Error: "kernel has no ipvlan"},
+	}
+	var b strings.Builder
+	if err := WriteTable(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"kernel 6.18", "== veth/pkt=64  [ok]  counted at receiver ingress via tcx",
+		"1,000,000", "1,234,567", "closed", "OPEN (+5)", "2.5",
+		"NOT CLOSED", "interval (50.0%)", "buckets are 12.5% wide",
+		"warning: trial 2: accounting did not close",
+		"== ipvlan/pkt=64  [unsupported]", "unsupported: kernel has no ipvlan",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestGroup(t *testing.T) {
+	for in, want := range map[float64]string{0: "0", 999: "999", 1000: "1,000", 1234567.4: "1,234,567", -1000: "-1,000"} {
+		if got := group(in); got != want {
+			t.Errorf("group(%v) = %q, want %q", in, got, want)
+		}
+	}
+}
