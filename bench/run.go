@@ -195,7 +195,7 @@ type snapshot struct {
 	sndDev, rcvDev   kstat.Device
 	sndSNMP, rcvSNMP kstat.SNMP
 	sent, sentBytes  uint64
-	received         uint64
+	received, gaps   uint64
 	sendErrs         map[string]uint64
 }
 
@@ -217,7 +217,7 @@ func (r *running) snapshot() (snapshot, error) {
 	if s.rcvSNMP, err = r.rcvStats.SNMP(); err != nil {
 		return s, err
 	}
-	s.sent, s.sentBytes, s.received = r.snd.Sent(), r.snd.SentBytes(), r.rcv.Received()
+	s.sent, s.sentBytes, s.received, s.gaps = r.snd.Sent(), r.snd.SentBytes(), r.rcv.Received(), r.rcv.SeqGaps()
 	s.sendErrs = maps.Clone(r.snd.Errors())
 	return s, nil
 }
@@ -295,6 +295,7 @@ func (r *running) trial(s0, s1 snapshot, cpu host.CPUTimes, elapsed time.Duratio
 		Sent:        s1.sent - s0.sent,
 		SentBytes:   s1.sentBytes - s0.sentBytes,
 		Received:    s1.received - s0.received,
+		SeqGaps:     s1.gaps - s0.gaps,
 		AtDevice:    bpf.Matched,
 		EBPFRx:      bpf.Packets,
 		DeviceRx:    rcv.RxPackets,

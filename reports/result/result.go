@@ -139,6 +139,10 @@ type Trial struct {
 	Drops    map[string]uint64 `json:"drops"`
 	Dropped  uint64            `json:"dropped"` // sum of the counters that account for packets
 	SendErrs map[string]uint64 `json:"send_errors,omitempty"`
+	// SeqGaps counts packets missing from the per-flow sequence numbers the
+	// receiver read: an independent count of loss, which should equal
+	// sent - received.
+	SeqGaps uint64 `json:"seq_gaps"`
 	// Accounting: sent = received + dropped, within AccountingTolerance.
 	Unaccounted int64 `json:"unaccounted"`
 	Closed      bool  `json:"accounting_closed"`
