@@ -209,13 +209,9 @@ func notSupportedTC(err error) bool {
 }
 
 func (c *Counters) attachClsBPF(ns *netns.NS, ifname string) (err error) {
-	var h *netlink.Handle
-	if err := ns.Do(func() error {
-		var err error
-		h, err = netlink.NewHandle(unix.NETLINK_ROUTE)
+	h, err := ns.NetlinkHandle()
+	if err != nil {
 		return err
-	}); err != nil {
-		return fmt.Errorf("netlink handle: %w", err)
 	}
 	hk := &clsHook{h: h}
 	defer func() {

@@ -34,7 +34,7 @@ func realizeVeth(t *testing.T, fam topology.Family) *topology.Topology {
 
 func nlHandle(t *testing.T, ns *netns.NS) *netlink.Handle {
 	t.Helper()
-	h, err := topology.Handle(ns)
+	h, err := ns.NetlinkHandle()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,14 +39,9 @@ type Reader struct {
 
 // NewReader opens a reader for the namespace.
 func NewReader(n *netns.NS) (*Reader, error) {
-	var h *netlink.Handle
-	err := n.Do(func() error {
-		var err error
-		h, err = netlink.NewHandle()
-		return err
-	})
+	h, err := n.NetlinkHandle()
 	if err != nil {
-		return nil, fmt.Errorf("netlink handle: %w", err)
+		return nil, err
 	}
 	return &Reader{ns: n, h: h}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/vishvananda/netlink"
 	vnetns "github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
@@ -72,8 +73,12 @@ func Current() (*NS, error) {
 }
 
 // Do runs f with the calling OS thread switched into the namespace and waits
-// for it. f must not start goroutines (see the package documentation).
+// for it. f must not start goroutines (see the package documentation). A nil
+// *NS stands for the caller's own namespace: f runs directly.
 func (n *NS) Do(f func() error) error {
+	if n == nil {
+		return f()
+	}
 	n.mu.RLock()
 	defer n.mu.RUnlock()
 	if n.h == -1 {
@@ -104,6 +109,21 @@ func (n *NS) Do(f func() error) error {
 		errc <- ferr
 	}()
 	return <-errc
+}
+
+// NetlinkHandle opens a netlink socket inside the namespace, for use from
+// any goroutine; the caller closes it.
+func (n *NS) NetlinkHandle() (*netlink.Handle, error) {
+	var h *netlink.Handle
+	err := n.Do(func() error {
+		var err error
+		h, err = netlink.NewHandle()
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("netlink handle: %w", err)
+	}
+	return h, nil
 }
 
 // Fd returns the namespace file descriptor, valid until Close. It is what

@@ -100,3 +100,32 @@ func TestReadFileSeesNamespace(t *testing.T) {
 		t.Fatalf("/proc/thread-self/net/dev inside a new namespace has %d lines:\n%s", lines, b)
 	}
 }
+
+func TestNilIsCurrentNamespace(t *testing.T) {
+	var n *NS
+	ran := false
+	if err := n.Do(func() error { ran = true; return nil }); err != nil || !ran {
+		t.Fatalf("nil NS: Do returned %v, ran %v", err, ran)
+	}
+}
+
+func TestNetlinkHandleInside(t *testing.T) {
+	testenv.RequireRoot(t)
+	n, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	h, err := n.NetlinkHandle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	links, err := h.LinkList()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(links) != 1 || links[0].Attrs().Name != "lo" {
+		t.Fatalf("a handle opened in a new namespace lists %d links", len(links))
+	}
+}

@@ -319,25 +319,10 @@ func prefixToIPNet(p netip.Prefix) *net.IPNet {
 
 // withHandle runs f with a netlink handle bound to the namespace.
 func withHandle(n *netns.NS, f func(h *netlink.Handle) error) error {
-	h, err := Handle(n)
+	h, err := n.NetlinkHandle()
 	if err != nil {
 		return err
 	}
 	defer h.Close()
 	return f(h)
-}
-
-// Handle opens a netlink handle inside the namespace (via netns.Do) for use
-// from any goroutine; the caller closes it.
-func Handle(n *netns.NS) (*netlink.Handle, error) {
-	var h *netlink.Handle
-	err := n.Do(func() error {
-		var err error
-		h, err = netlink.NewHandle()
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("netlink handle: %w", err)
-	}
-	return h, nil
 }

@@ -85,13 +85,7 @@ func NewUDPReceiver(ns *netns.NS, addr netip.Addr, port uint16, rcvbuf int) (*UD
 		r.fd = fd
 		return nil
 	}
-	var err error
-	if ns != nil {
-		err = ns.Do(open)
-	} else {
-		err = open()
-	}
-	if err != nil {
+	if err := ns.Do(open); err != nil {
 		return nil, err
 	}
 	if err := r.setup(rcvbuf); err != nil {

@@ -89,13 +89,7 @@ func NewUDPSender(ns *netns.NS, cfg UDPConfig) (*UDPSender, error) {
 		}
 		return nil
 	}
-	var err error
-	if ns != nil {
-		err = ns.Do(open)
-	} else {
-		err = open()
-	}
-	if err != nil {
+	if err := ns.Do(open); err != nil {
 		s.Close()
 		return nil, err
 	}

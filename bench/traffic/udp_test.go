@@ -22,7 +22,7 @@ import (
 // through a netlink handle opened inside its namespace.
 func rxCounters(t testing.TB, ep topology.Endpoint) (packets, bytes uint64) {
 	t.Helper()
-	h, err := topology.Handle(ep.NS)
+	h, err := ep.NS.NetlinkHandle()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func rxCounters(t testing.TB, ep topology.Endpoint) (packets, bytes uint64) {
 func dropReport(t testing.TB, topo *topology.Topology) string {
 	var out []string
 	for _, ep := range []topology.Endpoint{topo.Sender, topo.Receiver} {
-		h, err := topology.Handle(ep.NS)
+		h, err := ep.NS.NetlinkHandle()
 		if err != nil {
 			return err.Error()
 		}
