@@ -12,11 +12,24 @@ import (
 // ErrInvalid is wrapped by every configuration error.
 var ErrInvalid = errors.New("invalid configuration")
 
-// Ports of the measured flows, inside the private namespaces.
+// Ports of the measured flows, inside the private namespaces. The
+// destination port differs per run (see dstPort) because the drop counter
+// watches every namespace of the host and must not count another vethbench
+// process's packets.
 const (
-	DstPort     = 47600
-	SrcPortBase = 40000
+	dstPortBase  = 47000
+	dstPortRange = 2000
+	SrcPortBase  = 40000
 )
+
+// dstPort derives a run's destination port from its run id (6 hex digits).
+func dstPort(runID string) uint16 {
+	var h uint32
+	for _, c := range runID {
+		h = h*31 + uint32(c)
+	}
+	return uint16(dstPortBase + h%dstPortRange)
+}
 
 // Traffic is the generator side of a case.
 type Traffic struct {
@@ -39,9 +52,19 @@ type Case struct {
 // Name is the case's stable identifier in results and comparisons.
 func (c Case) Name() string {
 	s := c.Topology.WithDefaults()
-	name := fmt.Sprintf("%s/pkt=%d", s.Kind, c.Traffic.FrameSize)
+	name := string(s.Kind)
+	if s.Mode != "" {
+		name += "-" + s.Mode
+	}
+	name += fmt.Sprintf("/pkt=%d", c.Traffic.FrameSize)
 	if s.Family != topology.IPv4 {
 		name += "/" + string(s.Family)
+	}
+	if def := (topology.Spec{Kind: s.Kind}).WithDefaults(); s.MTU != def.MTU {
+		name += fmt.Sprintf("/mtu=%d", s.MTU)
+	}
+	if s.TxQueues != 1 || s.RxQueues != 1 {
+		name += fmt.Sprintf("/queues=%dx%d", s.TxQueues, s.RxQueues)
 	}
 	if c.Traffic.Flows > 1 {
 		name += fmt.Sprintf("/flows=%d", c.Traffic.Flows)

@@ -64,7 +64,11 @@ func RunCase(ctx context.Context, c Case, m Measure, progress Progress) (result.
 			return out, ctx.Err()
 		}
 		out.Status, out.Error = result.StatusFailed, err.Error()
-		if errors.Is(err, topology.ErrNotSupported) || errors.Is(err, vbpf.ErrNotSupported) {
+		var unsup *topology.UnsupportedError
+		switch {
+		case errors.As(err, &unsup):
+			out.Status, out.Error = result.StatusUnsupported, unsup.Reason
+		case errors.Is(err, vbpf.ErrNotSupported):
 			out.Status = result.StatusUnsupported
 		}
 		return out, nil
@@ -73,6 +77,7 @@ func RunCase(ctx context.Context, c Case, m Measure, progress Progress) (result.
 	out.Counter = r.counters.Hook()
 	out.Knobs = r.knobs
 	out.Traffic.RcvBuf = r.rcv.EffectiveRcvbuf()
+	out.Traffic.DstPort = dstPort(r.topo.Spec.RunID)
 	out.Warnings = append(out.Warnings, r.knobWarnings...)
 
 	if m.Warmup > 0 {
@@ -141,7 +146,8 @@ func setup(ctx context.Context, c Case) (*running, error) {
 		r.knobs[d.Role] = k
 	}
 	rx := topo.Receiver
-	if r.counters, err = vbpf.AttachIngress(rx.NS, rx.Ifname, vbpf.Options{DstPort: DstPort}); err != nil {
+	port := dstPort(topo.Spec.RunID)
+	if r.counters, err = vbpf.AttachIngress(rx.NS, rx.Ifname, vbpf.Options{DstPort: port}); err != nil {
 		return r, fmt.Errorf("attach counters: %w", err)
 	}
 	if r.sndStats, err = kstat.NewReader(topo.Sender.NS); err != nil {
@@ -150,14 +156,14 @@ func setup(ctx context.Context, c Case) (*running, error) {
 	if r.rcvStats, err = kstat.NewReader(rx.NS); err != nil {
 		return r, err
 	}
-	if r.rcv, err = traffic.NewUDPReceiver(rx.NS, rx.Addr, DstPort, c.Traffic.RcvBuf); err != nil {
+	if r.rcv, err = traffic.NewUDPReceiver(rx.NS, rx.Addr, port, c.Traffic.RcvBuf); err != nil {
 		return r, fmt.Errorf("receiver: %w", err)
 	}
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	r.rcvCancel = cancel
 	r.rcvDone.Go(func() { r.rcvErr = r.rcv.Run(rctx) })
 	r.snd, err = traffic.NewUDPSender(topo.Sender.NS, traffic.UDPConfig{
-		Src: topo.Sender.Addr, Dst: rx.Addr, DstPort: DstPort, SrcPortBase: SrcPortBase,
+		Src: topo.Sender.Addr, Dst: rx.Addr, DstPort: port, SrcPortBase: SrcPortBase,
 		Flows: c.Traffic.Flows, FrameSize: c.Traffic.FrameSize, Rate: c.Traffic.Rate, Batch: c.Traffic.Batch,
 		Workers: c.Traffic.Senders, MTU: topo.Spec.MTU,
 	})

@@ -24,10 +24,8 @@ const (
 	KindLoopback Kind = "loopback" // sender and receiver in one namespace over lo
 )
 
-// Kinds lists the kinds this version can build, in the order help text and
-// reports show them. The other constants name kinds that are planned, so
-// that specs and reports already agree on their names.
-var Kinds = []Kind{KindVeth, KindLoopback}
+// Kinds lists every kind, in the order help text and reports show them.
+var Kinds = []Kind{KindVeth, KindBridge, KindRouter, KindHostNAT, KindMacvlan, KindIPvlan, KindLoopback}
 
 // Family is the IP family of the traffic.
 type Family string
@@ -54,6 +52,9 @@ type Spec struct {
 	// collide and leftovers can be attributed; random when empty.
 	RunID string `json:"run_id,omitempty"`
 }
+
+// loopbackMTU is lo's own default MTU.
+const loopbackMTU = 65536
 
 // MaxQueues bounds the queue counts a spec may ask for.
 const MaxQueues = 64
@@ -87,6 +88,16 @@ func (s Spec) Validate() error {
 	if s.RxQueues < 0 || s.RxQueues > MaxQueues {
 		return bad("rx-queues", "%d out of range [1, %d]", s.RxQueues, MaxQueues)
 	}
+	switch {
+	case s.Kind == KindMacvlan && s.Mode == "private":
+		return bad("mode", "macvlan private forbids traffic between macvlan devices on one lower device, which is what vethbench measures (modes: %v)", MacvlanModes)
+	case s.Kind == KindMacvlan && s.Mode != "" && !slices.Contains(MacvlanModes, s.Mode):
+		return bad("mode", "unknown macvlan mode %q (modes: %v)", s.Mode, MacvlanModes)
+	case s.Kind == KindIPvlan && s.Mode != "" && !slices.Contains(IPvlanModes, s.Mode):
+		return bad("mode", "unknown ipvlan mode %q (modes: %v)", s.Mode, IPvlanModes)
+	case s.Kind != KindMacvlan && s.Kind != KindIPvlan && s.Mode != "":
+		return bad("mode", "%s has no modes (only macvlan and ipvlan do)", s.Kind)
+	}
 	if s.RunID != "" && !runIDRe.MatchString(s.RunID) {
 		return bad("run-id", "%q must be 1-6 lowercase hex digits", s.RunID)
 	}
@@ -100,9 +111,20 @@ func (s Spec) WithDefaults() Spec {
 	}
 	if s.MTU == 0 {
 		s.MTU = 1500
+		if s.Kind == KindLoopback {
+			s.MTU = loopbackMTU
+		}
 	}
 	if s.TxQueues == 0 {
 		s.TxQueues = 1
+	}
+	if s.Mode == "" {
+		switch s.Kind {
+		case KindMacvlan:
+			s.Mode = MacvlanModes[0]
+		case KindIPvlan:
+			s.Mode = IPvlanModes[0]
+		}
 	}
 	if s.RxQueues == 0 {
 		s.RxQueues = 1

@@ -1,8 +1,11 @@
 package topology
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -23,6 +26,8 @@ func TestValidate(t *testing.T) {
 		{Kind: KindVeth},
 		{Kind: KindVeth, Family: IPv6, MTU: 9000, TxQueues: 4, RxQueues: 4, RunID: "abc123"},
 		{Kind: KindLoopback},
+		{Kind: KindMacvlan, Mode: "vepa"},
+		{Kind: KindIPvlan, Mode: "l3s"},
 	}
 	for _, s := range good {
 		if err := s.Validate(); err != nil {
@@ -49,10 +54,10 @@ func TestValidate(t *testing.T) {
 }
 
 func TestDeviceNamesFit(t *testing.T) {
-	tp := &Topology{Spec: Spec{RunID: "abcdef"}}
-	for _, role := range []string{"s", "r", "br", "rt1", "longrolename"} {
-		if n := tp.devName(role); len(n) > 15 || !strings.HasPrefix(n, NamePrefix+"abcdef") {
-			t.Errorf("devName(%q) = %q", role, n)
+	b := &builder{t: &Topology{Spec: Spec{RunID: "abcdef"}}}
+	for _, role := range []string{"s", "r", "br", "hs", "longrolename"} {
+		if n := b.name(role); len(n) > 15 || !strings.HasPrefix(n, NamePrefix+"abcdef") {
+			t.Errorf("name(%q) = %q", role, n)
 		}
 	}
 }
@@ -88,22 +93,71 @@ func udpPass(t *testing.T, tp *Topology) {
 	if err != nil {
 		t.Fatalf("no datagram arrived: %v", err)
 	}
-	if string(buf[:n]) != "hello" || from.Addr().Unmap() != tp.Sender.Addr {
-		t.Fatalf("got %q from %v, want hello from %v", buf[:n], from, tp.Sender.Addr)
+	if string(buf[:n]) != "hello" || from.Addr().Unmap() != tp.SenderSeenAs {
+		t.Fatalf("got %q from %v, want hello from %v", buf[:n], from, tp.SenderSeenAs)
 	}
 }
 
+// realizable lists every kind and mode vethbench builds, in both families.
+func realizable() []Spec {
+	var specs []Spec
+	for _, fam := range []Family{IPv4, IPv6} {
+		for _, k := range Kinds {
+			modes := []string{""}
+			switch k {
+			case KindMacvlan:
+				modes = MacvlanModes
+			case KindIPvlan:
+				modes = IPvlanModes
+			}
+			for _, m := range modes {
+				specs = append(specs, Spec{Kind: k, Family: fam, Mode: m})
+			}
+		}
+	}
+	return append(specs, Spec{Kind: KindVeth, MTU: 9000, TxQueues: 2, RxQueues: 2},
+		Spec{Kind: KindBridge, MTU: 9000, TxQueues: 2, RxQueues: 2})
+}
+
+// kernelHas reports whether the running kernel was built with a device
+// kind, from /proc/config.gz; ok is false when the config cannot be read.
+func kernelHas(t *testing.T, kind Kind) (has, ok bool) {
+	f, err := os.Open("/proc/config.gz")
+	if err != nil {
+		return false, false
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return false, false
+	}
+	cfg, err := io.ReadAll(zr)
+	if err != nil {
+		return false, false
+	}
+	opt := "CONFIG_" + strings.ToUpper(string(kind))
+	return strings.Contains(string(cfg), "\n"+opt+"=y") || strings.Contains(string(cfg), "\n"+opt+"=m"), true
+}
+
+// Every kind this kernel supports is realized and passes a datagram; a kind
+// it lacks is ErrNotSupported, and that is only accepted when the kernel's
+// config confirms the lack.
 func TestRealize(t *testing.T) {
 	testenv.RequireRoot(t)
-	for _, s := range []Spec{
-		{Kind: KindVeth},
-		{Kind: KindVeth, Family: IPv6},
-		{Kind: KindVeth, MTU: 9000, TxQueues: 2, RxQueues: 2},
-		{Kind: KindLoopback},
-		{Kind: KindLoopback, Family: IPv6},
-	} {
-		t.Run(string(s.Kind)+"/"+string(s.WithDefaults().Family), func(t *testing.T) {
+	for _, s := range realizable() {
+		name := fmt.Sprintf("%s/%s/%s/mtu=%d", s.Kind, s.WithDefaults().Family, s.WithDefaults().Mode, s.MTU)
+		t.Run(name, func(t *testing.T) {
 			tp, err := Realize(context.Background(), s)
+			if errors.Is(err, ErrNotSupported) {
+				has, ok := kernelHas(t, s.Kind)
+				if !ok || has {
+					t.Fatalf("%v, but the kernel config says it has %s (or cannot be read)", err, s.Kind)
+				}
+				if !strings.Contains(err.Error(), "kernel has no "+string(s.Kind)) {
+					t.Fatalf("unsupported error does not say what is missing: %v", err)
+				}
+				t.Skipf("kernel lacks %s: %v", s.Kind, err)
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -112,6 +166,11 @@ func TestRealize(t *testing.T) {
 			for _, d := range tp.Devices {
 				if len(d.Ifname) > 15 {
 					t.Errorf("device name %q too long", d.Ifname)
+				}
+			}
+			for _, role := range []string{"sender", "receiver"} {
+				if _, ok := tp.Device(role); !ok && s.Kind != KindLoopback {
+					t.Errorf("no device with role %s", role)
 				}
 			}
 			if err := tp.Close(); err != nil {

@@ -101,8 +101,9 @@ func (c UDPConfig) Validate() error {
 	if c.IPv6() {
 		minMTU = 1280
 	}
-	if c.MTU < minMTU || c.MTU > math.MaxUint16 {
-		return bad("MTU %d out of range [%d, 65535]", c.MTU, minMTU)
+	// 65536 is lo's default MTU, the largest any device has.
+	if c.MTU < minMTU || c.MTU > math.MaxUint16+1 {
+		return bad("MTU %d out of range [%d, 65536]", c.MTU, minMTU)
 	}
 	if _, err := PayloadLen(c.FrameSize, c.IPv6()); err != nil {
 		return bad("FrameSize: %v", err)

@@ -69,7 +69,7 @@ func TestValidateRejects(t *testing.T) {
 			c.DstPort, c.Flows = 20001, 4
 		}},
 		{"MTU", func(c *UDPConfig) { c.MTU = 67 }},
-		{"MTU", func(c *UDPConfig) { c.MTU = 65536 }},
+		{"MTU", func(c *UDPConfig) { c.MTU = 65537 }},
 		{"MTU", func(c *UDPConfig) {
 			c.Src, c.Dst, c.FrameSize = netip.MustParseAddr("fd00::1"), netip.MustParseAddr("fd00::2"), 100
 			c.MTU = 1279

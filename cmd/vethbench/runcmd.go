@@ -18,6 +18,7 @@ import (
 
 type runFlags struct {
 	topology   string
+	mode       string
 	family     string
 	mtu        int
 	txQueues   int
@@ -73,6 +74,7 @@ it: 64 means 14 (Ethernet) + 20 (IPv4) + 8 (UDP) + 22 bytes of payload.`,
 	fl := cmd.Flags()
 	fl.SortFlags = false
 	fl.StringVar(&f.topology, "topology", "veth", "how sender and receiver are wired: "+kindNames())
+	fl.StringVar(&f.mode, "mode", "", "macvlan mode ("+strings.Join(topology.MacvlanModes, "|")+", default bridge) or ipvlan mode ("+strings.Join(topology.IPvlanModes, "|")+", default l2)")
 	fl.StringVar(&f.family, "family", "ipv4", "IP family of the traffic: ipv4|ipv6")
 	fl.IntVar(&f.mtu, "mtu", 1500, "MTU of every device on the path, bytes [1280, 65535]")
 	fl.IntVar(&f.txQueues, "tx-queues", 1, "TX queues of each device when it is created")
@@ -97,7 +99,7 @@ it: 64 means 14 (Ethernet) + 20 (IPv4) + 8 (UDP) + 22 bytes of payload.`,
 func runRun(cmd *cobra.Command, f runFlags, stdout, stderr io.Writer) error {
 	c := bench.Case{
 		Topology: topology.Spec{
-			Kind: topology.Kind(f.topology), Family: topology.Family(f.family),
+			Kind: topology.Kind(f.topology), Mode: f.mode, Family: topology.Family(f.family),
 			MTU: f.mtu, TxQueues: f.txQueues, RxQueues: f.rxQueues,
 		},
 		Traffic: bench.Traffic{
@@ -149,7 +151,11 @@ func caseOutcome(cases []result.Case) error {
 	for _, c := range cases {
 		switch c.Status {
 		case result.StatusUnsupported:
-			return &exitError{code: exitUnsupported, err: fmt.Errorf("unsupported: %s (%s)", c.Name, c.Error)}
+			what := c.Topology.Kind
+			if c.Topology.Mode != "" {
+				what += " " + c.Topology.Mode
+			}
+			return &exitError{code: exitUnsupported, err: fmt.Errorf("unsupported: %s (%s)", what, c.Error)}
 		case result.StatusFailed:
 			return fmt.Errorf("%s failed: %s", c.Name, c.Error)
 		}

@@ -106,6 +106,7 @@ type Traffic struct {
 	Rate      float64 `json:"rate_pps"` // 0 = unlimited
 	Batch     int     `json:"batch"`
 	Family    string  `json:"family"`
+	DstPort   uint16  `json:"dst_port"`        // differs per run, see SCHEMA.md
 	RcvBuf    int     `json:"receiver_rcvbuf"` // effective SO_RCVBUF, bytes
 }
 
