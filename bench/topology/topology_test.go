@@ -1,11 +1,9 @@
 package topology
 
 import (
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -119,26 +117,6 @@ func realizable() []Spec {
 		Spec{Kind: KindBridge, MTU: 9000, TxQueues: 2, RxQueues: 2})
 }
 
-// kernelHas reports whether the running kernel was built with a device
-// kind, from /proc/config.gz; ok is false when the config cannot be read.
-func kernelHas(t *testing.T, kind Kind) (has, ok bool) {
-	f, err := os.Open("/proc/config.gz")
-	if err != nil {
-		return false, false
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		return false, false
-	}
-	cfg, err := io.ReadAll(zr)
-	if err != nil {
-		return false, false
-	}
-	opt := "CONFIG_" + strings.ToUpper(string(kind))
-	return strings.Contains(string(cfg), "\n"+opt+"=y") || strings.Contains(string(cfg), "\n"+opt+"=m"), true
-}
-
 // Every kind this kernel supports is realized and passes a datagram; a kind
 // it lacks is ErrNotSupported, and that is only accepted when the kernel's
 // config confirms the lack.
@@ -149,7 +127,7 @@ func TestRealize(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			tp, err := Realize(context.Background(), s)
 			if errors.Is(err, ErrNotSupported) {
-				has, ok := kernelHas(t, s.Kind)
+				has, ok := testenv.KernelConfig(string(s.Kind))
 				if !ok || has {
 					t.Fatalf("%v, but the kernel config says it has %s (or cannot be read)", err, s.Kind)
 				}

@@ -72,7 +72,7 @@ func stderrOf(err error) string {
 
 // startRun starts `vethbench run` and waits until its first trial has begun
 // (the topology, counters and sockets all exist).
-func startRun(t *testing.T, args ...string) (*exec.Cmd, *bufio.Reader) {
+func startRun(t *testing.T, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(binary, append([]string{"run"}, args...)...)
 	cmd.Stdout = io.Discard
@@ -114,7 +114,7 @@ func startRun(t *testing.T, args ...string) (*exec.Cmd, *bufio.Reader) {
 					for range lines {
 					}
 				}()
-				return cmd, rd
+				return cmd
 			}
 		case <-timeout:
 			t.Fatal("no trial started within 20s")
@@ -125,7 +125,7 @@ func startRun(t *testing.T, args ...string) (*exec.Cmd, *bufio.Reader) {
 // Ctrl-C stops a run within 2 s, cleans up and exits non-zero.
 func TestInterrupt(t *testing.T) {
 	testenv.RequireRoot(t)
-	cmd, _ := startRun(t, "--duration", "30s", "--trials", "3", "--warmup", "0")
+	cmd := startRun(t, "--duration", "30s", "--trials", "3", "--warmup", "0")
 	held := heldObjects(t, cmd.Process.Pid)
 	start := time.Now()
 	cmd.Process.Signal(os.Interrupt)
@@ -144,15 +144,80 @@ func TestInterrupt(t *testing.T) {
 // because everything hangs off descriptors of the dead process.
 func TestKillLeavesNothing(t *testing.T) {
 	testenv.RequireRoot(t)
-	cmd, _ := startRun(t, "--duration", "30s", "--trials", "3", "--warmup", "0")
-	held := heldObjects(t, cmd.Process.Pid)
-	if len(held.progs) == 0 || len(held.netns) < 2 {
-		t.Fatalf("the running vethbench holds %d BPF programs and %d namespaces; expected its counter and two namespaces",
-			len(held.progs), len(held.netns))
+	for _, kind := range []string{"veth", "bridge", "macvlan", "hostnat"} {
+		t.Run(kind, func(t *testing.T) {
+			cmd := startRun(t, "--topology", kind, "--duration", "30s", "--trials", "3", "--warmup", "0")
+			held := heldObjects(t, cmd.Process.Pid)
+			if len(held.progs) == 0 || len(held.netns) < 2 {
+				t.Fatalf("the running vethbench holds %d BPF programs and %d namespaces; expected its counter and its namespaces",
+					len(held.progs), len(held.netns))
+			}
+			cmd.Process.Signal(syscall.SIGKILL)
+			cmd.Wait()
+			held.checkGone(t)
+		})
 	}
-	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
-	held.checkGone(t)
+}
+
+// Every kind runs from the command line; a kind the kernel lacks exits 3
+// with "unsupported: KIND (reason)".
+func TestRunEveryKind(t *testing.T) {
+	testenv.RequireRoot(t)
+	for _, k := range topology.Kinds {
+		t.Run(string(k), func(t *testing.T) {
+			cmd := exec.Command(binary, "run", "--topology", string(k), "--duration", "300ms", "--trials", "1", "--warmup", "0", "-q")
+			out, err := cmd.Output()
+			var ee *exec.ExitError
+			if errors.As(err, &ee) && ee.ExitCode() == exitUnsupported {
+				if want := "unsupported: " + string(k); !strings.Contains(string(ee.Stderr), want) {
+					t.Fatalf("exit 3 without %q: %s", want, ee.Stderr)
+				}
+				if has, ok := testenv.KernelConfig(string(k)); !ok || has {
+					t.Fatalf("%s reported unsupported, but the kernel config says it has it: %s", k, ee.Stderr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("%v\n%s", err, stderrOf(err))
+			}
+			if !strings.Contains(string(out), "accounting: ") || !strings.Contains(string(out), "closed in every trial") {
+				t.Errorf("output lacks a closed accounting line:\n%s", out)
+			}
+		})
+	}
+}
+
+// Two vethbench processes at once do not collide: different run ids, device
+// names and ports, and both finish with closed accounting.
+func TestConcurrentRuns(t *testing.T) {
+	testenv.RequireRoot(t)
+	dir := t.TempDir()
+	var cmds [2]*exec.Cmd
+	for i := range cmds {
+		cmds[i] = exec.Command(binary, "run", "--topology", "bridge", "--duration", "500ms", "--trials", "2",
+			"--warmup", "0", "-q", "--format", "json", "-o", filepath.Join(dir, strconv.Itoa(i)+".json"))
+		if err := cmds[i].Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var res [2]*result.Result
+	for i, c := range cmds {
+		if err := c.Wait(); err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+		r, err := result.ReadFile(filepath.Join(dir, strconv.Itoa(i)+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !r.Cases[0].Summary.Closed {
+			t.Errorf("run %d: accounting open: %v", i, r.Cases[0].Warnings)
+		}
+		res[i] = r
+	}
+	a, b := res[0].Cases[0], res[1].Cases[0]
+	if a.Topology.RunID == b.Topology.RunID || a.Knobs["sender"].Ifname == b.Knobs["sender"].Ifname {
+		t.Errorf("both runs used run id %s", a.Topology.RunID)
+	}
 }
 
 // held is what a vethbench process holds through its descriptors.

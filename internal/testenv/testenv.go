@@ -7,7 +7,9 @@
 package testenv
 
 import (
+	"compress/gzip"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -163,3 +165,24 @@ func Main(m *testing.M) int {
 
 // IsRoot reports whether privileged tests can run.
 func IsRoot() bool { return privileged() == "" }
+
+// KernelConfig reports whether the running kernel was built with
+// CONFIG_<option> (=y or =m), from /proc/config.gz. ok is false when the
+// config cannot be read; tests then cannot tell "missing" from "broken".
+func KernelConfig(option string) (has, ok bool) {
+	f, err := os.Open("/proc/config.gz")
+	if err != nil {
+		return false, false
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return false, false
+	}
+	cfg, err := io.ReadAll(zr)
+	if err != nil {
+		return false, false
+	}
+	opt := "\nCONFIG_" + strings.ToUpper(option)
+	return strings.Contains(string(cfg), opt+"=y") || strings.Contains(string(cfg), opt+"=m"), true
+}
