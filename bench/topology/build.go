@@ -152,8 +152,15 @@ func (b *builder) waitUp(ifs ...iface) error {
 					return fmt.Errorf("find %q: %w", i.name, err)
 				}
 				// Devices without carrier reporting (ipvlan l3) stay "unknown".
-				if st := l.Attrs().OperState; st == netlink.OperUp || st == netlink.OperUnknown {
-					return nil
+				st := l.Attrs().OperState
+				if st == netlink.OperUp || st == netlink.OperUnknown {
+					pending, err := v6Pending(h, l)
+					if err != nil {
+						return err
+					}
+					if !pending {
+						return nil
+					}
 				}
 				if time.Now().After(deadline) {
 					return fmt.Errorf("%q still %s after %v", i.name, l.Attrs().OperState, operUpTimeout)
@@ -170,6 +177,35 @@ func (b *builder) waitUp(ifs ...iface) error {
 		}
 	}
 	return nil
+}
+
+// v6Pending reports whether an IPv6 address of ours on l cannot receive
+// yet. Even without duplicate detection (IFA_F_NODAD, which vethbench sets)
+// the kernel installs an address's local route from a work queue after the
+// link comes up; until then a packet to it is dropped as an address error
+// (Ip6InAddrErrors). The address's flags do not show this; the route does.
+func v6Pending(h *netlink.Handle, l netlink.Link) (bool, error) {
+	addrs, err := h.AddrList(l, netlink.FAMILY_V6)
+	if err != nil {
+		return false, fmt.Errorf("list addresses of %q: %w", l.Attrs().Name, err)
+	}
+	for _, a := range addrs {
+		// Link-local addresses do real duplicate detection (about a
+		// second) and vethbench never sends from or to them.
+		if a.Scope != unix.RT_SCOPE_UNIVERSE {
+			continue
+		}
+		routes, err := h.RouteListFiltered(netlink.FAMILY_V6,
+			&netlink.Route{Table: unix.RT_TABLE_LOCAL, Dst: &net.IPNet{IP: a.IP, Mask: net.CIDRMask(128, 128)}},
+			netlink.RT_FILTER_TABLE|netlink.RT_FILTER_DST)
+		if err != nil {
+			return false, fmt.Errorf("list local routes: %w", err)
+		}
+		if len(routes) == 0 {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // neighbors adds permanent neighbour entries in both directions between two
