@@ -97,7 +97,8 @@ func TestRunHelpExplainsFlags(t *testing.T) {
 		"--pkt-size int", "frame size in bytes without FCS", "(default 64)",
 		"--duration duration", "(default 5s)", "--trials int", "(default 5)",
 		"--rate float", "packets per second", "--format string", "table|json",
-		"-o, --output string", "--topology string", "veth|loopback",
+		"-o, --output string", "--topology string", "veth|bridge|router|hostnat|macvlan|ipvlan|loopback",
+		"--mode string", "vepa",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("run --help lacks %q", want)

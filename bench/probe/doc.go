@@ -1,0 +1,21 @@
+// Package probe finds out, by trying, what the running kernel supports of
+// what vethbench uses: device kinds (veth, macvlan, ipvlan, bridge, netkit,
+// dummy, vxlan), XDP in native and generic mode on each, TC attachment (TCX
+// and cls_bpf), qdiscs, BTF, the tracepoints vethbench hooks, fentry and
+// kprobes, the global sysctls vethbench tunes, and the CPU it runs on.
+//
+// Nothing is guessed from the kernel version or its config: each item is
+// the outcome of creating, attaching or opening the thing itself. Devices
+// and qdiscs are made in fresh anonymous namespaces (bench/netns) that are
+// closed afterwards, and every probe removes what it made even when it
+// fails; no interface of the initial namespace is touched, no packet is
+// sent, and no sysctl is written (writability is tested by opening the file
+// for writing and closing it).
+//
+// Privileges: root (CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_BPF, CAP_PERFMON).
+// Run reports an error only when it cannot probe at all (no namespace can
+// be created, typically for lack of privilege) or when its context ends.
+// A probe that fails is an item with Status "error"; a kernel that lacks
+// something is an item with Status "no" whose Detail says what is missing
+// and which errno said so. One probe's failure never stops the others.
+package probe

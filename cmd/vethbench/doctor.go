@@ -1,0 +1,82 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vethbench/vethbench/bench/probe"
+)
+
+func newDoctorCmd(stdout, stderr io.Writer) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Report what this kernel supports of what vethbench uses, by probing it",
+		Long: `doctor finds out what the running kernel supports by trying each thing, never
+by reading its version or config, and prints one line per item: yes, no (the
+kernel lacks it; the detail says how the kernel said so) or error (the probe
+itself failed). Everything is made in fresh anonymous network namespaces and
+removed again; no interface of the host is touched, no packet is sent and no
+setting is changed. It takes about a second.
+
+What is probed, and why it matters to vethbench:
+
+  device kinds   veth, macvlan and ipvlan (on one end of a veth pair), bridge,
+                 netkit, dummy, vxlan. A topology needing a kind the kernel
+                 lacks is reported unsupported (exit code 3), not attempted.
+  XDP            native (driver) and generic (skb) mode on veth, macvlan,
+                 ipvlan and bridge. XDP on a veth switches its receive path to
+                 NAPI and so changes what is measured: vethbench counts with
+                 TC or tracepoints unless XDP is itself the knob.
+  TC             TCX (6.6+) and cls_bpf at ingress: where the packet counters
+                 attach. TCX is a BPF link; cls_bpf the fallback on older
+                 kernels.
+  qdiscs         each one added as a veth's root qdisc and deleted. veth
+                 defaults to noqueue, where txqueuelen does nothing until a
+                 queueing qdisc is attached.
+  BPF            BTF (/sys/kernel/btf/vmlinux), the JIT, fentry, kprobes, and
+                 the tracepoints skb:kfree_skb (drop reasons),
+                 net:netif_receive_skb and napi:napi_poll as tp_btf and raw_tp.
+  sysctls        net.core.rmem_max, wmem_max, rmem_default, wmem_default,
+                 netdev_max_backlog, netdev_budget, busy_poll, busy_read: global
+                 knobs that only the initial namespace can set. Writability is
+                 tested by opening the file for writing, never by writing.
+  CPU            vCPUs, model and steal time over the probing window: the
+                 context every figure depends on.
+
+It needs root. Exit code 0 even when items are unsupported: it is a report.`,
+		Example: `  sudo vethbench doctor
+  sudo vethbench doctor --format json | jq '.items[] | select(.status != "yes")'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "table" && format != "json" {
+				return usageErr(fmt.Errorf("--format: unknown format %q (table or json)", format))
+			}
+			if os.Geteuid() != 0 {
+				return fmt.Errorf("doctor needs root: it creates network namespaces and devices and loads BPF programs")
+			}
+			r, err := probe.Run(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				enc := json.NewEncoder(stdout)
+				enc.SetIndent("", "  ")
+				err = enc.Encode(r)
+			} else {
+				err = probe.WriteTable(stdout, r)
+			}
+			if n := len(r.With(probe.Error)); n > 0 && err == nil {
+				// Still exit 0: the report is the product, and it says what failed.
+				fmt.Fprintf(stderr, "vethbench doctor: %d probes failed (status \"error\"); their detail says why\n", n)
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "table", "what goes to stdout: table|json")
+	return cmd
+}
