@@ -8,25 +8,19 @@
  * payload. It never changes the datapath: it returns TCX_NEXT/TC_ACT_UNSPEC
  * (both -1) for every packet.
  *
- * Payload of a vethbench packet (written by the generator):
- *   0..3   magic 'V' 'B' 'P' '1'
- *   4..7   sequence number, u32 little-endian
- *   8..15  send time, u64 little-endian, CLOCK_MONOTONIC ns (= bpf_ktime_get_ns)
+ * What a vethbench packet is (UDP to dst_port, payload starting with the
+ * magic "VBP1", a sequence number and the send time) is in vb_packet.h,
+ * shared with drops.c.
  */
 
 #include "vb_types.h"
 #include "bpf_helpers.h"
 #include "bpf_endian.h"
-
-#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "counter.c reads the little-endian payload fields natively: build with -target bpfel"
-#endif
+#include "vb_packet.h"
 
 char __license[] SEC("license") = "Dual BSD/GPL";
 
 #define VB_PASS		TCX_NEXT	/* == TC_ACT_UNSPEC */
-#define VB_MAGIC	0x31504256	/* "VBP1" read as a little-endian u32 */
-#define VB_PAYLOAD_MIN	16
 
 /*
  * Latency histogram: log-linear, 8 sub-buckets per power of two (12.5%
@@ -67,27 +61,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct vb_hist);
 } vb_latency SEC(".maps");
-
-/* The UDP header and the first VB_PAYLOAD_MIN bytes of its payload. The
- * timestamp is split in two u32 so that every field is naturally aligned
- * (the verifier wants aligned stack access). */
-struct vb_udp_head {
-	struct udphdr udp;
-	__u32 magic;
-	__u32 seq;
-	__u32 ts_lo;
-	__u32 ts_hi;
-};
-
-struct vb_v4_head {
-	struct iphdr ip;		/* without options */
-	struct vb_udp_head l4;
-};
-
-struct vb_v6_head {
-	struct ipv6hdr ip6;
-	struct vb_udp_head l4;
-};
 
 /* floor(log2 v) for v > 0, without loops. */
 static __always_inline __u32 vb_log2(__u64 v)
@@ -151,12 +124,7 @@ static __always_inline int vb_parse(struct __sk_buff *skb, __u64 *ts)
 		return 0;
 	}
 
-	if (l4.udp.dest != bpf_htons(dst_port))
-		return 0;
-	/* The UDP length, not the frame length: a frame may be padded. */
-	if (bpf_ntohs(l4.udp.len) < sizeof(struct udphdr) + VB_PAYLOAD_MIN)
-		return 0;
-	if (l4.magic != VB_MAGIC)
+	if (!vb_udp_ours(&l4, dst_port))
 		return 0;
 	*ts = ((__u64)l4.ts_hi << 32) | l4.ts_lo;
 	return 1;

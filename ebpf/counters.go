@@ -15,8 +15,9 @@ import (
 )
 
 // ErrNotSupported is wrapped by errors about what the running kernel lacks
-// (no BPF, neither TCX nor cls_bpf). It wraps cilium's ebpf.ErrNotSupported,
-// so errors.Is(err, ebpf.ErrNotSupported) holds as well.
+// (no BPF, neither TCX nor cls_bpf; for AttachDrops no BTF or no drop
+// reasons). It wraps cilium's ebpf.ErrNotSupported, so
+// errors.Is(err, ebpf.ErrNotSupported) holds as well.
 var ErrNotSupported = fmt.Errorf("bpf counters: %w", ebpf.ErrNotSupported)
 
 // ErrClosed is returned by Snapshot after Close.

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR BSD-2-Clause */
 /*
- * vb_types.h: the little of the kernel's UAPI that counter.c needs, written
- * out so that the build never reads the host's /usr/include. See update.sh.
+ * vb_types.h: the little of the kernel's UAPI that counter.c and drops.c
+ * need, written out so that the build never reads the host's /usr/include.
+ * See update.sh.
  *
  * struct __sk_buff is copied from linux-libc-dev 6.1.192-2,
  * /usr/include/linux/bpf.h; it is part of the stable BPF ABI (fields are only
