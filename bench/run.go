@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/vethbench/vethbench/bench/host"
-	"github.com/vethbench/vethbench/bench/kstat"
 	"github.com/vethbench/vethbench/bench/stats"
 	"github.com/vethbench/vethbench/bench/topology"
 	"github.com/vethbench/vethbench/bench/traffic"
@@ -75,6 +74,7 @@ func RunCase(ctx context.Context, c Case, m Measure, progress Progress) (result.
 	}
 	out.Topology.RunID = r.topo.Spec.RunID
 	out.Counter = r.counters.Hook()
+	out.DropCounter = r.dropCounter
 	out.Knobs = r.knobs
 	out.Traffic.RcvBuf = r.rcv.EffectiveRcvbuf()
 	out.Traffic.DstPort = dstPort(r.topo.Spec.RunID)
@@ -116,12 +116,13 @@ type running struct {
 	c            Case
 	topo         *topology.Topology
 	counters     *vbpf.Counters
+	drops        *vbpf.Drops // nil where the kernel cannot give drop reasons
+	kernel       *kernelCounters
 	rcv          *traffic.UDPReceiver
 	snd          *traffic.UDPSender
-	sndStats     *kstat.Reader
-	rcvStats     *kstat.Reader
 	knobs        map[string]result.DeviceKnobs
 	knobWarnings []string
+	dropCounter  string // how drops are counted, for the result
 
 	rcvCancel context.CancelFunc
 	rcvDone   sync.WaitGroup
@@ -150,10 +151,16 @@ func setup(ctx context.Context, c Case) (*running, error) {
 	if r.counters, err = vbpf.AttachIngress(rx.NS, rx.Ifname, vbpf.Options{DstPort: port}); err != nil {
 		return r, fmt.Errorf("attach counters: %w", err)
 	}
-	if r.sndStats, err = kstat.NewReader(topo.Sender.NS); err != nil {
-		return r, err
+	switch r.drops, err = vbpf.AttachDrops(vbpf.DropOptions{DstPort: port}); {
+	case errors.Is(err, vbpf.ErrNotSupported):
+		r.dropCounter = "kernel counters"
+		r.knobWarnings = append(r.knobWarnings, fmt.Sprintf("drop reasons unavailable (%v): drops are summed from the kernel's device and SNMP counters", err))
+	case err != nil:
+		return r, fmt.Errorf("attach drop counter: %w", err)
+	default:
+		r.dropCounter = "kfree_skb via " + r.drops.Hook()
 	}
-	if r.rcvStats, err = kstat.NewReader(rx.NS); err != nil {
+	if r.kernel, err = newKernelCounters(topo); err != nil {
 		return r, err
 	}
 	if r.rcv, err = traffic.NewUDPReceiver(rx.NS, rx.Addr, port, c.Traffic.RcvBuf); err != nil {
@@ -183,11 +190,11 @@ func (r *running) close() {
 	if r.rcv != nil {
 		r.rcv.Close()
 	}
-	if r.rcvStats != nil {
-		r.rcvStats.Close()
+	if r.kernel != nil {
+		r.kernel.close()
 	}
-	if r.sndStats != nil {
-		r.sndStats.Close()
+	if r.drops != nil {
+		r.drops.Close()
 	}
 	if r.counters != nil {
 		r.counters.Close()
@@ -197,12 +204,13 @@ func (r *running) close() {
 
 // snapshot is every counter a trial reads at both ends of its window.
 type snapshot struct {
-	bpf              vbpf.Snapshot
-	sndDev, rcvDev   kstat.Device
-	sndSNMP, rcvSNMP kstat.SNMP
-	sent, sentBytes  uint64
-	received, gaps   uint64
-	sendErrs         map[string]uint64
+	bpf             vbpf.Snapshot
+	reasons         vbpf.DropSnapshot
+	misses          uint64
+	kern            kernelSnap
+	sent, sentBytes uint64
+	received, gaps  uint64
+	sendErrs        map[string]uint64
 }
 
 func (r *running) snapshot() (snapshot, error) {
@@ -211,16 +219,15 @@ func (r *running) snapshot() (snapshot, error) {
 	if s.bpf, err = r.counters.Snapshot(); err != nil {
 		return s, err
 	}
-	if s.sndDev, err = r.sndStats.Device(r.topo.Sender.Ifname); err != nil {
-		return s, err
+	if r.drops != nil {
+		if s.reasons, err = r.drops.Snapshot(); err != nil {
+			return s, err
+		}
+		if s.misses, err = r.drops.Missed(); err != nil {
+			return s, err
+		}
 	}
-	if s.rcvDev, err = r.rcvStats.Device(r.topo.Receiver.Ifname); err != nil {
-		return s, err
-	}
-	if s.sndSNMP, err = r.sndStats.SNMP(); err != nil {
-		return s, err
-	}
-	if s.rcvSNMP, err = r.rcvStats.SNMP(); err != nil {
+	if s.kern, err = r.kernel.read(); err != nil {
 		return s, err
 	}
 	s.sent, s.sentBytes, s.received, s.gaps = r.snd.Sent(), r.snd.SentBytes(), r.rcv.Received(), r.rcv.SeqGaps()
@@ -294,8 +301,7 @@ func (r *running) drain(ctx context.Context) error {
 // trial computes a trial's figures from the counters at both ends.
 func (r *running) trial(s0, s1 snapshot, cpu host.CPUTimes, elapsed time.Duration) result.Trial {
 	bpf := s1.bpf.Sub(s0.bpf)
-	snd, rcv := s1.sndDev.Sub(s0.sndDev), s1.rcvDev.Sub(s0.rcvDev)
-	sndSNMP, rcvSNMP := s1.sndSNMP.Sub(s0.sndSNMP), s1.rcvSNMP.Sub(s0.rcvSNMP)
+	rcv := s1.kern.receiver(r.topo).Sub(s0.kern.receiver(r.topo))
 	t := result.Trial{
 		Duration:    elapsed,
 		Sent:        s1.sent - s0.sent,
@@ -307,7 +313,13 @@ func (r *running) trial(s0, s1 snapshot, cpu host.CPUTimes, elapsed time.Duratio
 		DeviceRx:    rcv.RxPackets,
 		DeviceBytes: rcv.RxBytes,
 	}
-	t.Drops, t.Dropped = r.drops(snd, rcv, sndSNMP, rcvSNMP)
+	t.Drops, t.KernelDropped = r.kernel.drops(s0.kern, s1.kern)
+	t.Dropped = t.KernelDropped
+	if r.drops != nil {
+		reasons := s1.reasons.Sub(s0.reasons)
+		t.DropReasons, t.Dropped = reasons, reasons.Total()
+		t.DropMisses = s1.misses - s0.misses
+	}
 	t.Unaccounted = int64(t.Sent) - int64(t.Received) - int64(t.Dropped)
 	t.Closed = math.Abs(float64(t.Unaccounted)) <= result.AccountingTolerance*float64(t.Sent)
 	for k, v := range s1.sendErrs {
@@ -333,50 +345,6 @@ func (r *running) trial(s0, s1 snapshot, cpu host.CPUTimes, elapsed time.Duratio
 	t.Latency = latency(bpf)
 	t.GeneratorLag = int64(r.snd.MaxLag())
 	return t
-}
-
-// SNMP counters that account for a lost vethbench packet, per family: on
-// the sender's output path and on the receiver's input path. Udp InErrors
-// already includes RcvbufErrors, which is listed for information only.
-var (
-	outDrops = map[topology.Family][]string{
-		topology.IPv4: {"Ip.OutDiscards", "Ip.OutNoRoutes"},
-		topology.IPv6: {"Ip6OutDiscards", "Ip6OutNoRoutes"},
-	}
-	inDrops = map[topology.Family][]string{
-		topology.IPv4: {"Ip.InDiscards", "Ip.InHdrErrors", "Ip.InAddrErrors", "Udp.InErrors", "Udp.NoPorts"},
-		topology.IPv6: {"Ip6InDiscards", "Ip6InHdrErrors", "Ip6InAddrErrors", "Udp6InErrors", "Udp6NoPorts"},
-	}
-	rcvbufErrors = map[topology.Family]string{topology.IPv4: "Udp.RcvbufErrors", topology.IPv6: "Udp6RcvbufErrors"}
-)
-
-// drops sums the kernel counters that see vethbench packets disappear
-// between the sender's socket and the receiver's socket. Every counter read
-// is listed; only the ones that account for distinct packets are summed.
-func (r *running) drops(snd, rcv kstat.Device, sndSNMP, rcvSNMP kstat.SNMP) (map[string]uint64, uint64) {
-	fam := r.topo.Spec.Family
-	d := map[string]uint64{
-		"sender.tx_dropped":             snd.TxDropped,
-		"sender.qdisc_drops":            snd.QdiscDrops,
-		"receiver.rx_dropped":           rcv.RxDropped,
-		"receiver." + rcvbufErrors[fam]: rcvSNMP[rcvbufErrors[fam]],
-	}
-	// Before the ingress hook. On veth a full receive backlog is counted
-	// twice, as the sender's tx_dropped and the receiver's rx_dropped: sum
-	// only tx_dropped. lo has no peer and counts it as rx_dropped.
-	sum := snd.TxDropped + snd.QdiscDrops
-	if r.topo.Spec.Kind == topology.KindLoopback {
-		sum = rcv.RxDropped + snd.QdiscDrops
-	}
-	for _, n := range outDrops[fam] {
-		d["sender."+n] = sndSNMP[n]
-		sum += sndSNMP[n]
-	}
-	for _, n := range inDrops[fam] {
-		d["receiver."+n] = rcvSNMP[n]
-		sum += rcvSNMP[n]
-	}
-	return d, sum
 }
 
 func latency(s vbpf.Snapshot) result.Latency {
@@ -424,6 +392,12 @@ func summarize(trials []result.Trial, level float64) *result.Summary {
 		s.Sent += t.Sent
 		s.Received += t.Received
 		s.Dropped += t.Dropped
+		for k, v := range t.DropReasons {
+			if s.DropReasons == nil {
+				s.DropReasons = map[string]uint64{}
+			}
+			s.DropReasons[k] += v
+		}
 		s.Closed = s.Closed && t.Closed
 	}
 	return s
@@ -435,6 +409,13 @@ func warnings(trials []result.Trial, s *result.Summary, level float64) []string 
 		if !t.Closed {
 			w = append(w, fmt.Sprintf("trial %d: accounting did not close: sent %d, received %d, dropped %d, %d unaccounted",
 				t.Index+1, t.Sent, t.Received, t.Dropped, t.Unaccounted))
+		}
+		if t.DropReasons != nil && t.KernelDropped != t.Dropped {
+			w = append(w, fmt.Sprintf("trial %d: the kernel's drop counters add up to %d, the drop tracepoint saw %d (%v)",
+				t.Index+1, t.KernelDropped, t.Dropped, t.Drops))
+		}
+		if t.DropMisses > 0 {
+			w = append(w, fmt.Sprintf("trial %d: the drop counter missed %d events; drops may be undercounted", t.Index+1, t.DropMisses))
 		}
 		if t.Latency.BadStamps > 0 {
 			w = append(w, fmt.Sprintf("trial %d: %d packets carried a timestamp in the future", t.Index+1, t.Latency.BadStamps))

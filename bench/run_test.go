@@ -126,9 +126,14 @@ func checkTrial(t *testing.T, c Case, tr result.Trial) {
 	// counters can drop.
 	var after uint64
 	for k, v := range tr.Drops {
-		if strings.HasPrefix(k, "receiver.") && k != "receiver.rx_dropped" && !strings.Contains(k, "Rcvbuf") {
+		ns, counter, _ := strings.Cut(k, ".")
+		if (ns == "receiver" || ns == "loopback") && strings.Contains(counter, "In") && !strings.Contains(counter, "Rcvbuf") || strings.HasSuffix(k, "NoPorts") {
 			after += v
 		}
+	}
+	// The kernel's counters and the eBPF drop count agree.
+	if tr.KernelDropped != tr.Dropped {
+		t.Errorf("trial %d: kfree_skb counted %d drops %v, the kernel's counters %d %v", tr.Index, tr.Dropped, tr.DropReasons, tr.KernelDropped, tr.Drops)
 	}
 	if tr.AtDevice != tr.Received+after {
 		t.Errorf("trial %d: eBPF matched %d, socket read %d, receiver-side drops %d", tr.Index, tr.AtDevice, tr.Received, after)

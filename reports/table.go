@@ -1,8 +1,11 @@
 package reports
 
 import (
+	"cmp"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -71,6 +74,9 @@ func writeCase(b *strings.Builder, c result.Case) {
 			acct = "NOT CLOSED in some trials"
 		}
 		fmt.Fprintf(b, "accounting: sent %d = received %d + dropped %d: %s\n", s.Sent, s.Received, s.Dropped, acct)
+		if len(s.DropReasons) > 0 {
+			fmt.Fprintf(b, "drops by reason (%s): %s\n", c.DropCounter, reasons(s.DropReasons))
+		}
 		if len(c.Trials) > 0 {
 			fmt.Fprintf(b, "latency: one-way, send call to receiver ingress; buckets are %.1f%% wide\n", 100*c.Trials[0].Latency.Resolution)
 		}
@@ -102,4 +108,15 @@ func group(v float64) string {
 		return "-" + string(out)
 	}
 	return string(out)
+}
+
+// reasons formats drop counts by reason, largest first.
+func reasons(m map[string]uint64) string {
+	keys := slices.Collect(maps.Keys(m))
+	slices.SortFunc(keys, func(a, b string) int { return cmp.Or(cmp.Compare(m[b], m[a]), cmp.Compare(a, b)) })
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
 }

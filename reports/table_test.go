@@ -21,8 +21,9 @@ func TestWriteTable(t *testing.T) {
 				{Index: 0, Sent: 100, Received: 100, Closed: true, PPS: 1000000, Latency: result.Latency{P50: 2500, Resolution: 0.125}},
 				{Index: 1, Sent: 100, Received: 90, Dropped: 5, Unaccounted: 5, PPS: 1500000},
 			},
-			Summary:  &result.Summary{PPS: est, Sent: 200, Received: 190, Dropped: 5},
-			Warnings: []string{"trial 2: accounting did not close"},
+			DropCounter: "kfree_skb via tp_btf",
+			Summary:     &result.Summary{PPS: est, Sent: 200, Received: 190, Dropped: 5, DropReasons: map[string]uint64{"NO_SOCKET": 1, "SOCKET_RCVBUFF": 4}},
+			Warnings:    []string{"trial 2: accounting did not close"},
 		},
 		{Name: "ipvlan/pkt=64", Status: result.StatusUnsupported, Error: "kernel has no ipvlan"},
 	}
@@ -36,6 +37,7 @@ func TestWriteTable(t *testing.T) {
 		"1,000,000", "1,234,567", "closed", "OPEN (+5)", "2.5",
 		"NOT CLOSED", "interval (50.0%)", "buckets are 12.5% wide",
 		"warning: trial 2: accounting did not close",
+		"drops by reason (kfree_skb via tp_btf): SOCKET_RCVBUFF 4, NO_SOCKET 1",
 		"== ipvlan/pkt=64  [unsupported]", "unsupported: kernel has no ipvlan",
 	} {
 		if !strings.Contains(out, want) {

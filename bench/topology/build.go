@@ -20,8 +20,9 @@ type builder struct {
 	t   *Topology
 }
 
-// ns creates a namespace owned by the topology, with lo up.
-func (b *builder) ns() (*netns.NS, error) {
+// ns creates a namespace owned by the topology, with lo up. Its name
+// ("sender", "router", ...) labels its counters in results.
+func (b *builder) ns(name string) (*netns.NS, error) {
 	if err := b.ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -29,7 +30,7 @@ func (b *builder) ns() (*netns.NS, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.t.namespaces = append(b.t.namespaces, n)
+	b.t.namespaces = append(b.t.namespaces, Namespace{Name: name, NS: n})
 	err = withHandle(n, func(h *netlink.Handle) error {
 		lo, err := h.LinkByName("lo")
 		if err != nil {

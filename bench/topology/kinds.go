@@ -15,11 +15,11 @@ import (
 //
 //	[snd] vbID-s 10.231.0.1 <--veth--> vbID-r 10.231.0.2 [rcv]
 func (b *builder) veth() error {
-	snd, err := b.ns()
+	snd, err := b.ns("sender")
 	if err != nil {
 		return err
 	}
-	rcv, err := b.ns()
+	rcv, err := b.ns("receiver")
 	if err != nil {
 		return err
 	}
@@ -65,7 +65,7 @@ func (b *builder) link(a *netns.NS, aRole string, aPfx netip.Prefix, z *netns.NS
 //	                                           vbID-br 10.231.0.254 [host]
 //	[rcv] vbID-r 10.231.0.2 --veth-- vbID-hr --+
 func (b *builder) bridge() error {
-	host, err := b.ns()
+	host, err := b.ns("host")
 	if err != nil {
 		return err
 	}
@@ -89,7 +89,7 @@ func (b *builder) bridge() error {
 		{"s", "hs", hostSender, "sender"},
 		{"r", "hr", hostReceiver, "receiver"},
 	} {
-		cont, err := b.ns()
+		cont, err := b.ns(c.role)
 		if err != nil {
 			return err
 		}
@@ -137,15 +137,15 @@ func (b *builder) bridge() error {
 //
 //	[snd] vbID-s 10.231.1.1 --veth-- vbID-ra 10.231.1.254 [router] vbID-rb 10.231.2.254 --veth-- vbID-r 10.231.2.2 [rcv]
 func (b *builder) router() error {
-	snd, err := b.ns()
+	snd, err := b.ns("sender")
 	if err != nil {
 		return err
 	}
-	rt, err := b.ns()
+	rt, err := b.ns("router")
 	if err != nil {
 		return err
 	}
-	rcv, err := b.ns()
+	rcv, err := b.ns("receiver")
 	if err != nil {
 		return err
 	}
@@ -180,15 +180,15 @@ func (b *builder) router() error {
 //
 //	[snd: container] vbID-s 10.231.3.2 --veth-- vbID-hc 10.231.3.254 [host: forward + masquerade] vbID-ho 10.231.4.254 --veth-- vbID-r 10.231.4.2 [rcv: outside]
 func (b *builder) hostNAT() error {
-	snd, err := b.ns()
+	snd, err := b.ns("sender")
 	if err != nil {
 		return err
 	}
-	host, err := b.ns()
+	host, err := b.ns("host")
 	if err != nil {
 		return err
 	}
-	rcv, err := b.ns()
+	rcv, err := b.ns("receiver")
 	if err != nil {
 		return err
 	}
@@ -221,7 +221,7 @@ func (b *builder) hostNAT() error {
 // loopback: sender and receiver in one namespace over lo, the baseline with
 // no device in between.
 func (b *builder) loopback() error {
-	n, err := b.ns()
+	n, err := b.ns("loopback")
 	if err != nil {
 		return err
 	}

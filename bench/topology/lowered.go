@@ -37,15 +37,15 @@ var (
 func (b *builder) lowered() error {
 	s := b.t.Spec
 	kind := string(s.Kind)
-	host, err := b.ns()
+	host, err := b.ns("host")
 	if err != nil {
 		return err
 	}
-	snd, err := b.ns()
+	snd, err := b.ns("sender")
 	if err != nil {
 		return err
 	}
-	rcv, err := b.ns()
+	rcv, err := b.ns("receiver")
 	if err != nil {
 		return err
 	}

@@ -44,7 +44,7 @@ type Topology struct {
 	SenderSeenAs netip.Addr
 	Devices      []Device
 
-	namespaces []*netns.NS // closed in reverse order
+	namespaces []Namespace // closed in reverse order
 	closed     bool
 }
 
@@ -99,14 +99,20 @@ func (t *Topology) Close() error {
 	t.closed = true
 	var errs []error
 	for _, n := range slices.Backward(t.namespaces) {
-		errs = append(errs, n.Close())
+		errs = append(errs, n.NS.Close())
 	}
 	t.namespaces = nil
 	return errors.Join(errs...)
 }
 
+// Namespace is a namespace of the topology with its role's name.
+type Namespace struct {
+	Name string // "sender", "receiver", "host", "router", "loopback"
+	NS   *netns.NS
+}
+
 // Namespaces returns the namespaces the topology owns, in creation order.
-func (t *Topology) Namespaces() []*netns.NS { return t.namespaces }
+func (t *Topology) Namespaces() []Namespace { return t.namespaces }
 
 // Device returns the device with the given role.
 func (t *Topology) Device(role string) (Device, bool) {

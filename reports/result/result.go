@@ -76,6 +76,9 @@ type Case struct {
 	Topology Topology `json:"topology"`
 	Traffic  Traffic  `json:"traffic"`
 	Counter  string   `json:"counter_hook"` // "tcx" or "cls_bpf"
+	// DropCounter says how drops were counted: "kfree_skb via tp_btf" (or
+	// raw_tp), or "kernel counters" where the kernel gives no drop reasons.
+	DropCounter string `json:"drop_counter"`
 	// Knobs holds every knob read back from every device after setup, keyed
 	// by device role ("sender", "receiver", ...).
 	Knobs    map[string]DeviceKnobs `json:"knobs"`
@@ -136,10 +139,22 @@ type Trial struct {
 	EBPFRx      uint64 `json:"ebpf_rx"`      // all packets seen by the eBPF counter
 	SentBytes   uint64 `json:"sent_bytes"`   // frame bytes
 	DeviceBytes uint64 `json:"device_bytes"` // receiving device's rx_bytes
-	// Drops from the kernel's own counters, by counter name.
-	Drops    map[string]uint64 `json:"drops"`
-	Dropped  uint64            `json:"dropped"` // sum of the counters that account for packets
-	SendErrs map[string]uint64 `json:"send_errors,omitempty"`
+	// Dropped is the number of vethbench packets the kernel dropped in the
+	// window: the total of DropReasons, or KernelDropped where the kernel
+	// gives no drop reasons (see Case.DropCounter).
+	Dropped uint64 `json:"dropped"`
+	// DropReasons counts dropped vethbench packets by the kernel's drop
+	// reason (skb:kfree_skb), e.g. SOCKET_RCVBUFF, CPU_BACKLOG, QDISC_DROP.
+	DropReasons map[string]uint64 `json:"drop_reasons,omitempty"`
+	// DropMisses counts times the drop counter could not run (recursion);
+	// non-zero means some drops may be missing.
+	DropMisses uint64 `json:"drop_misses,omitempty"`
+	// Drops lists the non-zero kernel drop counters by
+	// "<device role or namespace>.<counter>", and KernelDropped sums those
+	// that count distinct packets: a cross-check of Dropped.
+	Drops         map[string]uint64 `json:"kernel_drops"`
+	KernelDropped uint64            `json:"kernel_dropped"`
+	SendErrs      map[string]uint64 `json:"send_errors,omitempty"`
 	// SeqGaps counts packets missing from the per-flow sequence numbers the
 	// receiver read: an independent count of loss, which should equal
 	// sent - received.
@@ -201,7 +216,9 @@ type Summary struct {
 	Sent        uint64   `json:"sent"`
 	Received    uint64   `json:"received"`
 	Dropped     uint64   `json:"dropped"`
-	Closed      bool     `json:"accounting_closed"` // every trial closed
+	// DropReasons sums the trials' drops by reason.
+	DropReasons map[string]uint64 `json:"drop_reasons,omitempty"`
+	Closed      bool              `json:"accounting_closed"` // every trial closed
 }
 
 // ErrSchema is returned for files that are not vethbench results or are of
