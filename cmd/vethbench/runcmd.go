@@ -76,7 +76,7 @@ it: 64 means 14 (Ethernet) + 20 (IPv4) + 8 (UDP) + 22 bytes of payload.`,
 	fl.StringVar(&f.topology, "topology", "veth", "how sender and receiver are wired: "+kindNames())
 	fl.StringVar(&f.mode, "mode", "", "macvlan mode ("+strings.Join(topology.MacvlanModes, "|")+", default bridge) or ipvlan mode ("+strings.Join(topology.IPvlanModes, "|")+", default l2)")
 	fl.StringVar(&f.family, "family", "ipv4", "IP family of the traffic: ipv4|ipv6")
-	fl.IntVar(&f.mtu, "mtu", 1500, "MTU of every device on the path, bytes [1280, 65535]")
+	fl.IntVar(&f.mtu, "mtu", 0, "MTU of every device on the path, bytes [1280, 65535]; 0 = the kind's default (1500; lo 65536)")
 	fl.IntVar(&f.txQueues, "tx-queues", 1, "TX queues of each device when it is created")
 	fl.IntVar(&f.rxQueues, "rx-queues", 1, "RX queues of each device when it is created")
 	fl.StringVar(&f.generator, "generator", "udp", "traffic generator: udp (sendmmsg through the sender's socket)")
