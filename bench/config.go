@@ -63,8 +63,11 @@ func (c Case) Name() string {
 	if def := (topology.Spec{Kind: s.Kind}).WithDefaults(); s.MTU != def.MTU {
 		name += fmt.Sprintf("/mtu=%d", s.MTU)
 	}
-	if s.TxQueues != 1 || s.RxQueues != 1 {
+	if s.TxQueues != 1 || s.RxQueues != 1 || s.PeerTxQueues != s.TxQueues || s.PeerRxQueues != s.RxQueues {
 		name += fmt.Sprintf("/queues=%dx%d", s.TxQueues, s.RxQueues)
+		if s.PeerTxQueues != s.TxQueues || s.PeerRxQueues != s.RxQueues {
+			name += fmt.Sprintf(":%dx%d", s.PeerTxQueues, s.PeerRxQueues)
+		}
 	}
 	if c.Traffic.Flows > 1 {
 		name += fmt.Sprintf("/flows=%d", c.Traffic.Flows)

@@ -43,7 +43,8 @@ func RunCase(ctx context.Context, c Case, m Measure, progress Progress) (result.
 		Name: c.Name(),
 		Topology: result.Topology{
 			Kind: string(spec.Kind), Family: string(spec.Family), MTU: spec.MTU,
-			TxQueues: spec.TxQueues, RxQueues: spec.RxQueues, Mode: spec.Mode,
+			TxQueues: spec.TxQueues, RxQueues: spec.RxQueues,
+			PeerTxQueues: spec.PeerTxQueues, PeerRxQueues: spec.PeerRxQueues, Mode: spec.Mode,
 		},
 		Traffic: result.Traffic{
 			Generator: c.Traffic.Generator, FrameSize: c.Traffic.FrameSize, Flows: c.Traffic.Flows,

@@ -59,14 +59,17 @@ func (b *builder) record(role, ifname, kind string, n *netns.NS) {
 	b.t.Devices = append(b.t.Devices, Device{Role: role, Ifname: ifname, Kind: kind, NS: n})
 }
 
-// linkAttrs returns attributes for a new device. NewLinkAttrs leaves
-// txqueuelen and the netns id unset (-1); a zero LinkAttrs would create the
-// device with txqueuelen 0.
-func (b *builder) linkAttrs(name string) netlink.LinkAttrs {
+// linkAttrs returns attributes for a new device: a sending end of a link
+// unless receiving is set. NewLinkAttrs leaves txqueuelen and the netns id
+// unset (-1); a zero LinkAttrs would create the device with txqueuelen 0.
+func (b *builder) linkAttrs(name string, receiving bool) netlink.LinkAttrs {
 	s := b.t.Spec
 	a := netlink.NewLinkAttrs()
 	a.Name, a.MTU = name, s.MTU
 	a.NumTxQueues, a.NumRxQueues = s.TxQueues, s.RxQueues
+	if receiving {
+		a.NumTxQueues, a.NumRxQueues = s.PeerTxQueues, s.PeerRxQueues
+	}
 	return a
 }
 
@@ -84,19 +87,19 @@ func (b *builder) add(n *netns.NS, l netlink.Link) error {
 	})
 }
 
-// vethPair creates a veth pair with one end in each namespace, without it
-// ever appearing anywhere else: the request is sent from a, the peer is
-// placed in b by file descriptor.
-func (b *builder) vethPair(a *netns.NS, aName string, bNS *netns.NS, bName string) error {
+// vethPair creates a veth pair from the sending end up (in up) to the
+// receiving end down (in down), without it ever appearing anywhere else:
+// the request is sent from up, the peer is placed in down by descriptor.
+func (b *builder) vethPair(up *netns.NS, upName string, down *netns.NS, downName string) error {
 	s := b.t.Spec
-	return b.add(a, &netlink.Veth{
-		LinkAttrs:       b.linkAttrs(aName),
-		PeerName:        bName,
-		PeerNamespace:   netlink.NsFd(bNS.Fd()),
+	return b.add(up, &netlink.Veth{
+		LinkAttrs:       b.linkAttrs(upName, false),
+		PeerName:        downName,
+		PeerNamespace:   netlink.NsFd(down.Fd()),
 		PeerTxQLen:      -1,
 		PeerMTU:         uint32(s.MTU),
-		PeerNumTxQueues: uint32(s.TxQueues),
-		PeerNumRxQueues: uint32(s.RxQueues),
+		PeerNumTxQueues: uint32(s.PeerTxQueues),
+		PeerNumRxQueues: uint32(s.PeerRxQueues),
 	})
 }
 

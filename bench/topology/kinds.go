@@ -33,7 +33,8 @@ func (b *builder) veth() error {
 	return nil
 }
 
-// link joins two namespaces with a veth pair, addresses both ends (an
+// link joins two namespaces with a veth pair, a the sending end and z the
+// receiving one, addresses both ends (an
 // invalid prefix leaves an end without address), brings them up, waits
 // until they are, and adds static neighbours between addressed ends.
 func (b *builder) link(a *netns.NS, aRole string, aPfx netip.Prefix, z *netns.NS, zRole string, zPfx netip.Prefix) (iface, iface, error) {
@@ -70,7 +71,7 @@ func (b *builder) bridge() error {
 		return err
 	}
 	brName := b.name("br")
-	attrs := b.linkAttrs(brName)
+	attrs := b.linkAttrs(brName, false)
 	attrs.NumTxQueues, attrs.NumRxQueues = 0, 0 // the bridge keeps the kernel's queue counts
 	if err := b.add(host, &netlink.Bridge{LinkAttrs: attrs}); err != nil {
 		return err
@@ -94,7 +95,13 @@ func (b *builder) bridge() error {
 			return err
 		}
 		port := b.name(c.portSuffix)
-		if err := b.vethPair(cont, b.name(c.suffix), host, port); err != nil {
+		// Traffic flows sender -> port-sender, bridge, port-receiver -> receiver.
+		if c.role == "receiver" {
+			err = b.vethPair(host, port, cont, b.name(c.suffix))
+		} else {
+			err = b.vethPair(cont, b.name(c.suffix), host, port)
+		}
+		if err != nil {
 			return err
 		}
 		if err := withHandle(host, func(h *netlink.Handle) error {

@@ -100,7 +100,7 @@ func (b *builder) lowered() error {
 // device is, and IFLA_NET_NS_FD places the new device in n.
 func (b *builder) slave(host *netns.NS, lowerIndex int, n *netns.NS, role string, pfx netip.Prefix) (iface, error) {
 	s := b.t.Spec
-	attrs := b.linkAttrs(b.name(role))
+	attrs := b.linkAttrs(b.name(role), role == "r")
 	attrs.ParentIndex = lowerIndex
 	attrs.Namespace = netlink.NsFd(n.Fd())
 	var l netlink.Link

@@ -42,10 +42,17 @@ type Spec struct {
 	Family Family `json:"family"`
 	// MTU of every device on the path; 0 keeps the kernel's default (1500).
 	MTU int `json:"mtu,omitempty"`
-	// TxQueues and RxQueues set numtxqueues/numrxqueues of each device
-	// when it is created; 0 means 1.
-	TxQueues int `json:"tx_queues,omitempty"`
-	RxQueues int `json:"rx_queues,omitempty"`
+	// TxQueues and RxQueues set numtxqueues/numrxqueues, when it is
+	// created, of the sending end of every link on the path (the end
+	// traffic leaves by: the sender's device, a router's outgoing device, a
+	// bridge port toward the receiver...); 0 means 1. PeerTxQueues and
+	// PeerRxQueues do the same for the receiving ends; 0 means the same as
+	// the sending end. (XDP on veth needs the sending end's TX queues not
+	// to exceed the receiving end's RX queues.)
+	TxQueues     int `json:"tx_queues,omitempty"`
+	RxQueues     int `json:"rx_queues,omitempty"`
+	PeerTxQueues int `json:"peer_tx_queues,omitempty"`
+	PeerRxQueues int `json:"peer_rx_queues,omitempty"`
 	// Mode is the macvlan or ipvlan mode; empty means the kind's default.
 	Mode string `json:"mode,omitempty"`
 	// RunID is put into every device name so that concurrent runs do not
@@ -88,6 +95,12 @@ func (s Spec) Validate() error {
 	if s.RxQueues < 0 || s.RxQueues > MaxQueues {
 		return bad("rx-queues", "%d out of range [1, %d]", s.RxQueues, MaxQueues)
 	}
+	if s.PeerTxQueues < 0 || s.PeerTxQueues > MaxQueues {
+		return bad("peer-tx-queues", "%d out of range [1, %d]", s.PeerTxQueues, MaxQueues)
+	}
+	if s.PeerRxQueues < 0 || s.PeerRxQueues > MaxQueues {
+		return bad("peer-rx-queues", "%d out of range [1, %d]", s.PeerRxQueues, MaxQueues)
+	}
 	switch {
 	case s.Kind == KindMacvlan && s.Mode == "private":
 		return bad("mode", "macvlan private forbids traffic between macvlan devices on one lower device, which is what vethbench measures (modes: %v)", MacvlanModes)
@@ -128,6 +141,12 @@ func (s Spec) WithDefaults() Spec {
 	}
 	if s.RxQueues == 0 {
 		s.RxQueues = 1
+	}
+	if s.PeerTxQueues == 0 {
+		s.PeerTxQueues = s.TxQueues
+	}
+	if s.PeerRxQueues == 0 {
+		s.PeerRxQueues = s.RxQueues
 	}
 	return s
 }

@@ -114,7 +114,8 @@ func realizable() []Spec {
 		}
 	}
 	return append(specs, Spec{Kind: KindVeth, MTU: 9000, TxQueues: 2, RxQueues: 2},
-		Spec{Kind: KindBridge, MTU: 9000, TxQueues: 2, RxQueues: 2})
+		Spec{Kind: KindBridge, MTU: 9000, TxQueues: 2, RxQueues: 2},
+		Spec{Kind: KindRouter, TxQueues: 4, RxQueues: 1, PeerTxQueues: 1, PeerRxQueues: 4})
 }
 
 // Every kind this kernel supports is realized and passes a datagram; a kind
@@ -202,5 +203,33 @@ func TestRealizeCancelled(t *testing.T) {
 	cancel()
 	if _, err := Realize(ctx, Spec{Kind: KindVeth}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Realize with a cancelled context: %v", err)
+	}
+}
+
+// Queue counts are set per end: the sending end of every link gets
+// TxQueues/RxQueues and the receiving end PeerTxQueues/PeerRxQueues.
+func TestQueuesPerEnd(t *testing.T) {
+	testenv.RequireRoot(t)
+	for _, k := range []Kind{KindVeth, KindBridge, KindRouter, KindMacvlan} {
+		tp, err := Realize(context.Background(), Spec{Kind: k, TxQueues: 4, RxQueues: 1, PeerTxQueues: 1, PeerRxQueues: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for role, want := range map[string][2]int{"sender": {4, 1}, "receiver": {1, 3}} {
+			d, _ := tp.Device(role)
+			h, err := d.NS.NetlinkHandle()
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, err := h.LinkByName(d.Ifname)
+			h.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := [2]int{l.Attrs().NumTxQueues, l.Attrs().NumRxQueues}; got != want {
+				t.Errorf("%s %s: tx/rx queues %v, want %v", k, role, got, want)
+			}
+		}
+		tp.Close()
 	}
 }

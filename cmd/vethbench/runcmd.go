@@ -17,26 +17,28 @@ import (
 )
 
 type runFlags struct {
-	topology   string
-	mode       string
-	family     string
-	mtu        int
-	txQueues   int
-	rxQueues   int
-	generator  string
-	pktSize    int
-	flows      int
-	senders    int
-	rate       float64
-	batch      int
-	rcvbuf     int
-	duration   time.Duration
-	warmup     time.Duration
-	trials     int
-	confidence float64
-	format     string
-	output     string
-	quiet      bool
+	topology     string
+	mode         string
+	family       string
+	mtu          int
+	txQueues     int
+	rxQueues     int
+	peerTxQueues int
+	peerRxQueues int
+	generator    string
+	pktSize      int
+	flows        int
+	senders      int
+	rate         float64
+	batch        int
+	rcvbuf       int
+	duration     time.Duration
+	warmup       time.Duration
+	trials       int
+	confidence   float64
+	format       string
+	output       string
+	quiet        bool
 }
 
 func kindNames() string {
@@ -77,8 +79,10 @@ it: 64 means 14 (Ethernet) + 20 (IPv4) + 8 (UDP) + 22 bytes of payload.`,
 	fl.StringVar(&f.mode, "mode", "", "macvlan mode ("+strings.Join(topology.MacvlanModes, "|")+", default bridge) or ipvlan mode ("+strings.Join(topology.IPvlanModes, "|")+", default l2)")
 	fl.StringVar(&f.family, "family", "ipv4", "IP family of the traffic: ipv4|ipv6")
 	fl.IntVar(&f.mtu, "mtu", 0, "MTU of every device on the path, bytes [1280, 65535]; 0 = the kind's default (1500; lo 65536)")
-	fl.IntVar(&f.txQueues, "tx-queues", 1, "TX queues of each device when it is created")
-	fl.IntVar(&f.rxQueues, "rx-queues", 1, "RX queues of each device when it is created")
+	fl.IntVar(&f.txQueues, "tx-queues", 1, "TX queues of the sending end of every link (the sender's device, a router's outgoing device...)")
+	fl.IntVar(&f.rxQueues, "rx-queues", 1, "RX queues of the sending end of every link")
+	fl.IntVar(&f.peerTxQueues, "peer-tx-queues", 0, "TX queues of the receiving end of every link; 0 = same as --tx-queues")
+	fl.IntVar(&f.peerRxQueues, "peer-rx-queues", 0, "RX queues of the receiving end of every link; 0 = same as --rx-queues")
 	fl.StringVar(&f.generator, "generator", "udp", "traffic generator: udp (sendmmsg through the sender's socket)")
 	fl.IntVar(&f.pktSize, "pkt-size", 64, "frame size in bytes without FCS (IPv4: 58 to MTU+14; IPv6: 78 to MTU+14)")
 	fl.IntVar(&f.flows, "flows", 1, "number of flows (distinct UDP source ports)")
@@ -101,6 +105,7 @@ func runRun(cmd *cobra.Command, f runFlags, stdout, stderr io.Writer) error {
 		Topology: topology.Spec{
 			Kind: topology.Kind(f.topology), Mode: f.mode, Family: topology.Family(f.family),
 			MTU: f.mtu, TxQueues: f.txQueues, RxQueues: f.rxQueues,
+			PeerTxQueues: f.peerTxQueues, PeerRxQueues: f.peerRxQueues,
 		},
 		Traffic: bench.Traffic{
 			Generator: f.generator, FrameSize: f.pktSize, Flows: f.flows, Senders: f.senders,

@@ -91,13 +91,15 @@ type Case struct {
 // the schema's own copy of the topology spec, so that the file format does
 // not change when the code's spec does.
 type Topology struct {
-	Kind     string `json:"kind"`
-	Family   string `json:"family"`
-	MTU      int    `json:"mtu"`
-	TxQueues int    `json:"tx_queues"`
-	RxQueues int    `json:"rx_queues"`
-	Mode     string `json:"mode,omitempty"`
-	RunID    string `json:"run_id"`
+	Kind         string `json:"kind"`
+	Family       string `json:"family"`
+	MTU          int    `json:"mtu"`
+	TxQueues     int    `json:"tx_queues"`      // sending end of each link
+	RxQueues     int    `json:"rx_queues"`      // sending end of each link
+	PeerTxQueues int    `json:"peer_tx_queues"` // receiving end of each link
+	PeerRxQueues int    `json:"peer_rx_queues"` // receiving end of each link
+	Mode         string `json:"mode,omitempty"`
+	RunID        string `json:"run_id"`
 }
 
 // Traffic describes the generator of a case.
