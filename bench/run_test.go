@@ -155,7 +155,11 @@ func checkTrial(t *testing.T, c Case, tr result.Trial) {
 	}
 	// Sanity bounds, not targets: a plain veth pair does over 100,000 pps
 	// at 64 B even on a loaded 2-vCPU VM; a longer path at least 20,000.
-	if bound := map[bool]float64{true: 100_000, false: 20_000}[c.Topology.Kind == topology.KindVeth]; c.Traffic.FrameSize == 64 && tr.PPS < bound {
+	bound := 20_000.0
+	if c.Topology.Kind == topology.KindVeth {
+		bound = 100_000
+	}
+	if c.Traffic.FrameSize == 64 && tr.PPS < bound {
 		t.Errorf("trial %d: %.0f pps at 64 B, below the %.0f sanity bound", tr.Index, tr.PPS, bound)
 	}
 	frame := uint64(c.Traffic.FrameSize)
