@@ -55,8 +55,8 @@ func (b *builder) name(role string) string {
 }
 
 // record adds a device to the topology's list.
-func (b *builder) record(role, ifname, kind string, n *netns.NS) {
-	b.t.Devices = append(b.t.Devices, Device{Role: role, Ifname: ifname, Kind: kind, NS: n})
+func (b *builder) record(role, ifname, kind string, n *netns.NS, end End) {
+	b.t.Devices = append(b.t.Devices, Device{Role: role, Ifname: ifname, Kind: kind, NS: n, End: end})
 }
 
 // linkAttrs returns attributes for a new device: a sending end of a link

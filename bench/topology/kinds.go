@@ -27,8 +27,8 @@ func (b *builder) veth() error {
 	if err != nil {
 		return err
 	}
-	b.record("sender", s.name, "veth", snd)
-	b.record("receiver", r.name, "veth", rcv)
+	b.record("sender", s.name, "veth", snd, EndSend)
+	b.record("receiver", r.name, "veth", rcv, EndReceive)
 	b.endpoints(s, r)
 	return nil
 }
@@ -80,15 +80,16 @@ func (b *builder) bridge() error {
 	if err != nil {
 		return err
 	}
-	b.record("bridge", brName, "bridge", host)
+	b.record("bridge", brName, "bridge", host, EndNone)
 	var ends [2]iface
 	for i, c := range []struct {
 		suffix, portSuffix string
 		host               int
 		role               string
+		end, portEnd       End
 	}{
-		{"s", "hs", hostSender, "sender"},
-		{"r", "hr", hostReceiver, "receiver"},
+		{"s", "hs", hostSender, "sender", EndSend, EndReceive},
+		{"r", "hr", hostReceiver, "receiver", EndReceive, EndSend},
 	} {
 		cont, err := b.ns(c.role)
 		if err != nil {
@@ -126,8 +127,8 @@ func (b *builder) bridge() error {
 		if err := b.waitUp(p, ends[i]); err != nil {
 			return err
 		}
-		b.record(c.role, ends[i].name, "veth", cont)
-		b.record(c.role+"-port", port, "veth", host)
+		b.record(c.role, ends[i].name, "veth", cont, c.end)
+		b.record(c.role+"-port", port, "veth", host, c.portEnd)
 	}
 	if err := b.waitUp(gw); err != nil {
 		return err
@@ -173,10 +174,10 @@ func (b *builder) router() error {
 	if err := b.defaultRoute(r, rb.addr); err != nil {
 		return err
 	}
-	b.record("sender", s.name, "veth", snd)
-	b.record("router-in", ra.name, "veth", rt)
-	b.record("router-out", rb.name, "veth", rt)
-	b.record("receiver", r.name, "veth", rcv)
+	b.record("sender", s.name, "veth", snd, EndSend)
+	b.record("router-in", ra.name, "veth", rt, EndReceive)
+	b.record("router-out", rb.name, "veth", rt, EndSend)
+	b.record("receiver", r.name, "veth", rcv, EndReceive)
 	b.endpoints(s, r)
 	return nil
 }
@@ -216,10 +217,10 @@ func (b *builder) hostNAT() error {
 	if err := masquerade(host, ho.name); err != nil {
 		return err
 	}
-	b.record("sender", s.name, "veth", snd)
-	b.record("host-in", hc.name, "veth", host)
-	b.record("host-out", ho.name, "veth", host)
-	b.record("receiver", r.name, "veth", rcv)
+	b.record("sender", s.name, "veth", snd, EndSend)
+	b.record("host-in", hc.name, "veth", host, EndReceive)
+	b.record("host-out", ho.name, "veth", host, EndSend)
+	b.record("receiver", r.name, "veth", rcv, EndReceive)
 	b.endpoints(s, r)
 	b.t.SenderSeenAs = ho.addr
 	return nil
@@ -252,7 +253,7 @@ func (b *builder) loopback() error {
 	if b.t.Spec.Family == IPv6 {
 		lo.addr = netip.IPv6Loopback()
 	}
-	b.record("loopback", "lo", "loopback", n)
+	b.record("loopback", "lo", "loopback", n, EndBoth)
 	b.endpoints(lo, lo)
 	return nil
 }

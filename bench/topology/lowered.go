@@ -62,7 +62,7 @@ func (b *builder) lowered() error {
 	if err != nil {
 		return err
 	}
-	b.record("lower", lower.name, "veth", host)
+	b.record("lower", lower.name, "veth", host, EndSend)
 	if s.Kind == KindMacvlan && s.Mode == "vepa" {
 		if err := b.hairpin(host, peer); err != nil {
 			return err
@@ -72,16 +72,16 @@ func (b *builder) lowered() error {
 	if err != nil {
 		return err
 	}
-	b.record("sender", sndDev.name, kind, snd)
+	b.record("sender", sndDev.name, kind, snd, EndSend)
 	rcvDev := peer
 	if passthru {
-		b.record("receiver", peer.name, "veth", rcv)
+		b.record("receiver", peer.name, "veth", rcv, EndReceive)
 	} else {
-		b.record("lower-peer", peer.name, "veth", host)
+		b.record("lower-peer", peer.name, "veth", host, EndReceive)
 		if rcvDev, err = b.slave(host, lower.index, rcv, "r", b.addr(0, hostReceiver)); err != nil {
 			return err
 		}
-		b.record("receiver", rcvDev.name, kind, rcv)
+		b.record("receiver", rcvDev.name, kind, rcv, EndReceive)
 	}
 	if err := b.waitUp(sndDev, rcvDev); err != nil {
 		return err
@@ -141,7 +141,7 @@ func (b *builder) hairpin(host *netns.NS, port iface) error {
 	if err != nil {
 		return err
 	}
-	b.record("hairpin-bridge", brName, "bridge", host)
+	b.record("hairpin-bridge", brName, "bridge", host, EndNone)
 	return b.waitUp(br)
 }
 

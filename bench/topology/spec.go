@@ -167,4 +167,17 @@ type Device struct {
 	Ifname string    `json:"ifname"`
 	Kind   string    `json:"kind"` // netlink kind: veth, bridge, macvlan, ...
 	NS     *netns.NS `json:"-"`
+	End    End       `json:"end"`
 }
+
+// End says which way traffic crosses a device: out of it (the sending end of
+// a link: its qdisc, GSO and TSO matter) or into it (the receiving end: its
+// GRO, XDP and NAPI settings matter).
+type End string
+
+const (
+	EndSend    End = "send"
+	EndReceive End = "receive"
+	EndBoth    End = "both" // lo: out and back in
+	EndNone    End = ""     // a bridge: traffic only passes between its ports
+)

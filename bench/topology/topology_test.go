@@ -233,3 +233,34 @@ func TestQueuesPerEnd(t *testing.T) {
 		tp.Close()
 	}
 }
+
+// Every link has a sending and a receiving end, and the measured endpoints
+// are the sending end of the first link and the receiving end of the last.
+func TestDeviceEnds(t *testing.T) {
+	testenv.RequireRoot(t)
+	for _, k := range []Kind{KindVeth, KindBridge, KindRouter, KindHostNAT, KindMacvlan, KindLoopback} {
+		tp, err := Realize(context.Background(), Spec{Kind: k})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var send, recv int
+		for _, d := range tp.Devices {
+			switch d.End {
+			case EndSend:
+				send++
+			case EndReceive:
+				recv++
+			}
+			if d.Ifname == tp.Sender.Ifname && d.NS == tp.Sender.NS && d.End != EndSend && d.End != EndBoth {
+				t.Errorf("%s: the sender's device %s is %q", k, d.Ifname, d.End)
+			}
+			if d.Ifname == tp.Receiver.Ifname && d.NS == tp.Receiver.NS && d.End != EndReceive && d.End != EndBoth {
+				t.Errorf("%s: the receiver's device %s is %q", k, d.Ifname, d.End)
+			}
+		}
+		if send != recv {
+			t.Errorf("%s: %d sending ends, %d receiving ends", k, send, recv)
+		}
+		tp.Close()
+	}
+}
