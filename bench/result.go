@@ -62,13 +62,20 @@ func Run(ctx context.Context, cases []Case, m Measure, command []string, progres
 	res.Settings = result.Settings{Trials: m.Trials, Duration: m.Duration, Warmup: m.Warmup, Confidence: m.Confidence}
 
 	var runErr error
-	for _, c := range cases {
-		rc, err := RunCase(ctx, c, m, progress)
+	for i, c := range cases {
+		indexed := func(ev Event) {
+			if progress != nil {
+				ev.Index, ev.Count = i, len(cases)
+				progress(ev)
+			}
+		}
+		rc, err := RunCase(ctx, c, m, indexed)
 		if err != nil {
 			runErr = err
 			break
 		}
 		res.Cases = append(res.Cases, rc)
+		indexed(Event{Case: rc.Name, Phase: "done", Outcome: &res.Cases[len(res.Cases)-1]})
 	}
 	res.FinishedAt = time.Now().UTC()
 	if cpu1, err := host.ReadCPU(); err == nil {

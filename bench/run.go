@@ -22,10 +22,16 @@ import (
 // Event reports progress to the caller (the CLI prints it).
 type Event struct {
 	Case   string
-	Phase  string // "setup", "warmup", "trial", "teardown"
-	Trial  int    // 1-based, for Phase "trial"
+	Index  int    // 0-based position of the case in the run
+	Count  int    // cases in the run
+	Phase  string // "setup", "warmup", "trial", "live", "teardown", "done"
+	Trial  int    // 1-based, for Phase "trial" and "live"
 	Trials int
 	Result *result.Trial // set when a trial has finished
+	// LivePPS is the receive rate over the last half second (Phase "live").
+	LivePPS float64
+	// Outcome is the finished case (Phase "done").
+	Outcome *result.Case
 }
 
 // Progress receives events; it may be nil.
@@ -74,6 +80,10 @@ func RunCase(ctx context.Context, c Case, m Measure, progress Progress) (result.
 		return out, nil
 	}
 	out.Topology.RunID = r.topo.Spec.RunID
+	trial := 0 // the window running now, for live events; 0 is the warm-up
+	r.live = func(pps float64) {
+		progress(Event{Case: out.Name, Phase: "live", Trial: trial, Trials: m.Trials, LivePPS: pps})
+	}
 	out.Counter = r.counters.Hook()
 	out.DropCounter = r.dropCounter
 	out.Knobs = r.knobs
@@ -88,6 +98,7 @@ func RunCase(ctx context.Context, c Case, m Measure, progress Progress) (result.
 		}
 	}
 	for i := range m.Trials {
+		trial = i + 1
 		progress(Event{Case: out.Name, Phase: "trial", Trial: i + 1, Trials: m.Trials})
 		tr, err := r.window(ctx, m.Duration)
 		if err != nil {
@@ -123,7 +134,8 @@ type running struct {
 	snd          *traffic.UDPSender
 	knobs        map[string]result.DeviceKnobs
 	knobWarnings []string
-	dropCounter  string // how drops are counted, for the result
+	dropCounter  string        // how drops are counted, for the result
+	live         func(float64) // receives the live rate; nil for none
 
 	rcvCancel context.CancelFunc
 	rcvDone   sync.WaitGroup
@@ -236,6 +248,38 @@ func (r *running) snapshot() (snapshot, error) {
 	return s, nil
 }
 
+// liveEvery is how often a running window reports its receive rate.
+const liveEvery = 500 * time.Millisecond
+
+// startLive reports the receive rate every liveEvery while a window runs,
+// for progress lines; the returned function stops it.
+func (r *running) startLive() (stop func()) {
+	if r.live == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(liveEvery)
+		defer t.Stop()
+		last, lastT := r.rcv.Received(), time.Now()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-t.C:
+				n := r.rcv.Received()
+				r.live(float64(n-last) / now.Sub(lastT).Seconds())
+				last, lastT = n, now
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
 // drainQuiet is how long the receive counters must stay still before a
 // window counts as drained.
 const drainQuiet = 30 * time.Millisecond
@@ -251,10 +295,12 @@ func (r *running) window(ctx context.Context, d time.Duration) (result.Trial, er
 		return result.Trial{}, err
 	}
 	wctx, cancel := context.WithTimeout(ctx, d)
+	stopLive := r.startLive()
 	start := time.Now()
 	err = r.snd.Run(wctx)
 	elapsed := time.Since(start)
 	cancel()
+	stopLive()
 	cpu1, cerr := host.ReadCPU()
 	if ctx.Err() != nil {
 		return result.Trial{}, ctx.Err()
