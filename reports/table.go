@@ -49,7 +49,7 @@ func writeCase(b *strings.Builder, c result.Case) {
 				acct = fmt.Sprintf("OPEN (%+d)", t.Unaccounted)
 			}
 			fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%s\t%.1f\t%.0f\t%s\t%s\t%s\t%s\t%s\t\n",
-				t.Index+1, t.Sent, t.Received, t.Dropped, group(t.PPS), t.BytesPerSec/1e6, t.CPUNsPerPkt,
+				t.Index+1, t.Sent, t.Received, t.Dropped, Thousands(t.PPS), t.BytesPerSec/1e6, t.CPUNsPerPkt,
 				us(t.Latency.P50), us(t.Latency.P90), us(t.Latency.P99), us(t.Latency.P999), acct)
 		}
 		tw.Flush()
@@ -61,7 +61,7 @@ func writeCase(b *strings.Builder, c result.Case) {
 		row := func(name string, e result.Estimate, f func(float64) string) {
 			fmt.Fprintf(tw, "%s\t%s\t%s .. %s\t%s .. %s\n", name, f(e.Median), f(e.Lo), f(e.Hi), f(e.Min), f(e.Max))
 		}
-		row("pps", s.PPS, group)
+		row("pps", s.PPS, Thousands)
 		row("MB/s", s.BytesPerSec, func(v float64) string { return fmt.Sprintf("%.1f", v/1e6) })
 		row("CPU ns/pkt", s.CPUNsPerPkt, func(v float64) string { return fmt.Sprintf("%.0f", v) })
 		row("latency p50 us", s.P50, us)
@@ -92,8 +92,8 @@ func level(e result.Estimate) string {
 
 func us(ns float64) string { return fmt.Sprintf("%.1f", ns/1e3) }
 
-// group formats a rate with thousands separators: 1234567 -> "1,234,567".
-func group(v float64) string {
+// Thousands formats a number with thousands separators: 1234567 -> "1,234,567".
+func Thousands(v float64) string {
 	s := fmt.Sprintf("%.0f", v)
 	neg := strings.HasPrefix(s, "-")
 	s = strings.TrimPrefix(s, "-")

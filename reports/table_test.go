@@ -46,10 +46,10 @@ func TestWriteTable(t *testing.T) {
 	}
 }
 
-func TestGroup(t *testing.T) {
+func TestThousands(t *testing.T) {
 	for in, want := range map[float64]string{0: "0", 999: "999", 1000: "1,000", 1234567.4: "1,234,567", -1000: "-1,000"} {
-		if got := group(in); got != want {
-			t.Errorf("group(%v) = %q, want %q", in, got, want)
+		if got := Thousands(in); got != want {
+			t.Errorf("Thousands(%v) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -124,7 +124,7 @@ func runRun(cmd *cobra.Command, f runFlags, stdout, stderr io.Writer) error {
 	}
 	progress := bench.Progress(nil)
 	if !f.quiet {
-		progress = func(ev bench.Event) { printProgress(stderr, ev) }
+		progress = newProgressLine(stderr, m, 1).event
 	}
 	res, err := bench.Run(cmd.Context(), []bench.Case{c}, m, append([]string{"vethbench"}, os.Args[1:]...), progress)
 	if res == nil {
@@ -176,22 +176,4 @@ func flagError(err error) error {
 		return fmt.Errorf("--%s: %s", field, rest)
 	}
 	return errors.New(msg)
-}
-
-func printProgress(w io.Writer, ev bench.Event) {
-	switch {
-	case ev.Phase == "trial" && ev.Result != nil:
-		t := ev.Result
-		acct := "accounting closed"
-		if !t.Closed {
-			acct = fmt.Sprintf("ACCOUNTING OPEN by %d", t.Unaccounted)
-		}
-		fmt.Fprintf(w, "%s: trial %d/%d: %.0f pps, sent %d, received %d, dropped %d, p99 %.1f us, %s\n",
-			ev.Case, ev.Trial, ev.Trials, t.PPS, t.Sent, t.Received, t.Dropped, t.Latency.P99/1e3, acct)
-	case ev.Phase == "trial" && ev.Trial == 1:
-		fmt.Fprintf(w, "%s: measuring %d trials\n", ev.Case, ev.Trials)
-	case ev.Phase == "trial", ev.Phase == "teardown":
-	default:
-		fmt.Fprintf(w, "%s: %s\n", ev.Case, ev.Phase)
-	}
 }

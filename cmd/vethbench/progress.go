@@ -1,0 +1,132 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vethbench/vethbench/bench"
+	"github.com/vethbench/vethbench/reports"
+	"github.com/vethbench/vethbench/reports/result"
+)
+
+// Rough fixed costs of a case beside its windows, for time-left estimates.
+const (
+	setupCost = 300 * time.Millisecond // topology, counters, sockets, teardown
+	drainCost = 100 * time.Millisecond // after each window
+)
+
+// progressLine prints progress on stderr: on a terminal one line rewritten
+// in place (case n of N, the case, the trial, the live rate, time left);
+// otherwise a line per finished trial and case, which logs read well.
+type progressLine struct {
+	w       io.Writer
+	tty     bool
+	m       bench.Measure
+	start   time.Time
+	perCase time.Duration // planned time of one case
+	cases   int
+	last    string
+}
+
+func newProgressLine(w io.Writer, m bench.Measure, cases int) *progressLine {
+	p := &progressLine{w: w, m: m, start: time.Now(), cases: cases}
+	p.perCase = setupCost + m.Warmup + time.Duration(m.Trials)*(m.Duration+drainCost)
+	if f, ok := w.(*os.File); ok {
+		_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+		p.tty = err == nil
+	}
+	return p
+}
+
+// left estimates the time left from the planned work done so far and the
+// pace it was done at.
+func (p *progressLine) left(ev bench.Event) time.Duration {
+	done := time.Duration(ev.Index) * p.perCase
+	if ev.Phase == "done" {
+		done += p.perCase
+	} else if ev.Trial > 0 {
+		done += setupCost + p.m.Warmup + time.Duration(ev.Trial-1)*(p.m.Duration+drainCost)
+	}
+	total := time.Duration(p.cases) * p.perCase
+	if done <= 0 {
+		return total
+	}
+	pace := float64(time.Since(p.start)) / float64(done)
+	return time.Duration(float64(total-done) * pace).Round(time.Second)
+}
+
+func (p *progressLine) event(ev bench.Event) {
+	head := fmt.Sprintf("[%d/%d] %s", ev.Index+1, max(ev.Count, 1), ev.Case)
+	switch ev.Phase {
+	case "live":
+		if p.tty {
+			trial := "warm-up"
+			if ev.Trial > 0 {
+				trial = fmt.Sprintf("trial %d/%d", ev.Trial, ev.Trials)
+			}
+			p.rewrite(fmt.Sprintf("%s  %s  %s pps  ~%v left", head, trial, reports.Thousands(ev.LivePPS), p.left(ev)))
+		}
+	case "trial":
+		if ev.Result == nil && ev.Trial == 1 && !p.tty {
+			fmt.Fprintf(p.w, "%s: measuring %d trials of %v\n", head, ev.Trials, p.m.Duration)
+		}
+		if ev.Result != nil && !p.tty {
+			t := ev.Result
+			fmt.Fprintf(p.w, "%s: trial %d/%d: %s pps, sent %d, received %d, dropped %d, p99 %.1f us, %s\n",
+				head, ev.Trial, ev.Trials, reports.Thousands(t.PPS), t.Sent, t.Received, t.Dropped, t.Latency.P99/1e3, accounting(t))
+		}
+	case "done":
+		c := ev.Outcome
+		line := fmt.Sprintf("%s: %s", head, c.Status)
+		if c.Summary != nil {
+			line += fmt.Sprintf(", %s pps (median of %d), accounting %s", reports.Thousands(c.Summary.PPS.Median), c.Summary.PPS.N, closedWord(c.Summary.Closed))
+		}
+		if c.Error != "" {
+			line += ": " + c.Error
+		}
+		if p.cases > 1 {
+			line += fmt.Sprintf("  ~%v left", p.left(ev))
+		}
+		p.rewrite("")
+		fmt.Fprintln(p.w, line)
+	case "setup", "warmup":
+		if p.tty {
+			p.rewrite(fmt.Sprintf("%s  %s  ~%v left", head, ev.Phase, p.left(ev)))
+		}
+	}
+}
+
+// rewrite replaces the terminal's current line.
+func (p *progressLine) rewrite(s string) {
+	if !p.tty {
+		return
+	}
+	pad := ""
+	if n := len(p.last) - len(s); n > 0 {
+		pad = strings.Repeat(" ", n)
+	}
+	fmt.Fprintf(p.w, "\r%s%s\r%s", s, pad, s)
+	p.last = s
+	if s == "" {
+		fmt.Fprint(p.w, "\r")
+	}
+}
+
+func accounting(t *result.Trial) string {
+	if t.Closed {
+		return "accounting closed"
+	}
+	return fmt.Sprintf("ACCOUNTING OPEN by %d", t.Unaccounted)
+}
+
+func closedWord(ok bool) string {
+	if ok {
+		return "closed"
+	}
+	return "NOT CLOSED"
+}
