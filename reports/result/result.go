@@ -29,6 +29,12 @@ type Result struct {
 	// Interrupted is set when the run was stopped (Ctrl-C) before the end;
 	// the cases present are complete, the missing ones were not run.
 	Interrupted bool `json:"interrupted,omitempty"`
+	// Spec is the sweep spec as given (YAML), so that a report can show it
+	// and a sweep can be repeated from its result; empty for `run`.
+	Spec string `json:"spec,omitempty"`
+	// Host-wide values (global sysctls) as found before the run, whether or
+	// not a case changed them.
+	HostKnobs map[string]string `json:"host_knobs,omitempty"`
 }
 
 // Tool identifies what produced the file.
@@ -81,10 +87,18 @@ type Case struct {
 	DropCounter string `json:"drop_counter"`
 	// Knobs holds every knob read back from every device after setup, keyed
 	// by device role ("sender", "receiver", ...).
-	Knobs    map[string]DeviceKnobs `json:"knobs"`
-	Trials   []Trial                `json:"trials"`
-	Summary  *Summary               `json:"summary,omitempty"`
-	Warnings []string               `json:"warnings,omitempty"`
+	Knobs map[string]DeviceKnobs `json:"knobs"`
+	// Questions are the sweep groups this case answers.
+	Questions []string `json:"questions,omitempty"`
+	// Settings are the knobs the case set, one entry per knob and target,
+	// with the value before and the value the kernel took.
+	Settings []Setting `json:"settings,omitempty"`
+	// Flags name what makes the case's figures suspect or not what was
+	// asked: a knob refused or changed by the kernel, accounting not closed.
+	Flags    []string `json:"flags,omitempty"`
+	Trials   []Trial  `json:"trials"`
+	Summary  *Summary `json:"summary,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Topology describes how the case's sender and receiver were wired. It is
@@ -100,6 +114,19 @@ type Topology struct {
 	PeerRxQueues int    `json:"peer_rx_queues"` // receiving end of each link
 	Mode         string `json:"mode,omitempty"`
 	RunID        string `json:"run_id"`
+}
+
+// Setting is one knob set on one target.
+type Setting struct {
+	Knob   string `json:"knob"`
+	Target string `json:"target"` // device role, namespace name or "host"
+	Asked  string `json:"asked"`
+	Before string `json:"before"`
+	After  string `json:"after"` // as read back from the kernel
+	// Status: "ok", "changed" (the kernel took another value), "refused",
+	// "not applicable" (the device has no such knob), "unsupported".
+	Status string `json:"status"`
+	Detail string `json:"detail,omitempty"`
 }
 
 // Traffic describes the generator of a case.
