@@ -3,6 +3,10 @@ package tuning
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/safchain/ethtool"
 	"github.com/vishvananda/netlink"
@@ -61,24 +65,17 @@ func ReadDevice(n *netns.NS, ifname string) (result.DeviceKnobs, error) {
 	k.TxQueueLen = a.TxQLen
 	k.TxQueues = a.NumTxQueues
 	k.RxQueues = a.NumRxQueues
-	k.XDP = "none"
-	if a.Xdp != nil && a.Xdp.Attached {
-		k.XDP = xdpMode(a.Xdp.AttachMode)
+	k.XDP = xdpModeOf(a.Xdp)
+	if k.XDP == XDPOff {
+		k.XDP = "none"
 	}
 
-	qs, err := h.QdiscList(l)
-	if err != nil {
+	if q, err := readRootQdisc(n, ifname); err != nil {
 		k.Errors = append(k.Errors, fmt.Sprintf("qdisc: %v", err))
+	} else {
+		k.Qdisc, k.QdiscLimit = q.kind, q.limit
 	}
-	for _, q := range qs {
-		if q.Attrs().Parent == netlink.HANDLE_ROOT {
-			k.Qdisc = q.Type()
-		}
-	}
-	if k.Qdisc == "" && err == nil {
-		// A device without a root qdisc entry transmits without queueing.
-		k.Qdisc = "noqueue"
-	}
+	readNAPI(n, ifname, &k)
 
 	if ethErr != nil {
 		k.Errors = append(k.Errors, fmt.Sprintf("ethtool: %v", ethErr))
@@ -101,16 +98,35 @@ func ReadDevice(n *netns.NS, ifname string) (result.DeviceKnobs, error) {
 	return k, nil
 }
 
-func xdpMode(m uint32) string {
-	switch m {
-	case 1:
-		return "generic"
-	case 2:
-		return "native"
-	case 3:
-		return "offload"
-	case 4:
-		return "multi"
+// readNAPI reads the NAPI settings of /sys/class/net/DEV through a sysfs
+// of the device's namespace.
+func readNAPI(n *netns.NS, ifname string, k *result.DeviceKnobs) {
+	vals := map[string]string{}
+	err := n.DoSysfs(func(root string) error {
+		for _, f := range []string{"threaded", "gro_flush_timeout", "napi_defer_hard_irqs"} {
+			b, err := os.ReadFile(filepath.Join(root, "class/net", ifname, f))
+			if err != nil {
+				k.Errors = append(k.Errors, fmt.Sprintf("%s: %v", f, err))
+				continue
+			}
+			vals[f] = strings.TrimSpace(string(b))
+		}
+		return nil
+	})
+	if err != nil {
+		k.Errors = append(k.Errors, fmt.Sprintf("sysfs: %v", err))
+		return
 	}
-	return fmt.Sprintf("mode %d", m)
+	if v, ok := vals["threaded"]; ok {
+		k.ThreadedNAPI = threadedValue(v)
+	}
+	for f, dst := range map[string]*int64{"gro_flush_timeout": &k.GROFlushTimeout, "napi_defer_hard_irqs": &k.NAPIDeferHardIRQs} {
+		if v, ok := vals[f]; ok {
+			x, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				k.Errors = append(k.Errors, fmt.Sprintf("%s: %q is not an integer", f, v))
+			}
+			*dst = x
+		}
+	}
 }

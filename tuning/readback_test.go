@@ -2,14 +2,11 @@ package tuning
 
 import (
 	"context"
-	"os"
 	"testing"
 
 	"github.com/vethbench/vethbench/bench/topology"
 	"github.com/vethbench/vethbench/internal/testenv"
 )
-
-func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
 func TestReadDeviceVeth(t *testing.T) {
 	testenv.RequireRoot(t)

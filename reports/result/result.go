@@ -153,7 +153,16 @@ type DeviceKnobs struct {
 	RxQueues   int             `json:"rx_queues"`
 	Features   map[string]bool `json:"features,omitempty"` // ethtool features: generic-receive-offload...
 	XDP        string          `json:"xdp"`                // "none", or the attach mode
-	Errors     []string        `json:"errors,omitempty"`   // knobs that could not be read, and why
+	// QdiscLimit is the root qdisc's limit where it has one of its own:
+	// packets for pfifo, bytes for bfifo (taken from txqueuelen when the
+	// qdisc was created).
+	QdiscLimit int `json:"qdisc_limit,omitempty"`
+	// NAPI settings from /sys/class/net/DEV: threaded ("on", "off"),
+	// gro_flush_timeout in ns, napi_defer_hard_irqs.
+	ThreadedNAPI      string   `json:"threaded_napi,omitempty"`
+	GROFlushTimeout   int64    `json:"gro_flush_timeout_ns"`
+	NAPIDeferHardIRQs int64    `json:"napi_defer_hard_irqs"`
+	Errors            []string `json:"errors,omitempty"` // knobs that could not be read, and why
 }
 
 // Trial is one measurement window.

@@ -1,0 +1,375 @@
+package spec
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/vethbench/vethbench/bench"
+	"github.com/vethbench/vethbench/bench/traffic"
+)
+
+// Limits on the size of a sweep.
+const (
+	// MaxCases is the largest sweep Check accepts without force: at about
+	// 15 s a case, 200 cases take most of an hour.
+	MaxCases = 200
+	// HardMaxCases bounds every grid, forced or not (Parse and Expand
+	// refuse larger ones before building them).
+	HardMaxCases = 10000
+)
+
+// Where a value comes from, most specific last: the error for an invalid
+// case points at the most specific of the values involved.
+const (
+	levelBuiltin = iota
+	levelDefaults
+	levelSet
+	levelGrid // one_of or vary
+)
+
+type source struct {
+	v     *Value
+	level int
+}
+
+// Expand returns every case of the sweep, group by group, each group's grid
+// in order (one_of outermost, then the vary keys in file order, the last
+// varying fastest). Each case starts from the built-in defaults (those of
+// `vethbench run`), then takes the spec's defaults, then the group's set,
+// one_of entry and vary values.
+//
+// Every case is validated (bench.Case.Validate with Measure.Bench()); the
+// first invalid one is an *Error pointing at the value that makes it
+// invalid. Two grid points of one group that make the same case are an
+// error. A case asked for by several groups (same Name) is merged: it
+// appears once, where the first group puts it, and CaseSpec.Groups and
+// Questions list every group that asks for it.
+func (s *Spec) Expand() ([]CaseSpec, error) {
+	if err := s.checkMeasure(); err != nil {
+		return nil, err
+	}
+	if n := s.size(); n > HardMaxCases {
+		return nil, s.sizeErr(n, HardMaxCases, "even when forced")
+	}
+	m := s.Measure.Bench()
+	var out []CaseSpec
+	index := map[string]int{}
+	for gi := range s.Groups {
+		g := &s.Groups[gi]
+		inGroup := map[string][]*Value{} // case name -> the grid values making it
+		err := g.points(func(grid []*Value) error {
+			src := map[string]source{}
+			for i := range s.Defaults {
+				src[s.Defaults[i].Key] = source{&s.Defaults[i], levelDefaults}
+			}
+			for i := range g.Set {
+				src[g.Set[i].Key] = source{&g.Set[i], levelSet}
+			}
+			for _, v := range grid {
+				src[v.Key] = source{v, levelGrid}
+			}
+			c, knobs := build(src)
+			if err := c.Validate(m); err != nil {
+				return s.caseErr(g, src, err)
+			}
+			name := caseName(c, knobs)
+			if prev, dup := inGroup[name]; dup {
+				return s.sameCaseErr(g, grid, prev, name)
+			}
+			inGroup[name] = grid
+			if i, dup := index[name]; dup {
+				cs := &out[i]
+				if !slices.Contains(cs.Groups, gi) {
+					cs.Groups = append(cs.Groups, gi)
+					cs.Questions = append(cs.Questions, g.Question)
+				}
+				return nil
+			}
+			index[name] = len(out)
+			out = append(out, CaseSpec{
+				Group: gi, Question: g.Question, Groups: []int{gi}, Questions: []string{g.Question},
+				Case: c, Knobs: knobs, Name: name,
+			})
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// points calls f with the grid values of every point of the group's grid.
+func (g *Group) points(f func(grid []*Value) error) error {
+	var axes [][]*Value // each axis: the values of one point along it
+	var bundles [][]*Value
+	for i := range g.OneOf {
+		b := []*Value{}
+		for j := range g.OneOf[i] {
+			b = append(b, &g.OneOf[i][j])
+		}
+		bundles = append(bundles, b)
+	}
+	for ai := range g.Vary {
+		var vs []*Value
+		for vi := range g.Vary[ai].Values {
+			vs = append(vs, &g.Vary[ai].Values[vi])
+		}
+		axes = append(axes, vs)
+	}
+	if len(bundles) == 0 {
+		bundles = [][]*Value{{}}
+	}
+	idx := make([]int, len(axes))
+	for _, b := range bundles {
+		for i := range idx {
+			idx[i] = 0
+		}
+		for {
+			grid := slices.Clone(b)
+			for ai, vs := range axes {
+				if len(vs) == 0 {
+					return nil // cannot happen after Parse: empty lists are refused
+				}
+				grid = append(grid, vs[idx[ai]])
+			}
+			if err := f(grid); err != nil {
+				return err
+			}
+			// Odometer: the last axis turns fastest.
+			ai := len(axes) - 1
+			for ; ai >= 0; ai-- {
+				if idx[ai]++; idx[ai] < len(axes[ai]) {
+					break
+				}
+				idx[ai] = 0
+			}
+			if ai < 0 {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// build makes the case and its knobs from the values in src.
+func build(src map[string]source) (bench.Case, []Setting) {
+	c := builtin()
+	var knobs []Setting
+	for key, s := range src {
+		if d, ok := dimensions[key]; ok {
+			d.apply(&c, s.v.Value)
+		} else {
+			knobs = append(knobs, Setting{Name: key, Value: s.v.Value})
+		}
+	}
+	slices.SortFunc(knobs, func(a, b Setting) int { return strings.Compare(a.Name, b.Name) })
+	return c, knobs
+}
+
+// caseName is bench.Case.Name plus what it leaves out: a batch, receive
+// buffer or generator other than the default, and every knob the spec sets,
+// in name order: "veth/pkt=64/gro=off/qdisc=fq".
+func caseName(c bench.Case, knobs []Setting) string {
+	var b strings.Builder
+	b.WriteString(c.Name())
+	if c.Traffic.Batch != traffic.DefaultBatch {
+		fmt.Fprintf(&b, "/batch=%d", c.Traffic.Batch)
+	}
+	if c.Traffic.RcvBuf != 0 {
+		fmt.Fprintf(&b, "/rcvbuf=%d", c.Traffic.RcvBuf)
+	}
+	if c.Traffic.Generator != "udp" {
+		fmt.Fprintf(&b, "/generator=%s", c.Traffic.Generator)
+	}
+	for _, k := range knobs {
+		fmt.Fprintf(&b, "/%s=%s", k.Name, k.Value)
+	}
+	return b.String()
+}
+
+// caseErr points a validation error at the most specific value involved.
+func (s *Spec) caseErr(g *Group, src map[string]source, err error) *Error {
+	field, msg := splitField(err)
+	msg = oneLine(msg)
+	key := byField[field]
+	if key == "" {
+		if field != "" {
+			msg = field + ": " + msg
+		}
+		return &Error{File: s.File, Line: g.Line, Path: g.Path, Msg: msg, Err: err}
+	}
+	keys := related[key]
+	if keys == nil {
+		keys = []string{key}
+	}
+	var best *source
+	for _, k := range keys {
+		if sv, ok := src[k]; ok && (best == nil || sv.level > best.level) {
+			best = &sv
+		}
+	}
+	if best == nil {
+		return &Error{File: s.File, Line: g.Line, Path: g.Path, Msg: key + ": " + msg, Err: err}
+	}
+	if best.v.Key != key {
+		msg = key + ": " + msg
+	}
+	return &Error{File: s.File, Line: best.v.Line, Path: best.v.Path, Msg: msg, Err: err}
+}
+
+// sameCaseErr reports two grid points of one group that make one case,
+// pointing at a value of the later point that differs from the earlier.
+func (s *Spec) sameCaseErr(g *Group, grid, prev []*Value, name string) *Error {
+	find := func(vs []*Value, key string) *Value {
+		for _, v := range vs {
+			if v.Key == key {
+				return v
+			}
+		}
+		return nil
+	}
+	for _, v := range grid {
+		switch p := find(prev, v.Key); {
+		case p == nil:
+			return &Error{File: s.File, Line: v.Line, Path: v.Path,
+				Msg: fmt.Sprintf("%s makes the same case as leaving %s out: %s", text(clip(v.Value)), v.Key, text(name))}
+		case p != v:
+			return &Error{File: s.File, Line: v.Line, Path: v.Path,
+				Msg: fmt.Sprintf("%s makes the same case as %s (line %d): %s", text(clip(v.Value)), text(clip(p.Value)), p.Line, text(name))}
+		}
+	}
+	for _, p := range prev {
+		if find(grid, p.Key) == nil {
+			return &Error{File: s.File, Line: p.Line, Path: p.Path,
+				Msg: fmt.Sprintf("%s makes the same case as leaving %s out: %s", text(clip(p.Value)), p.Key, text(name))}
+		}
+	}
+	return &Error{File: s.File, Line: g.Line, Path: g.Path, Msg: "two points of the grid make the same case " + text(name)}
+}
+
+func (s *Spec) checkMeasure() error {
+	m := s.Measure
+	line := func(paths ...string) int {
+		for _, p := range paths {
+			if l, ok := s.Lines[p]; ok {
+				return l
+			}
+		}
+		return s.Lines["measure"]
+	}
+	bad := func(path string, err error, format string, a ...any) error {
+		return &Error{File: s.File, Line: line(path), Path: path, Msg: fmt.Sprintf(format, a...), Err: err}
+	}
+	if err := builtin().Validate(m.Bench()); err != nil {
+		field, msg := splitField(err)
+		return bad("measure."+field, err, "%s", msg)
+	}
+	if m.MaxTrials < m.Trials {
+		return bad("measure.max_trials", nil, "%d is below trials (%d): it is the upper bound of adaptive stopping", m.MaxTrials, m.Trials)
+	}
+	if m.MaxTrials > bench.MaxTrials {
+		return bad("measure.max_trials", nil, "%d out of range [trials, %d]", m.MaxTrials, bench.MaxTrials)
+	}
+	if need, best := TrialsFor(m.Confidence), coverage(m.Trials); m.Trials < need {
+		path := "measure.trials"
+		if _, ok := s.Lines[path]; !ok {
+			path = "measure.confidence"
+		}
+		return bad(path, nil, "%d trials cannot give a %g%% interval of the median (at most %.4g%%): use at least %d trials or a lower confidence",
+			m.Trials, 100*m.Confidence, 100*best, need)
+	}
+	return nil
+}
+
+// coverage is the largest coverage an interval of the median from n trials
+// has: that of [min, max], 1 - 2 * 0.5^n (see bench/stats).
+func coverage(n int) float64 { return 1 - 2*math.Pow(0.5, float64(n)) }
+
+// TrialsFor returns the fewest trials whose median interval can reach the
+// confidence level: 6 for 0.95, 8 for 0.99.
+func TrialsFor(confidence float64) int {
+	n := 1
+	for n < bench.MaxTrials && coverage(n) < confidence {
+		n++
+	}
+	return n
+}
+
+// size counts the grid points of every group, before merging, saturating
+// just above HardMaxCases.
+func (s *Spec) size() int {
+	total := 0
+	for i := range s.Groups {
+		total += s.Groups[i].size()
+		if total > HardMaxCases {
+			return HardMaxCases + 1
+		}
+	}
+	return total
+}
+
+func (g *Group) size() int {
+	n := max(len(g.OneOf), 1)
+	for _, a := range g.Vary {
+		n *= len(a.Values)
+		if n > HardMaxCases {
+			return HardMaxCases + 1
+		}
+	}
+	return n
+}
+
+func (s *Spec) sizeErr(n, limit int, how string) *Error {
+	count := func(n int) string {
+		if n > HardMaxCases {
+			return fmt.Sprintf("more than %d", HardMaxCases)
+		}
+		return fmt.Sprint(n)
+	}
+	var per []string
+	for i := range s.Groups {
+		per = append(per, fmt.Sprintf("%s: %s", s.Groups[i].Path, count(s.Groups[i].size())))
+	}
+	return &Error{File: s.File, Line: s.Lines["groups"], Path: "groups",
+		Msg: fmt.Sprintf("%s cases (%s), above the limit of %d %s", count(n), strings.Join(per, ", "), limit, how)}
+}
+
+// Check applies the grid-size limit: more than MaxCases cases is an error
+// unless force is set; more than HardMaxCases always is. Cases merged
+// across groups count once.
+func (s *Spec) Check(force bool) error {
+	n := s.size()
+	if n > HardMaxCases {
+		return s.sizeErr(n, HardMaxCases, "even when forced")
+	}
+	if force || n <= MaxCases {
+		return nil
+	}
+	cases, err := s.Expand()
+	if err != nil {
+		return err
+	}
+	if len(cases) > MaxCases {
+		return s.sizeErr(len(cases), MaxCases, "(split the spec, or force it with --force)")
+	}
+	return nil
+}
+
+// Costs EstimateDuration assumes besides the measured windows.
+const (
+	SetupCost = 300 * time.Millisecond // build the topology, apply knobs, attach counters, tear down
+	DrainCost = 100 * time.Millisecond // wait for in-flight packets after each trial
+)
+
+// EstimateDuration is how long measuring cases with m takes at the minimum
+// number of trials: per case SetupCost + Warmup + Trials * (Duration +
+// DrainCost). Cases the kernel cannot build (ipvlan without ipvlan support)
+// take almost nothing, so the estimate errs long.
+func EstimateDuration(cases []CaseSpec, m Measure) time.Duration {
+	per := SetupCost + m.Warmup + time.Duration(m.Trials)*(m.Duration+DrainCost)
+	return time.Duration(len(cases)) * per
+}

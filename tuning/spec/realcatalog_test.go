@@ -1,0 +1,50 @@
+package spec
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vethbench/vethbench/tuning"
+)
+
+// TestRealCatalog parses the default spec, the example and the good specs
+// with package tuning's catalog, so that every knob they use exists there,
+// and checks one of its errors reads well after the spec's position.
+func TestRealCatalog(t *testing.T) {
+	files, _ := filepath.Glob("testdata/good/*.yaml")
+	files = append(files, "examples/annotated.yaml")
+	for _, f := range append(files, DefaultFile) {
+		data := Default()
+		if f != DefaultFile {
+			var err error
+			if data, err = os.ReadFile(f); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fake, err := Parse(f, data, fakeCatalog{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		real, err := Parse(f, data, tuning.Catalog{})
+		if err != nil {
+			t.Errorf("with tuning.Catalog: %v", err)
+			continue
+		}
+		a, b := mustExpand(t, fake), mustExpand(t, real)
+		if len(a) != len(b) {
+			t.Errorf("%s: %d cases with the fake catalog, %d with the real one", f, len(a), len(b))
+		}
+		for i := range min(len(a), len(b)) {
+			if a[i].Name != b[i].Name {
+				t.Errorf("%s: case %q with the fake catalog, %q with the real one", f, a[i].Name, b[i].Name)
+			}
+		}
+	}
+	_, err := Parse("r.yaml", []byte("groups:\n  - question: q\n    vary:\n      txqueuelen: [1000, -1]\n"), tuning.Catalog{})
+	t.Logf("%v", err)
+	if err == nil || !strings.HasPrefix(err.Error(), "r.yaml:4: groups[0].vary.txqueuelen: -1 out of range") {
+		t.Errorf("got %v", err)
+	}
+}

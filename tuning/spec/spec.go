@@ -1,0 +1,135 @@
+package spec
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vethbench/vethbench/bench"
+)
+
+// ErrInvalid is wrapped by every error Parse, Expand and Check return.
+var ErrInvalid = errors.New("invalid sweep spec")
+
+// Error is one problem in a spec: where it is and what is wrong.
+type Error struct {
+	File string // as given to Parse
+	Line int    // 1-based; 0 when the position is unknown
+	Path string // the field, e.g. "groups[1].vary.pkt_size"; empty for YAML syntax errors
+	Msg  string
+	Err  error // the catalog's or bench's error behind Msg, if any
+}
+
+// Error formats the error as "file:line: path: message".
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Path != "" {
+		b.WriteString(e.Path)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Unwrap returns ErrInvalid and the underlying error, if any.
+func (e *Error) Unwrap() []error {
+	if e.Err != nil {
+		return []error{ErrInvalid, e.Err}
+	}
+	return []error{ErrInvalid}
+}
+
+// Catalog knows the tuning knobs: Parse returns a knob value in canonical
+// form, or an error for an unknown knob or a bad value. The error's text is
+// shown to the user after the spec position, so it should not repeat it.
+type Catalog interface {
+	Parse(knob, value string) (canonical string, err error)
+}
+
+// Spec is a parsed sweep spec: plain data, with the position of every value
+// in the file so that Expand can point at the value that makes a case
+// invalid.
+type Spec struct {
+	File     string // as given to Parse; errors start with it
+	Name     string
+	Measure  Measure
+	Defaults []Value // in file order
+	Groups   []Group
+	// Lines holds the line of the top-level keys ("name", "measure",
+	// "defaults", "groups") and of the measure's values ("measure.trials").
+	Lines map[string]int
+}
+
+// Measure is how every case of a sweep is measured: bench.Measure plus the
+// settings of the interleaved rounds.
+type Measure struct {
+	Trials     int // minimum trials per case
+	MaxTrials  int // upper bound for adaptive stopping; >= Trials
+	Duration   time.Duration
+	Warmup     time.Duration
+	Confidence float64
+	Seed       int64 // seed of the shuffled round order
+}
+
+// DefaultMeasure is what a spec's measure section starts from: a key left
+// out keeps its value here (max_trials left out equals trials).
+func DefaultMeasure() Measure {
+	return Measure{Trials: 6, MaxTrials: 6, Duration: 2 * time.Second, Warmup: time.Second, Confidence: 0.95, Seed: 1}
+}
+
+// Bench returns the part of m that bench.Run takes.
+func (m Measure) Bench() bench.Measure {
+	return bench.Measure{Trials: m.Trials, Duration: m.Duration, Warmup: m.Warmup, Confidence: m.Confidence}
+}
+
+// Group is one question and the small grid of cases that answers it.
+type Group struct {
+	Question string
+	Path     string // "groups[i]"
+	Line     int
+	Set      []Value   // fixed for the whole group
+	OneOf    [][]Value // alternative bundles of values; nil when absent
+	Vary     []Axis    // in file order; the last varies fastest
+}
+
+// Axis is one key under a group's vary: the values it takes.
+type Axis struct {
+	Key    string
+	Path   string
+	Line   int // of the key
+	Values []Value
+}
+
+// Value is one value of a dimension or knob as the file gives it.
+type Value struct {
+	Key   string // dimension (pkt_size) or knob (gro, sysctl.net.core.rmem_max)
+	Value string // canonical: decimal integers, "on"/"off", the catalog's form for knobs
+	Path  string // where it is, e.g. "groups[1].vary.pkt_size"
+	Line  int
+}
+
+// Setting is a knob and its canonical value.
+type Setting struct {
+	Name  string
+	Value string
+}
+
+// CaseSpec is one case of the expanded grid.
+type CaseSpec struct {
+	Group    int    // index of the first group that asks for it
+	Question string // that group's question
+	// Groups and Questions list every group asking for this case (Group
+	// and Question first): a case asked for by several groups is measured
+	// once and reported under each of them.
+	Groups    []int
+	Questions []string
+	Case      bench.Case
+	Knobs     []Setting // sorted by name; only the knobs the spec sets
+	Name      string    // stable and unique within the sweep
+}
