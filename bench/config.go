@@ -3,10 +3,13 @@ package bench
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/vethbench/vethbench/bench/topology"
 	"github.com/vethbench/vethbench/bench/traffic"
+	"github.com/vethbench/vethbench/tuning"
 )
 
 // ErrInvalid is wrapped by every configuration error.
@@ -47,6 +50,11 @@ type Traffic struct {
 type Case struct {
 	Topology topology.Spec
 	Traffic  Traffic
+	// Knobs are set after the topology is built and restored before it
+	// is torn down.
+	Knobs []tuning.Setting
+	// Questions are the sweep groups the case answers (for the result).
+	Questions []string
 }
 
 // Name is the case's stable identifier in results and comparisons.
@@ -77,6 +85,20 @@ func (c Case) Name() string {
 	}
 	if c.Traffic.Rate > 0 {
 		name += fmt.Sprintf("/rate=%g", c.Traffic.Rate)
+	}
+	if c.Traffic.Batch != traffic.DefaultBatch {
+		name += fmt.Sprintf("/batch=%d", c.Traffic.Batch)
+	}
+	if c.Traffic.RcvBuf != 0 {
+		name += fmt.Sprintf("/rcvbuf=%d", c.Traffic.RcvBuf)
+	}
+	if c.Traffic.Generator != "udp" {
+		name += "/generator=" + c.Traffic.Generator
+	}
+	knobs := slices.Clone(c.Knobs)
+	slices.SortFunc(knobs, func(a, b tuning.Setting) int { return strings.Compare(a.Name, b.Name) })
+	for _, k := range knobs {
+		name += "/" + k.Name + "=" + k.Value
 	}
 	return name
 }
@@ -149,6 +171,11 @@ func (c Case) Validate(m Measure) error {
 	}
 	if t.Drain < 0 {
 		return bad("drain", "%v is negative", t.Drain)
+	}
+	for _, k := range c.Knobs {
+		if _, err := (tuning.Catalog{}).Parse(k.Name, k.Value); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
 	}
 	return nil
 }

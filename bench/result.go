@@ -9,6 +9,7 @@ import (
 
 	"github.com/vethbench/vethbench/bench/host"
 	"github.com/vethbench/vethbench/reports/result"
+	"github.com/vethbench/vethbench/tuning"
 )
 
 // Version is vethbench's version, set by the linker
@@ -40,7 +41,8 @@ func ToolVersion() string {
 // Run measures every case in order and returns the result file's contents.
 // It validates all cases before creating anything. When ctx is cancelled it
 // returns the cases finished so far, with Interrupted set, and ctx's error.
-func Run(ctx context.Context, cases []Case, m Measure, command []string, progress Progress) (*result.Result, error) {
+func Run(ctx context.Context, cases []Case, m Measure, opts Options) (*result.Result, error) {
+	progress := opts.Progress
 	for _, c := range cases {
 		if err := c.Validate(m); err != nil {
 			return nil, err
@@ -56,7 +58,9 @@ func Run(ctx context.Context, cases []Case, m Measure, command []string, progres
 	}
 	res := result.NewResult()
 	res.Tool = result.Tool{Name: "vethbench", Version: ToolVersion(), GoVersion: runtime.Version()}
-	res.Command = command
+	res.Command = opts.Command
+	res.Spec = opts.Spec
+	res.HostKnobs = tuning.ReadHost()
 	res.StartedAt = time.Now().UTC()
 	res.Host = result.Host{Kernel: info.Kernel, Arch: info.Arch, CPUModel: info.CPUModel, VCPUs: info.VCPUs}
 	res.Settings = result.Settings{Trials: m.Trials, Duration: m.Duration, Warmup: m.Warmup, Confidence: m.Confidence}
@@ -69,7 +73,9 @@ func Run(ctx context.Context, cases []Case, m Measure, command []string, progres
 				progress(ev)
 			}
 		}
-		rc, err := RunCase(ctx, c, m, indexed)
+		o := opts
+		o.Progress = indexed
+		rc, err := RunCase(ctx, c, m, o)
 		if err != nil {
 			runErr = err
 			break

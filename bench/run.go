@@ -37,16 +37,28 @@ type Event struct {
 // Progress receives events; it may be nil.
 type Progress func(Event)
 
+// Options are how a run is carried out and recorded.
+type Options struct {
+	Progress Progress
+	// Journal records the original of every host-wide value before a knob
+	// changes it; cases with host-wide knobs are refused without one.
+	Journal *tuning.Journal
+	Command []string // the command line, for the result
+	Spec    string   // the sweep spec as given, for the result
+}
+
 // RunCase measures one case. Failures that belong to the case (an
 // unsupported topology, a setup error) are recorded in the returned case;
 // the error is non-nil only when the context was cancelled.
-func RunCase(ctx context.Context, c Case, m Measure, progress Progress) (result.Case, error) {
+func RunCase(ctx context.Context, c Case, m Measure, opts Options) (out result.Case, err error) {
+	progress := opts.Progress
 	if progress == nil {
 		progress = func(Event) {}
 	}
 	spec := c.Topology.WithDefaults()
-	out := result.Case{
-		Name: c.Name(),
+	out = result.Case{
+		Name:      c.Name(),
+		Questions: c.Questions,
 		Topology: result.Topology{
 			Kind: string(spec.Kind), Family: string(spec.Family), MTU: spec.MTU,
 			TxQueues: spec.TxQueues, RxQueues: spec.RxQueues,
@@ -58,12 +70,16 @@ func RunCase(ctx context.Context, c Case, m Measure, progress Progress) (result.
 		},
 	}
 	progress(Event{Case: out.Name, Phase: "setup"})
-	r, err := setup(ctx, c)
+	r, err := setup(ctx, c, opts.Journal)
 	if r != nil {
 		defer func() {
 			progress(Event{Case: out.Name, Phase: "teardown"})
 			r.close()
+			if r.closeErr != nil {
+				out.Flags = append(out.Flags, r.closeErr.Error())
+			}
 		}()
+		out.Settings, out.Flags = settings(r.applied)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -87,6 +103,7 @@ func RunCase(ctx context.Context, c Case, m Measure, progress Progress) (result.
 	out.Counter = r.counters.Hook()
 	out.DropCounter = r.dropCounter
 	out.Knobs = r.knobs
+	out.Sysctls = r.sysctls
 	out.Traffic.RcvBuf = r.rcv.EffectiveRcvbuf()
 	out.Traffic.DstPort = dstPort(r.topo.Spec.RunID)
 	out.Warnings = append(out.Warnings, r.knobWarnings...)
@@ -111,7 +128,27 @@ func RunCase(ctx context.Context, c Case, m Measure, progress Progress) (result.
 	out.Status = result.StatusOK
 	out.Summary = summarize(out.Trials, m.Confidence)
 	out.Warnings = append(out.Warnings, warnings(out.Trials, out.Summary, m.Confidence)...)
+	if !out.Summary.Closed {
+		out.Flags = append(out.Flags, "accounting did not close")
+	}
 	return out, nil
+}
+
+// settings turns what the knobs became into the result's records, and flags
+// the ones the kernel refused or took differently.
+func settings(applied []tuning.Applied) ([]result.Setting, []string) {
+	var out []result.Setting
+	var flags []string
+	for _, a := range applied {
+		out = append(out, result.Setting{
+			Knob: a.Knob, Target: a.Target, Asked: a.Asked, Before: a.Before, After: a.After, Status: a.Status, Detail: a.Detail,
+		})
+		switch a.Status {
+		case tuning.StatusRefused, tuning.StatusChanged:
+			flags = append(flags, fmt.Sprintf("knob %s: %s=%s on %s, kernel has %s: %s", a.Status, a.Knob, a.Asked, a.Target, a.After, a.Detail))
+		}
+	}
+	return out, flags
 }
 
 // fail records a mid-run error in the case; a cancellation is passed up.
@@ -133,21 +170,39 @@ type running struct {
 	rcv          *traffic.UDPReceiver
 	snd          *traffic.UDPSender
 	knobs        map[string]result.DeviceKnobs
+	sysctls      map[string]map[string]string // namespace name -> sysctl knob -> value
+	applied      []tuning.Applied
+	restore      func() error // puts the knobs back
 	knobWarnings []string
 	dropCounter  string        // how drops are counted, for the result
 	live         func(float64) // receives the live rate; nil for none
+	closeErr     error
 
 	rcvCancel context.CancelFunc
 	rcvDone   sync.WaitGroup
 	rcvErr    error
 }
 
-func setup(ctx context.Context, c Case) (*running, error) {
+func setup(ctx context.Context, c Case, j *tuning.Journal) (*running, error) {
 	topo, err := topology.Realize(ctx, c.Topology)
 	if err != nil {
 		return nil, err
 	}
-	r := &running{c: c, topo: topo, rcvCancel: func() {}}
+	r := &running{c: c, topo: topo, rcvCancel: func() {}, restore: func() error { return nil }}
+	if len(c.Knobs) > 0 {
+		if r.applied, r.restore, err = tuning.Apply(ctx, topo, c.Knobs, j); err != nil {
+			return r, fmt.Errorf("set knobs: %w", err)
+		}
+		for _, a := range r.applied {
+			if errors.Is(a.Err(), tuning.ErrNotSupported) {
+				return r, &topology.UnsupportedError{Reason: a.Err().Error()}
+			}
+		}
+	}
+	r.sysctls = map[string]map[string]string{}
+	for _, n := range topo.Namespaces() {
+		r.sysctls[n.Name] = tuning.ReadNamespace(n.NS)
+	}
 	r.knobs = make(map[string]result.DeviceKnobs, len(topo.Devices))
 	for _, d := range topo.Devices {
 		k, err := tuning.ReadDevice(d.NS, d.Ifname)
@@ -195,6 +250,12 @@ func setup(ctx context.Context, c Case) (*running, error) {
 
 // close undoes setup in reverse order; safe on a partial setup.
 func (r *running) close() {
+	if err := r.restore(); err != nil {
+		// A value that could not be put back dies with its namespace,
+		// except a host-wide one, which stays in the journal for
+		// `vethbench cleanup`.
+		r.closeErr = fmt.Errorf("restore knobs: %w", err)
+	}
 	if r.snd != nil {
 		r.snd.Close()
 	}

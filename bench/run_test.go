@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"maps"
 	"math"
 	"os"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/vethbench/vethbench/bench/topology"
 	"github.com/vethbench/vethbench/internal/testenv"
 	"github.com/vethbench/vethbench/reports/result"
+	"github.com/vethbench/vethbench/tuning"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
@@ -100,7 +102,7 @@ func TestRunCaseVeth(t *testing.T) {
 		return c
 	}()} {
 		t.Run(c.Name(), func(t *testing.T) {
-			rc, err := RunCase(context.Background(), c, quick, nil)
+			rc, err := RunCase(context.Background(), c, quick, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -179,7 +181,7 @@ func TestRunCaseKinds(t *testing.T) {
 		c := vethCase(64)
 		c.Topology.Kind = k
 		t.Run(c.Name(), func(t *testing.T) {
-			rc, err := RunCase(context.Background(), c, quick, nil)
+			rc, err := RunCase(context.Background(), c, quick, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -204,7 +206,7 @@ func TestRunCaseFixedRate(t *testing.T) {
 	testenv.RequireRoot(t)
 	c := vethCase(64)
 	c.Traffic.Rate = 20_000
-	rc, err := RunCase(context.Background(), c, quick, nil)
+	rc, err := RunCase(context.Background(), c, quick, Options{})
 	if err != nil || rc.Status != result.StatusOK {
 		t.Fatalf("%v %s %s", err, rc.Status, rc.Error)
 	}
@@ -223,7 +225,7 @@ func TestRunCaseCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(700*time.Millisecond, cancel)
 	start := time.Now()
-	_, err := RunCase(ctx, vethCase(64), Measure{Trials: 3, Duration: 20 * time.Second, Confidence: 0.95}, nil)
+	_, err := RunCase(ctx, vethCase(64), Measure{Trials: 3, Duration: 20 * time.Second, Confidence: 0.95}, Options{})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("RunCase after cancel: %v", err)
 	}
@@ -240,7 +242,7 @@ func BenchmarkRunVeth64(b *testing.B) {
 	testenv.RequireRoot(b)
 	m := Measure{Trials: 3, Duration: 2 * time.Second, Warmup: 500 * time.Millisecond, Confidence: 0.95}
 	for b.Loop() {
-		rc, err := RunCase(context.Background(), vethCase(64), m, nil)
+		rc, err := RunCase(context.Background(), vethCase(64), m, Options{})
 		if err != nil || rc.Status != result.StatusOK {
 			b.Fatalf("%v %s %s", err, rc.Status, rc.Error)
 		}
@@ -255,5 +257,61 @@ func BenchmarkRunVeth64(b *testing.B) {
 		b.ReportMetric(s.P50.Median, "p50-ns")
 		b.ReportMetric(s.P99.Median, "p99-ns")
 		b.ReportMetric(0, "ns/op") // one iteration is a whole case; its time means nothing
+	}
+}
+
+// Knobs are set after the topology is built, recorded with what the kernel
+// took, and put back; a knob the kernel lacks makes the case unsupported.
+func TestRunCaseKnobs(t *testing.T) {
+	testenv.RequireRoot(t)
+	j, err := tuning.OpenJournal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := tuning.ReadHost()
+	c := vethCase(64)
+	c.Knobs = []tuning.Setting{{Name: "gro", Value: "on"}, {Name: "qdisc", Value: "pfifo"}, {Name: "txqueuelen", Value: "5000"},
+		{Name: "sysctl.net.core.netdev_max_backlog", Value: "2048"}}
+	m := quick
+	m.Trials = 1
+	rc, err := RunCase(context.Background(), c, m, Options{Journal: j})
+	if err != nil || rc.Status != result.StatusOK {
+		t.Fatalf("%v %s %s", err, rc.Status, rc.Error)
+	}
+	if !strings.Contains(rc.Name, "/gro=on/qdisc=pfifo/sysctl.net.core.netdev_max_backlog=2048/txqueuelen=5000") {
+		t.Errorf("name %q does not carry the knobs", rc.Name)
+	}
+	got := map[string]string{}
+	for _, s := range rc.Settings {
+		if s.Status != tuning.StatusOK {
+			t.Errorf("%s on %s: %s (%s)", s.Knob, s.Target, s.Status, s.Detail)
+		}
+		got[s.Knob+"@"+s.Target] = s.After
+	}
+	for k, want := range map[string]string{"gro@receiver": "on", "qdisc@sender": "pfifo", "txqueuelen@sender": "5000",
+		"sysctl.net.core.netdev_max_backlog@host": "2048"} {
+		if got[k] != want {
+			t.Errorf("%s read back %q, want %q (all: %v)", k, got[k], want, got)
+		}
+	}
+	if k := rc.Knobs["sender"]; k.Qdisc != "pfifo" || k.TxQueueLen != 5000 {
+		t.Errorf("sender's knobs read back %+v", k)
+	}
+	if after := tuning.ReadHost(); !maps.Equal(after, host) {
+		t.Errorf("host sysctls changed by the case: before %v, after %v", host, after)
+	}
+	if len(rc.Trials) != 1 || !rc.Trials[0].Closed {
+		t.Errorf("trials %+v", rc.Trials)
+	}
+
+	c.Knobs = []tuning.Setting{{Name: "qdisc", Value: "fq"}}
+	rc, err = RunCase(context.Background(), c, m, Options{Journal: j})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if has, ok := testenv.KernelConfig("NET_SCH_FQ"); ok && !has {
+		if rc.Status != result.StatusUnsupported || !strings.Contains(rc.Error, "fq") {
+			t.Errorf("qdisc fq on a kernel without it: %s %q", rc.Status, rc.Error)
+		}
 	}
 }

@@ -126,7 +126,9 @@ func runRun(cmd *cobra.Command, f runFlags, stdout, stderr io.Writer) error {
 	if !f.quiet {
 		progress = newProgressLine(stderr, m, 1).event
 	}
-	res, err := bench.Run(cmd.Context(), []bench.Case{c}, m, append([]string{"vethbench"}, os.Args[1:]...), progress)
+	res, err := bench.Run(cmd.Context(), []bench.Case{c}, m, bench.Options{
+		Progress: progress, Command: append([]string{"vethbench"}, os.Args[1:]...),
+	})
 	if res == nil {
 		return err
 	}

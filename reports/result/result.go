@@ -88,6 +88,9 @@ type Case struct {
 	// Knobs holds every knob read back from every device after setup, keyed
 	// by device role ("sender", "receiver", ...).
 	Knobs map[string]DeviceKnobs `json:"knobs"`
+	// Sysctls holds the allow-listed per-namespace sysctls read back after
+	// setup, by namespace name ("sender", "router", ...).
+	Sysctls map[string]map[string]string `json:"sysctls,omitempty"`
 	// Questions are the sweep groups this case answers.
 	Questions []string `json:"questions,omitempty"`
 	// Settings are the knobs the case set, one entry per knob and target,

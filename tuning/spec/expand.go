@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/vethbench/vethbench/bench"
-	"github.com/vethbench/vethbench/bench/traffic"
 )
 
 // Limits on the size of a sweep.
@@ -71,11 +70,12 @@ func (s *Spec) Expand() ([]CaseSpec, error) {
 			for _, v := range grid {
 				src[v.Key] = source{v, levelGrid}
 			}
-			c, knobs := build(src)
+			c := build(src)
+			knobs := c.Knobs
 			if err := c.Validate(m); err != nil {
 				return s.caseErr(g, src, err)
 			}
-			name := caseName(c, knobs)
+			name := c.Name()
 			if prev, dup := inGroup[name]; dup {
 				return s.sameCaseErr(g, grid, prev, name)
 			}
@@ -156,7 +156,7 @@ func (g *Group) points(f func(grid []*Value) error) error {
 }
 
 // build makes the case and its knobs from the values in src.
-func build(src map[string]source) (bench.Case, []Setting) {
+func build(src map[string]source) bench.Case {
 	c := builtin()
 	var knobs []Setting
 	for key, s := range src {
@@ -167,28 +167,8 @@ func build(src map[string]source) (bench.Case, []Setting) {
 		}
 	}
 	slices.SortFunc(knobs, func(a, b Setting) int { return strings.Compare(a.Name, b.Name) })
-	return c, knobs
-}
-
-// caseName is bench.Case.Name plus what it leaves out: a batch, receive
-// buffer or generator other than the default, and every knob the spec sets,
-// in name order: "veth/pkt=64/gro=off/qdisc=fq".
-func caseName(c bench.Case, knobs []Setting) string {
-	var b strings.Builder
-	b.WriteString(c.Name())
-	if c.Traffic.Batch != traffic.DefaultBatch {
-		fmt.Fprintf(&b, "/batch=%d", c.Traffic.Batch)
-	}
-	if c.Traffic.RcvBuf != 0 {
-		fmt.Fprintf(&b, "/rcvbuf=%d", c.Traffic.RcvBuf)
-	}
-	if c.Traffic.Generator != "udp" {
-		fmt.Fprintf(&b, "/generator=%s", c.Traffic.Generator)
-	}
-	for _, k := range knobs {
-		fmt.Fprintf(&b, "/%s=%s", k.Name, k.Value)
-	}
-	return b.String()
+	c.Knobs = knobs
+	return c
 }
 
 // caseErr points a validation error at the most specific value involved.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vethbench/vethbench/bench"
+	"github.com/vethbench/vethbench/tuning"
 )
 
 // ErrInvalid is wrapped by every error Parse, Expand and Check return.
@@ -115,10 +116,7 @@ type Value struct {
 }
 
 // Setting is a knob and its canonical value.
-type Setting struct {
-	Name  string
-	Value string
-}
+type Setting = tuning.Setting
 
 // CaseSpec is one case of the expanded grid.
 type CaseSpec struct {

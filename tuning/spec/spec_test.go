@@ -78,7 +78,7 @@ func TestDefault(t *testing.T) {
 	// The questions the default must answer.
 	has := func(f func(CaseSpec) bool) bool { return slices.ContainsFunc(cs, f) }
 	knob := func(c CaseSpec, name, value string) bool {
-		return slices.Contains(c.Knobs, Setting{name, value})
+		return slices.Contains(c.Knobs, Setting{Name: name, Value: value})
 	}
 	for _, k := range []topology.Kind{topology.KindVeth, topology.KindMacvlan, topology.KindIPvlan, topology.KindBridge, topology.KindLoopback} {
 		for _, size := range []int{64, 1400} {
@@ -329,11 +329,12 @@ groups:
 	wantCase := bench.Case{
 		Topology: topology.Spec{Kind: topology.KindMacvlan, Mode: "vepa", Family: topology.IPv6, MTU: 9000, TxQueues: 2, PeerRxQueues: 4},
 		Traffic:  bench.Traffic{Generator: "udp", FrameSize: 1400, Flows: 8, Senders: 2, Rate: 250000, Batch: 16, RcvBuf: 4194304},
+		Knobs:    c.Knobs, // checked below
 	}
-	if c != wantCase {
+	if !reflect.DeepEqual(c, wantCase) {
 		t.Errorf("case %+v\nwant %+v", c, wantCase)
 	}
-	wantKnobs := []Setting{{"gro_list", "off"}, {"sysctl.net.core.netdev_max_backlog", "1024"}, {"xdp", "generic"}}
+	wantKnobs := []Setting{{Name: "gro_list", Value: "off"}, {Name: "sysctl.net.core.netdev_max_backlog", Value: "1024"}, {Name: "xdp", Value: "generic"}}
 	if !slices.Equal(cs[0].Knobs, wantKnobs) {
 		t.Errorf("knobs %v, want %v (sorted, canonical)", cs[0].Knobs, wantKnobs)
 	}
@@ -350,7 +351,7 @@ func TestKnobScalars(t *testing.T) {
 			t.Errorf("gro: %s: %v", in, err)
 			continue
 		}
-		if got := mustExpand(t, s)[0].Knobs; !slices.Equal(got, []Setting{{"gro", want}}) {
+		if got := mustExpand(t, s)[0].Knobs; !slices.Equal(got, []Setting{{Name: "gro", Value: want}}) {
 			t.Errorf("gro: %s gave %v, want %s", in, got, want)
 		}
 	}
