@@ -8,14 +8,18 @@ PKGS    := ./...
 # not fight each other for them.
 TESTFLAGS ?= -race -count=1 -p 1 -timeout 15m
 
-.PHONY: all build run test test-unprivileged vet fmt-check generate generate-check bench clean
+.PHONY: all build sweep run test test-unprivileged vet fmt-check generate generate-check bench clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/vethbench
 
-# The main job for now: one veth pair measured end to end, as a table.
+# The main job: the embedded default sweep, results in ./vethbench-results/<time>/.
+sweep: build
+	$(BIN) sweep
+
+# One veth pair measured end to end, as a table.
 run: build
 	$(BIN) run --topology veth --pkt-size 64 --duration 5s --trials 5
 

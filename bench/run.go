@@ -441,6 +441,7 @@ func (r *running) trial(s0, s1 snapshot, cpu host.CPUTimes, elapsed time.Duratio
 	secs := elapsed.Seconds()
 	t.PPS = float64(t.Received) / secs
 	t.SentPPS = float64(t.Sent) / secs
+	t.DevicePPS = float64(t.AtDevice) / secs
 	if t.Sent > 0 {
 		// Every vethbench frame has the same size.
 		t.BytesPerSec = float64(t.Received) * float64(t.SentBytes) / float64(t.Sent) / secs
@@ -488,6 +489,7 @@ func estimate(trials []result.Trial, level float64, f func(result.Trial) float64
 func summarize(trials []result.Trial, level float64) *result.Summary {
 	s := &result.Summary{
 		PPS:         estimate(trials, level, func(t result.Trial) float64 { return t.PPS }),
+		DevicePPS:   estimate(trials, level, func(t result.Trial) float64 { return t.DevicePPS }),
 		BytesPerSec: estimate(trials, level, func(t result.Trial) float64 { return t.BytesPerSec }),
 		CPUNsPerPkt: estimate(trials, level, func(t result.Trial) float64 { return t.CPUNsPerPkt }),
 		P50:         estimate(trials, level, func(t result.Trial) float64 { return t.Latency.P50 }),
@@ -530,6 +532,14 @@ func warnings(trials []result.Trial, s *result.Summary, level float64) []string 
 		}
 		if t.Sent > 0 && t.Received == 0 {
 			w = append(w, fmt.Sprintf("trial %d: nothing was received", t.Index+1))
+		}
+	}
+	// The receiving socket, not the path, limits pps when it overflows:
+	// say so, and point at the device's own rate.
+	if s.Sent > 0 {
+		if rcvbuf := s.DropReasons["SOCKET_RCVBUFF"]; float64(rcvbuf) > 0.01*float64(s.Sent) {
+			w = append(w, fmt.Sprintf("the receiving socket overflowed (%.1f%% of packets sent): pps is what the receiver read; the path delivered %.0f pps to the receiving device (device_pps)",
+				100*float64(rcvbuf)/float64(s.Sent), s.DevicePPS.Median))
 		}
 	}
 	if s.PPS.N > 0 && s.PPS.Level < level {

@@ -62,6 +62,7 @@ func writeCase(b *strings.Builder, c result.Case) {
 			fmt.Fprintf(tw, "%s\t%s\t%s .. %s\t%s .. %s\n", name, f(e.Median), f(e.Lo), f(e.Hi), f(e.Min), f(e.Max))
 		}
 		row("pps", s.PPS, Thousands)
+		row("device pps", s.DevicePPS, Thousands)
 		row("MB/s", s.BytesPerSec, func(v float64) string { return fmt.Sprintf("%.1f", v/1e6) })
 		row("CPU ns/pkt", s.CPUNsPerPkt, func(v float64) string { return fmt.Sprintf("%.0f", v) })
 		row("latency p50 us", s.P50, us)

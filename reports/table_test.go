@@ -53,3 +53,23 @@ func TestThousands(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteSummary(t *testing.T) {
+	r := result.NewResult()
+	r.Interrupted = true
+	est := result.Estimate{Median: 250000, Lo: 240000, Hi: 260000, Level: 0.96875, N: 6}
+	r.Cases = []result.Case{
+		{Name: "veth/pkt=64/gro=on", Status: result.StatusOK, Flags: []string{"knob changed: gro=on on receiver"},
+			Summary: &result.Summary{PPS: est, CPUNsPerPkt: est, P99: est, Dropped: 7}},
+		{Name: "ipvlan-l2/pkt=64", Status: result.StatusUnsupported, Error: "kernel has no ipvlan support"},
+	}
+	var b strings.Builder
+	if err := WriteSummary(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"INTERRUPTED", "veth/pkt=64/gro=on", "250,000", "240,000 .. 260,000 (97%)", "knob changed", "unsupported", "kernel has no ipvlan support"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, b.String())
+		}
+	}
+}

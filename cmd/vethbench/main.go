@@ -87,7 +87,9 @@ created); 3 the kernel does not support what was asked; 130 interrupted.`,
 		return usageErr(fmt.Errorf("%w (see %s --help)", err, c.CommandPath()))
 	})
 	root.AddCommand(newRunCmd(stdout, stderr))
+	root.AddCommand(newSweepCmd(stdout, stderr))
 	root.AddCommand(newDoctorCmd(stdout, stderr))
+	root.AddCommand(newCleanupCmd(stdout, stderr))
 	root.AddCommand(&cobra.Command{
 		Use:   "version",
 		Short: "Print vethbench's version",

@@ -31,6 +31,8 @@ type progressLine struct {
 	perCase time.Duration // planned time of one case
 	cases   int
 	last    string
+	// Cases finished after measuring, and cases that ended without.
+	measured, skipped int
 }
 
 func newProgressLine(w io.Writer, m bench.Measure, cases int) *progressLine {
@@ -44,15 +46,14 @@ func newProgressLine(w io.Writer, m bench.Measure, cases int) *progressLine {
 }
 
 // left estimates the time left from the planned work done so far and the
-// pace it was done at.
+// pace it was done at. Cases that ended without measuring (unsupported,
+// failed) took no time and leave the plan.
 func (p *progressLine) left(ev bench.Event) time.Duration {
-	done := time.Duration(ev.Index) * p.perCase
-	if ev.Phase == "done" {
-		done += p.perCase
-	} else if ev.Trial > 0 {
+	done := time.Duration(p.measured) * p.perCase
+	if ev.Phase != "done" && ev.Trial > 0 {
 		done += setupCost + p.m.Warmup + time.Duration(ev.Trial-1)*(p.m.Duration+drainCost)
 	}
-	total := time.Duration(p.cases) * p.perCase
+	total := time.Duration(p.cases-p.skipped) * p.perCase
 	if done <= 0 {
 		return total
 	}
@@ -82,6 +83,11 @@ func (p *progressLine) event(ev bench.Event) {
 		}
 	case "done":
 		c := ev.Outcome
+		if c.Summary != nil {
+			p.measured++
+		} else {
+			p.skipped++
+		}
 		line := fmt.Sprintf("%s: %s", head, c.Status)
 		if c.Summary != nil {
 			line += fmt.Sprintf(", %s pps (median of %d), accounting %s", reports.Thousands(c.Summary.PPS.Median), c.Summary.PPS.N, closedWord(c.Summary.Closed))

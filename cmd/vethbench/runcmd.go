@@ -122,6 +122,9 @@ func runRun(cmd *cobra.Command, f runFlags, stdout, stderr io.Writer) error {
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("run needs root (network namespaces, devices and BPF)")
 	}
+	if _, err := openJournal(stderr); err != nil {
+		return err
+	}
 	progress := bench.Progress(nil)
 	if !f.quiet {
 		progress = newProgressLine(stderr, m, 1).event

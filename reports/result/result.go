@@ -204,8 +204,11 @@ type Trial struct {
 	Unaccounted int64 `json:"unaccounted"`
 	Closed      bool  `json:"accounting_closed"`
 
-	PPS          float64 `json:"pps"`           // received / duration
-	SentPPS      float64 `json:"sent_pps"`      // sent / duration
+	PPS     float64 `json:"pps"`      // received by the socket / duration
+	SentPPS float64 `json:"sent_pps"` // sent / duration
+	// DevicePPS is at_device / duration: the rate the path delivered to
+	// the receiving device, whether or not the receiving socket kept up.
+	DevicePPS    float64 `json:"device_pps"`
 	BytesPerSec  float64 `json:"bytes_per_sec"` // received frame bytes / duration
 	CPUNsPerPkt  float64 `json:"cpu_ns_per_pkt"`
 	CPUBusyPct   float64 `json:"cpu_busy_pct"` // of all vCPUs
@@ -248,6 +251,7 @@ type Estimate struct {
 // Summary condenses a case's trials.
 type Summary struct {
 	PPS         Estimate `json:"pps"`
+	DevicePPS   Estimate `json:"device_pps"`
 	BytesPerSec Estimate `json:"bytes_per_sec"`
 	CPUNsPerPkt Estimate `json:"cpu_ns_per_pkt"`
 	P50         Estimate `json:"latency_p50_ns"`

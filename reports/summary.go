@@ -1,0 +1,36 @@
+package reports
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/vethbench/vethbench/reports/result"
+)
+
+// WriteSummary writes one line per case: what a sweep prints at its end.
+func WriteSummary(w io.Writer, r *result.Result) error {
+	var b strings.Builder
+	if r.Interrupted {
+		b.WriteString("INTERRUPTED: the cases below finished; the rest did not run\n")
+	}
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "case\tstatus\tpps (median)\tinterval\tdevice pps\tCPU ns/pkt\tp99 us\tdropped\tnotes")
+	for _, c := range r.Cases {
+		notes := strings.Join(c.Flags, "; ")
+		if c.Status != result.StatusOK {
+			notes = c.Error
+		}
+		if s := c.Summary; s != nil {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s .. %s (%.0f%%)\t%s\t%.0f\t%s\t%d\t%s\n", c.Name, c.Status,
+				Thousands(s.PPS.Median), Thousands(s.PPS.Lo), Thousands(s.PPS.Hi), 100*s.PPS.Level,
+				Thousands(s.DevicePPS.Median), s.CPUNsPerPkt.Median, us(s.P99.Median), s.Dropped, notes)
+		} else {
+			fmt.Fprintf(tw, "%s\t%s\t\t\t\t\t\t\t%s\n", c.Name, c.Status, notes)
+		}
+	}
+	tw.Flush()
+	_, err := io.WriteString(w, b.String())
+	return err
+}
