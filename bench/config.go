@@ -107,8 +107,15 @@ func (c Case) Name() string {
 type Measure struct {
 	Trials     int
 	Duration   time.Duration // one trial's generator window
-	Warmup     time.Duration // discarded window before the first trial; 0 = none
+	Warmup     time.Duration // discarded window after each setup; 0 = none
 	Confidence float64       // coverage of median intervals, e.g. 0.95
+	// For interleaved runs (Run with several cases): MaxTrials bounds the
+	// trials of a case (0 = Trials); a case stops adding trials once its
+	// median pps interval's half-width is within Target of the median (0 =
+	// always run MaxTrials). Seed fixes the shuffled order of the rounds.
+	MaxTrials int
+	Target    float64
+	Seed      uint64
 }
 
 // Limits on what a run may ask for.
@@ -142,6 +149,15 @@ func (c Case) Validate(m Measure) error {
 	}
 	if m.Confidence <= 0 || m.Confidence >= 1 {
 		return bad("confidence", "%v out of range (0, 1)", m.Confidence)
+	}
+	if m.MaxTrials != 0 && m.MaxTrials < m.Trials {
+		return bad("max_trials", "%d is below trials (%d): it is the upper bound of adaptive stopping", m.MaxTrials, m.Trials)
+	}
+	if m.MaxTrials > MaxTrials {
+		return bad("max_trials", "%d out of range [trials, %d]", m.MaxTrials, MaxTrials)
+	}
+	if m.Target < 0 || m.Target >= 1 {
+		return bad("target", "%v out of range [0, 1)", m.Target)
 	}
 	t := c.Traffic
 	if t.Generator != "udp" {

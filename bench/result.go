@@ -66,22 +66,25 @@ func Run(ctx context.Context, cases []Case, m Measure, opts Options) (*result.Re
 	res.Settings = result.Settings{Trials: m.Trials, Duration: m.Duration, Warmup: m.Warmup, Confidence: m.Confidence}
 
 	var runErr error
-	for i, c := range cases {
+	if len(cases) > 1 {
+		res.Settings.Interleaved = true
+		res.Settings.MaxTrials, res.Settings.Target, res.Settings.Seed = max(m.MaxTrials, m.Trials), m.Target, m.Seed
+		res.Cases, runErr = rounds(ctx, cases, m, opts)
+	} else if len(cases) == 1 {
 		indexed := func(ev Event) {
 			if progress != nil {
-				ev.Index, ev.Count = i, len(cases)
+				ev.Count = 1
 				progress(ev)
 			}
 		}
 		o := opts
 		o.Progress = indexed
-		rc, err := RunCase(ctx, c, m, o)
-		if err != nil {
-			runErr = err
-			break
+		rc, err := RunCase(ctx, cases[0], m, o)
+		if err == nil {
+			res.Cases = append(res.Cases, rc)
+			indexed(Event{Case: rc.Name, Phase: "done", Outcome: &res.Cases[0]})
 		}
-		res.Cases = append(res.Cases, rc)
-		indexed(Event{Case: rc.Name, Phase: "done", Outcome: &res.Cases[len(res.Cases)-1]})
+		runErr = err
 	}
 	res.FinishedAt = time.Now().UTC()
 	if cpu1, err := host.ReadCPU(); err == nil {

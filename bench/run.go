@@ -50,7 +50,18 @@ type Options struct {
 // RunCase measures one case. Failures that belong to the case (an
 // unsupported topology, a setup error) are recorded in the returned case;
 // the error is non-nil only when the context was cancelled.
-func RunCase(ctx context.Context, c Case, m Measure, opts Options) (out result.Case, err error) {
+func RunCase(ctx context.Context, c Case, m Measure, opts Options) (result.Case, error) {
+	out, err := session(ctx, c, m, opts, 0, m.Trials)
+	if err == nil && out.Status == result.StatusOK {
+		finish(&out, m)
+	}
+	return out, err
+}
+
+// session builds a case, runs a warm-up and m.Trials windows, and tears it
+// down. Its trials are numbered from base+1, out of total, in events and
+// in the result. The summary is left to finish.
+func session(ctx context.Context, c Case, m Measure, opts Options, base, total int) (out result.Case, err error) {
 	progress := opts.Progress
 	if progress == nil {
 		progress = func(Event) {}
@@ -98,7 +109,7 @@ func RunCase(ctx context.Context, c Case, m Measure, opts Options) (out result.C
 	out.Topology.RunID = r.topo.Spec.RunID
 	trial := 0 // the window running now, for live events; 0 is the warm-up
 	r.live = func(pps float64) {
-		progress(Event{Case: out.Name, Phase: "live", Trial: trial, Trials: m.Trials, LivePPS: pps})
+		progress(Event{Case: out.Name, Phase: "live", Trial: trial, Trials: total, LivePPS: pps})
 	}
 	out.Counter = r.counters.Hook()
 	out.DropCounter = r.dropCounter
@@ -115,23 +126,28 @@ func RunCase(ctx context.Context, c Case, m Measure, opts Options) (out result.C
 		}
 	}
 	for i := range m.Trials {
-		trial = i + 1
-		progress(Event{Case: out.Name, Phase: "trial", Trial: i + 1, Trials: m.Trials})
+		trial = base + i + 1
+		progress(Event{Case: out.Name, Phase: "trial", Trial: trial, Trials: total})
 		tr, err := r.window(ctx, m.Duration)
 		if err != nil {
-			return out, r.fail(ctx, &out, fmt.Errorf("trial %d: %w", i+1, err))
+			return out, r.fail(ctx, &out, fmt.Errorf("trial %d: %w", trial, err))
 		}
-		tr.Index = i
+		tr.Index = base + i
 		out.Trials = append(out.Trials, tr)
-		progress(Event{Case: out.Name, Phase: "trial", Trial: i + 1, Trials: m.Trials, Result: &out.Trials[i]})
+		progress(Event{Case: out.Name, Phase: "trial", Trial: trial, Trials: total, Result: &out.Trials[i]})
 	}
 	out.Status = result.StatusOK
+	return out, nil
+}
+
+// finish summarises a measured case's trials and says what a reader must
+// know about them.
+func finish(out *result.Case, m Measure) {
 	out.Summary = summarize(out.Trials, m.Confidence)
 	out.Warnings = append(out.Warnings, warnings(out.Trials, out.Summary, m.Confidence)...)
 	if !out.Summary.Closed {
 		out.Flags = append(out.Flags, "accounting did not close")
 	}
-	return out, nil
 }
 
 // settings turns what the knobs became into the result's records, and flags

@@ -315,3 +315,48 @@ func TestRunCaseKnobs(t *testing.T) {
 		}
 	}
 }
+
+// Several cases run in shuffled rounds: every case gets its trials, each in
+// a fresh topology, up to MaxTrials when the precision target is not met;
+// an unsupported case leaves the rounds at once.
+func TestRunRounds(t *testing.T) {
+	testenv.RequireRoot(t)
+	lo := vethCase(64)
+	lo.Topology.Kind = topology.KindLoopback
+	ipv := vethCase(64)
+	ipv.Topology.Kind = topology.KindIPvlan
+	m := Measure{Trials: 2, MaxTrials: 3, Target: 1e-9, Seed: 7, Duration: 300 * time.Millisecond, Warmup: 100 * time.Millisecond, Confidence: 0.5}
+	var order []string
+	progress := func(ev Event) {
+		if ev.Phase == "setup" {
+			order = append(order, ev.Case)
+		}
+	}
+	res, err := Run(context.Background(), []Case{vethCase(64), lo, ipv}, m, Options{Progress: progress})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Settings.Interleaved || res.Settings.Seed != 7 || res.Settings.MaxTrials != 3 {
+		t.Errorf("settings %+v", res.Settings)
+	}
+	for _, c := range res.Cases {
+		if c.Topology.Kind == "ipvlan" {
+			continue
+		}
+		if c.Status != result.StatusOK || len(c.Trials) != 3 || c.Summary == nil || c.Summary.PPS.N != 3 {
+			t.Errorf("%s: %s, %d trials, summary %+v", c.Name, c.Status, len(c.Trials), c.Summary)
+		}
+		for i, tr := range c.Trials {
+			if tr.Index != i || !tr.Closed {
+				t.Errorf("%s trial %d: index %d closed %v", c.Name, i, tr.Index, tr.Closed)
+			}
+		}
+		if !strings.Contains(c.Stop, "maximum of 3 trials") || !strings.Contains(c.Stop, "not achieved") {
+			t.Errorf("%s: stop %q", c.Name, c.Stop)
+		}
+	}
+	// 3 rounds of 2 measured cases, plus one attempt at ipvlan.
+	if len(order) != 7 {
+		t.Errorf("%d setups (%v), want 7", len(order), order)
+	}
+}

@@ -24,20 +24,25 @@ const (
 // in place (case n of N, the case, the trial, the live rate, time left);
 // otherwise a line per finished trial and case, which logs read well.
 type progressLine struct {
-	w       io.Writer
-	tty     bool
-	m       bench.Measure
-	start   time.Time
-	perCase time.Duration // planned time of one case
-	cases   int
-	last    string
-	// Cases finished after measuring, and cases that ended without.
-	measured, skipped int
+	w        io.Writer
+	tty      bool
+	m        bench.Measure
+	start    time.Time
+	perTrial time.Duration // planned time of one trial
+	cases    int
+	last     string
+	trials   int // trials finished
+	skipped  int // cases that ended without measuring
 }
 
 func newProgressLine(w io.Writer, m bench.Measure, cases int) *progressLine {
 	p := &progressLine{w: w, m: m, start: time.Now(), cases: cases}
-	p.perCase = setupCost + m.Warmup + time.Duration(m.Trials)*(m.Duration+drainCost)
+	// Several cases run in rounds, each trial in a topology of its own;
+	// one case keeps its topology for all its trials.
+	p.perTrial = m.Duration + drainCost
+	if cases > 1 {
+		p.perTrial += setupCost + m.Warmup
+	}
 	if f, ok := w.(*os.File); ok {
 		_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 		p.tty = err == nil
@@ -45,20 +50,18 @@ func newProgressLine(w io.Writer, m bench.Measure, cases int) *progressLine {
 	return p
 }
 
-// left estimates the time left from the planned work done so far and the
-// pace it was done at. Cases that ended without measuring (unsupported,
-// failed) took no time and leave the plan.
-func (p *progressLine) left(ev bench.Event) time.Duration {
-	done := time.Duration(p.measured) * p.perCase
-	if ev.Phase != "done" && ev.Trial > 0 {
-		done += setupCost + p.m.Warmup + time.Duration(ev.Trial-1)*(p.m.Duration+drainCost)
-	}
-	total := time.Duration(p.cases-p.skipped) * p.perCase
+// left estimates the time left from the trials done so far and the pace
+// they were done at. Cases that ended without measuring (unsupported,
+// failed) took no time and leave the plan; adaptive stopping may add trials
+// beyond it.
+func (p *progressLine) left() time.Duration {
+	total := time.Duration((p.cases-p.skipped)*p.m.Trials) * p.perTrial
+	done := time.Duration(p.trials) * p.perTrial
 	if done <= 0 {
 		return total
 	}
 	pace := float64(time.Since(p.start)) / float64(done)
-	return time.Duration(float64(total-done) * pace).Round(time.Second)
+	return time.Duration(float64(max(total-done, 0)) * pace).Round(time.Second)
 }
 
 func (p *progressLine) event(ev bench.Event) {
@@ -70,11 +73,14 @@ func (p *progressLine) event(ev bench.Event) {
 			if ev.Trial > 0 {
 				trial = fmt.Sprintf("trial %d/%d", ev.Trial, ev.Trials)
 			}
-			p.rewrite(fmt.Sprintf("%s  %s  %s pps  ~%v left", head, trial, reports.Thousands(ev.LivePPS), p.left(ev)))
+			p.rewrite(fmt.Sprintf("%s  %s  %s pps  ~%v left", head, trial, reports.Thousands(ev.LivePPS), p.left()))
 		}
 	case "trial":
 		if ev.Result == nil && ev.Trial == 1 && !p.tty {
 			fmt.Fprintf(p.w, "%s: measuring %d trials of %v\n", head, ev.Trials, p.m.Duration)
+		}
+		if ev.Result != nil {
+			p.trials++
 		}
 		if ev.Result != nil && !p.tty {
 			t := ev.Result
@@ -83,9 +89,7 @@ func (p *progressLine) event(ev bench.Event) {
 		}
 	case "done":
 		c := ev.Outcome
-		if c.Summary != nil {
-			p.measured++
-		} else {
+		if c.Summary == nil {
 			p.skipped++
 		}
 		line := fmt.Sprintf("%s: %s", head, c.Status)
@@ -96,13 +100,13 @@ func (p *progressLine) event(ev bench.Event) {
 			line += ": " + c.Error
 		}
 		if p.cases > 1 {
-			line += fmt.Sprintf("  ~%v left", p.left(ev))
+			line += fmt.Sprintf("  ~%v left", p.left())
 		}
 		p.rewrite("")
 		fmt.Fprintln(p.w, line)
 	case "setup", "warmup":
 		if p.tty {
-			p.rewrite(fmt.Sprintf("%s  %s  ~%v left", head, ev.Phase, p.left(ev)))
+			p.rewrite(fmt.Sprintf("%s  %s  ~%v left", head, ev.Phase, p.left()))
 		}
 	}
 }

@@ -64,6 +64,13 @@ type Settings struct {
 	Warmup   time.Duration `json:"warmup_ns"`
 	// Confidence is the target coverage of the median intervals (0.95).
 	Confidence float64 `json:"confidence"`
+	// Interleaved runs: cases ran in rounds in an order shuffled with Seed;
+	// a case stopped between Trials and MaxTrials once its median pps
+	// interval was within Target of the median.
+	Interleaved bool    `json:"interleaved,omitempty"`
+	MaxTrials   int     `json:"max_trials,omitempty"`
+	Target      float64 `json:"target,omitempty"`
+	Seed        uint64  `json:"seed,omitempty"`
 }
 
 // Case status values.
@@ -98,8 +105,10 @@ type Case struct {
 	Settings []Setting `json:"settings,omitempty"`
 	// Flags name what makes the case's figures suspect or not what was
 	// asked: a knob refused or changed by the kernel, accounting not closed.
-	Flags    []string `json:"flags,omitempty"`
-	Trials   []Trial  `json:"trials"`
+	Flags  []string `json:"flags,omitempty"`
+	Trials []Trial  `json:"trials"`
+	// Stop says why the case stopped adding trials (interleaved runs).
+	Stop     string   `json:"stop,omitempty"`
 	Summary  *Summary `json:"summary,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
 }

@@ -346,10 +346,16 @@ const (
 )
 
 // EstimateDuration is how long measuring cases with m takes at the minimum
-// number of trials: per case SetupCost + Warmup + Trials * (Duration +
-// DrainCost). Cases the kernel cannot build (ipvlan without ipvlan support)
-// take almost nothing, so the estimate errs long.
+// number of trials. Several cases run in interleaved rounds, every trial in
+// a topology of its own: Trials * (SetupCost + Warmup + Duration +
+// DrainCost) per case. A single case keeps its topology: SetupCost + Warmup
+// + Trials * (Duration + DrainCost). Cases the kernel cannot build (ipvlan
+// without ipvlan support) take almost nothing, so the estimate errs long;
+// adaptive stopping can add up to MaxTrials - Trials trials a case.
 func EstimateDuration(cases []CaseSpec, m Measure) time.Duration {
-	per := SetupCost + m.Warmup + time.Duration(m.Trials)*(m.Duration+DrainCost)
+	if len(cases) == 1 {
+		return SetupCost + m.Warmup + time.Duration(m.Trials)*(m.Duration+DrainCost)
+	}
+	per := time.Duration(m.Trials) * (SetupCost + m.Warmup + m.Duration + DrainCost)
 	return time.Duration(len(cases)) * per
 }

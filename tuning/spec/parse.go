@@ -23,7 +23,7 @@ import (
 // Known keys of each mapping, in the order messages list them.
 var (
 	topKeys     = []string{"name", "measure", "defaults", "groups"}
-	measureKeys = []string{"trials", "max_trials", "duration", "warmup", "confidence", "seed"}
+	measureKeys = []string{"trials", "max_trials", "target", "duration", "warmup", "confidence", "seed"}
 	groupKeys   = []string{"question", "set", "vary", "one_of"}
 )
 
@@ -362,6 +362,8 @@ func (p *parser) measure(n *yaml.Node, s *Spec) error {
 			m.Warmup, msg = durationOf(kv.v)
 		case "confidence":
 			m.Confidence, msg = floatOf(kv.v)
+		case "target":
+			m.Target, msg = floatOf(kv.v)
 		case "seed":
 			m.Seed, msg = intOf(kv.v)
 		default:

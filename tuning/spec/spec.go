@@ -76,17 +76,23 @@ type Measure struct {
 	Warmup     time.Duration
 	Confidence float64
 	Seed       int64 // seed of the shuffled round order
+	// Target is the relative half-width of the median's interval at which
+	// a case stops adding trials (between Trials and MaxTrials).
+	Target float64
 }
 
 // DefaultMeasure is what a spec's measure section starts from: a key left
 // out keeps its value here (max_trials left out equals trials).
 func DefaultMeasure() Measure {
-	return Measure{Trials: 6, MaxTrials: 6, Duration: 2 * time.Second, Warmup: time.Second, Confidence: 0.95, Seed: 1}
+	return Measure{Trials: 6, MaxTrials: 6, Duration: 2 * time.Second, Warmup: time.Second, Confidence: 0.95, Seed: 1, Target: 0.02}
 }
 
 // Bench returns the part of m that bench.Run takes.
 func (m Measure) Bench() bench.Measure {
-	return bench.Measure{Trials: m.Trials, Duration: m.Duration, Warmup: m.Warmup, Confidence: m.Confidence}
+	return bench.Measure{
+		Trials: m.Trials, MaxTrials: m.MaxTrials, Target: m.Target, Seed: uint64(m.Seed),
+		Duration: m.Duration, Warmup: m.Warmup, Confidence: m.Confidence,
+	}
 }
 
 // Group is one question and the small grid of cases that answers it.

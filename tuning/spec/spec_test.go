@@ -122,12 +122,12 @@ func TestExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	cs := mustExpand(t, s)
-	// As its header says: 27 grid points, 26 cases, about 3m12s.
+	// As its header says: 27 grid points, 26 cases, about 4m56s.
 	if s.size() != 27 || len(cs) != 26 {
 		t.Errorf("%d grid points and %d cases, want 27 and 26", s.size(), len(cs))
 	}
-	if est := EstimateDuration(cs, s.Measure); est != 192400*time.Millisecond {
-		t.Errorf("estimate %v, want 3m12.4s", est)
+	if est := EstimateDuration(cs, s.Measure); est != 296400*time.Millisecond {
+		t.Errorf("estimate %v, want 4m56.4s", est)
 	}
 	if s.Name != "annotated-example" || s.Measure.Seed != 42 || s.Measure.Warmup != 500*time.Millisecond {
 		t.Errorf("name %q, measure %+v", s.Name, s.Measure)
@@ -204,11 +204,12 @@ measure:
   seed: 9223372036854775807
 groups: [{question: q}]
 `)
-	want := Measure{Trials: 8, MaxTrials: 8, Duration: 1500 * time.Millisecond, Warmup: time.Second, Confidence: 0.9, Seed: 1<<63 - 1}
+	want := Measure{Trials: 8, MaxTrials: 8, Duration: 1500 * time.Millisecond, Warmup: time.Second, Confidence: 0.9, Seed: 1<<63 - 1, Target: DefaultMeasure().Target}
 	if s.Measure != want {
 		t.Errorf("got %+v, want %+v (max_trials left out equals trials)", s.Measure, want)
 	}
-	if got := s.Measure.Bench(); got != (bench.Measure{Trials: 8, Duration: 1500 * time.Millisecond, Warmup: time.Second, Confidence: 0.9}) {
+	if got := s.Measure.Bench(); got != (bench.Measure{Trials: 8, MaxTrials: 8, Target: DefaultMeasure().Target, Seed: 1<<63 - 1,
+		Duration: 1500 * time.Millisecond, Warmup: time.Second, Confidence: 0.9}) {
 		t.Errorf("Bench() = %+v", got)
 	}
 }
@@ -426,9 +427,13 @@ func TestCheck(t *testing.T) {
 func TestEstimateDuration(t *testing.T) {
 	m := Measure{Trials: 6, Duration: 2 * time.Second, Warmup: time.Second}
 	cs := make([]CaseSpec, 10)
-	// 10 * (0.3 + 1 + 6 * 2.1) = 139 s
-	if got := EstimateDuration(cs, m); got != 139*time.Second {
-		t.Errorf("got %v, want 2m19s", got)
+	// Interleaved, every trial in its own topology: 10 * 6 * (0.3 + 1 + 2 + 0.1) = 204 s
+	if got := EstimateDuration(cs, m); got != 204*time.Second {
+		t.Errorf("got %v, want 3m24s", got)
+	}
+	// One case keeps its topology: 0.3 + 1 + 6 * 2.1 = 13.9 s
+	if got := EstimateDuration(cs[:1], m); got != 13900*time.Millisecond {
+		t.Errorf("one case: got %v, want 13.9s", got)
 	}
 	if got := EstimateDuration(nil, m); got != 0 {
 		t.Errorf("no cases: %v", got)
