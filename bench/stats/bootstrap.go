@@ -55,8 +55,17 @@ func newMedianResampler(x []float64) *medianResampler {
 func (r *medianResampler) draw(rng *rand.Rand) float64 {
 	n := len(r.s)
 	clear(r.counts)
-	for range n {
-		r.counts[rng.IntN(n)]++
+	// Two indices per 64-bit draw, each by Lemire's multiply-shift on 32
+	// bits without rejection: the bias is below n/2^32 (1e-8 for n = 40),
+	// far under the bootstrap's own Monte Carlo error, and it halves the
+	// generator calls.
+	un := uint64(n)
+	for i := 0; i < n; i += 2 {
+		v := rng.Uint64()
+		r.counts[(v&0xffffffff)*un>>32]++
+		if i+1 < n {
+			r.counts[(v>>32)*un>>32]++
+		}
 	}
 	lo, hi := (n-1)/2, n/2 // 0-based middle positions of the resample
 	var vlo float64

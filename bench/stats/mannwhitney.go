@@ -31,11 +31,11 @@ type MannWhitney struct {
 // otherwise the normal approximation with the tie correction of the variance
 // and a continuity correction of 1/2, the defaults of SciPy's
 // mannwhitneyu(method="asymptotic") and R's wilcox.test(exact=FALSE).
-// If either sample is empty, U and P are NaN. If every value is the same
-// (the variance of U is zero) P is 1.
+// If either sample is empty or holds a NaN, U and P are NaN. If every value
+// is the same (the variance of U is zero) P is 1.
 func MannWhitneyU(x, y []float64) MannWhitney {
 	n, m := len(x), len(y)
-	if n == 0 || m == 0 {
+	if n == 0 || m == 0 || slices.ContainsFunc(x, math.IsNaN) || slices.ContainsFunc(y, math.IsNaN) {
 		return MannWhitney{U: math.NaN(), P: math.NaN()}
 	}
 	u, tieSum := rankSumU(x, y)
