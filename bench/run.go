@@ -143,6 +143,14 @@ func session(ctx context.Context, c Case, m Measure, opts Options, base, total i
 // finish summarises a measured case's trials and says what a reader must
 // know about them.
 func finish(out *result.Case, m Measure) {
+	pps := make([]float64, len(out.Trials))
+	for i, t := range out.Trials {
+		pps[i] = t.PPS
+	}
+	for _, i := range stats.Outliers(pps) {
+		out.Trials[i].Outlier = true
+		out.Warnings = append(out.Warnings, fmt.Sprintf("trial %d is an outlier (%.0f pps, outside Tukey's fences); kept in every figure", i+1, pps[i]))
+	}
 	out.Summary = summarize(out.Trials, m.Confidence)
 	out.Warnings = append(out.Warnings, warnings(out.Trials, out.Summary, m.Confidence)...)
 	if !out.Summary.Closed {

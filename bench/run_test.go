@@ -360,3 +360,17 @@ func TestRunRounds(t *testing.T) {
 		t.Errorf("%d setups (%v), want 7", len(order), order)
 	}
 }
+
+func TestFinishFlagsOutliers(t *testing.T) {
+	c := result.Case{}
+	for i, pps := range []float64{100, 101, 99, 100, 102, 40, 98, 100} {
+		c.Trials = append(c.Trials, result.Trial{Index: i, PPS: pps, Closed: true})
+	}
+	finish(&c, Measure{Confidence: 0.95})
+	if !c.Trials[5].Outlier || c.Trials[0].Outlier || c.Summary.PPS.N != 8 {
+		t.Fatalf("outliers %v, n %d", c.Trials, c.Summary.PPS.N)
+	}
+	if !strings.Contains(strings.Join(c.Warnings, "\n"), "trial 6 is an outlier") {
+		t.Errorf("warnings %v", c.Warnings)
+	}
+}

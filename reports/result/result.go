@@ -223,7 +223,10 @@ type Trial struct {
 	CPUBusyPct   float64 `json:"cpu_busy_pct"` // of all vCPUs
 	StealPct     float64 `json:"steal_pct"`
 	Latency      Latency `json:"latency"`
-	GeneratorLag int64   `json:"generator_lag_ns,omitempty"` // fixed rate: worst lateness behind schedule
+	GeneratorLag int64   `json:"generator_lag_ns,omitempty"`
+	// Outlier marks a trial whose pps lies outside Tukey's fences (1.5 IQR)
+	// among the case's trials. It is flagged, never dropped.
+	Outlier bool `json:"outlier,omitempty"` // fixed rate: worst lateness behind schedule
 }
 
 // AccountingTolerance is the share of sent packets that may be unaccounted
