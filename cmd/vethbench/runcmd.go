@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/vethbench/vethbench/bench"
 	"github.com/vethbench/vethbench/bench/topology"
 	"github.com/vethbench/vethbench/reports"
+	"github.com/vethbench/vethbench/reports/benchfmt"
 	"github.com/vethbench/vethbench/reports/result"
 )
 
@@ -94,7 +96,7 @@ it: 64 means 14 (Ethernet) + 20 (IPv4) + 8 (UDP) + 22 bytes of payload.`,
 	fl.DurationVar(&f.warmup, "warmup", time.Second, "discarded window before the first trial; 0 to skip")
 	fl.IntVar(&f.trials, "trials", 5, "measured trials; 6 or more give a 95% interval for the median")
 	fl.Float64Var(&f.confidence, "confidence", 0.95, "coverage of the median's interval, in (0, 1)")
-	fl.StringVar(&f.format, "format", "table", "what goes to stdout: table|json")
+	fl.StringVar(&f.format, "format", "table", "what goes to stdout: table|json|benchfmt (the Go benchmark format, for benchstat and vethbench compare)")
 	fl.StringVarP(&f.output, "output", "o", "", "also write the JSON result file here")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress lines on stderr")
 	return cmd
@@ -113,8 +115,8 @@ func runRun(cmd *cobra.Command, f runFlags, stdout, stderr io.Writer) error {
 		},
 	}
 	m := bench.Measure{Trials: f.trials, Duration: f.duration, Warmup: f.warmup, Confidence: f.confidence}
-	if f.format != "table" && f.format != "json" {
-		return usageErr(fmt.Errorf("--format: unknown format %q (table or json)", f.format))
+	if !slices.Contains(outputFormats, f.format) {
+		return usageErr(fmt.Errorf("--format: unknown format %q (%s)", f.format, strings.Join(outputFormats, ", ")))
 	}
 	if err := c.Validate(m); err != nil {
 		return usageErr(flagError(err))
@@ -143,16 +145,26 @@ func runRun(cmd *cobra.Command, f runFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	switch f.format {
-	case "json":
-		err = res.Encode(stdout)
-	default:
-		err = reports.WriteTable(stdout, res)
-	}
-	if err != nil {
+	if err := writeFormat(stdout, f.format, res, reports.WriteTable); err != nil {
 		return err
 	}
 	return caseOutcome(res.Cases)
+}
+
+// outputFormats are what run and sweep can write to stdout.
+var outputFormats = []string{"table", "json", "benchfmt"}
+
+// writeFormat writes a result in one of outputFormats; table is the
+// command's own text rendering.
+func writeFormat(w io.Writer, format string, res *result.Result, table func(io.Writer, *result.Result) error) error {
+	switch format {
+	case "json":
+		return res.Encode(w)
+	case "benchfmt":
+		return benchfmt.Write(w, res)
+	default:
+		return table(w, res)
+	}
 }
 
 // caseOutcome turns case statuses into the exit status: unsupported is 3,

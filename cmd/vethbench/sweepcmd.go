@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,6 +21,7 @@ import (
 
 type sweepFlags struct {
 	file   string
+	format string
 	output string
 	force  bool
 	dryRun bool
@@ -68,6 +71,7 @@ $VETHBENCH_STATE_DIR).`,
 	fl.SortFlags = false
 	fl.StringVarP(&f.file, "file", "f", "", "sweep spec (YAML); default: the embedded default spec")
 	fl.StringVarP(&f.output, "output", "o", "", "output directory (default ./vethbench-results/<start time>/)")
+	fl.StringVar(&f.format, "format", "table", "what goes to stdout at the end: table (a summary)|json|benchfmt (Go benchmark format); the result file is always written")
 	fl.BoolVar(&f.force, "force", false, fmt.Sprintf("run a grid larger than %d cases", spec.MaxCases))
 	fl.BoolVar(&f.dryRun, "dry-run", false, "validate the spec and print the plan; create nothing")
 	fl.Bool("print-default", false, "print the embedded default spec and exit")
@@ -76,6 +80,9 @@ $VETHBENCH_STATE_DIR).`,
 }
 
 func runSweep(cmd *cobra.Command, f sweepFlags, stdout, stderr io.Writer) error {
+	if !slices.Contains(outputFormats, f.format) {
+		return usageErr(fmt.Errorf("--format: unknown format %q (%s)", f.format, strings.Join(outputFormats, ", ")))
+	}
 	name, data := spec.DefaultFile, spec.Default()
 	if f.file != "" {
 		b, err := os.ReadFile(f.file)
@@ -100,7 +107,12 @@ func runSweep(cmd *cobra.Command, f sweepFlags, stdout, stderr io.Writer) error 
 	if dir == "" {
 		dir = filepath.Join("vethbench-results", time.Now().Format("2006-01-02T15-04-05"))
 	}
-	printPlan(stdout, s, cases, dir)
+	// The plan is for people: keep stdout for the data in other formats.
+	planOut := stdout
+	if f.format != "table" {
+		planOut = stderr
+	}
+	printPlan(planOut, s, cases, dir)
 	if f.dryRun {
 		return nil
 	}
@@ -131,10 +143,10 @@ func runSweep(cmd *cobra.Command, f sweepFlags, stdout, stderr io.Writer) error 
 	if err := res.WriteFile(path); err != nil {
 		return errors.Join(runErr, err)
 	}
-	if err := reports.WriteSummary(stdout, res); err != nil {
+	if err := writeFormat(stdout, f.format, res, reports.WriteSummary); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\nresult: %s\n", path)
+	fmt.Fprintf(planOut, "\nresult: %s\n", path)
 	if runErr != nil {
 		return runErr
 	}

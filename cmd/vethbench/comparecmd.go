@@ -1,0 +1,132 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vethbench/vethbench/bench/stats"
+	"github.com/vethbench/vethbench/reports/compare"
+)
+
+type compareFlags struct {
+	alpha     float64
+	threshold float64
+	metric    string
+	format    string
+	seed      uint64
+	ignore    []string
+}
+
+func newCompareCmd(stdout, stderr io.Writer) *cobra.Command {
+	var f compareFlags
+	def := compare.DefaultOptions()
+	cmd := &cobra.Command{
+		Use:   "compare BASE NEW",
+		Short: "Compare two result files case by case and say what regressed",
+		Long: `compare matches the cases of two files by name and gives each a verdict:
+REGRESSION, IMPROVEMENT, NO CHANGE, INCONCLUSIVE (collect more trials) or
+TOO FEW TRIALS (so few that no difference could ever be shown: fewer than 4
+per side at --alpha 0.05), with the ratio median NEW / median BASE and its
+confidence interval, and a summary with the geometric mean of the ratios.
+
+BASE and NEW may each be a vethbench result file (run -o, sweep) or Go
+benchmark output (run --format benchfmt, go test -bench, what benchstat
+reads); the format is found from the content.
+
+Per case: a two-sided Mann-Whitney U test on the per-trial values, its
+p-values adjusted across the cases by Benjamini-Hochberg (q), and a
+percentile bootstrap interval of the ratio (10,000 resamples, --seed) at
+level 1 - alpha. REGRESSION when q < alpha and the interval lies wholly
+beyond --threshold on the bad side; NO CHANGE when q >= alpha and the
+interval lies within ±threshold; INCONCLUSIVE otherwise.
+
+Cases on one side only, and cases unsupported or failed on either side, are
+listed without a verdict. A different kernel, CPU model or vCPU count
+between the files is a warning at the top.
+
+Exit codes: 0 no regression; 1 at least one REGRESSION; 2 bad flags or
+input (unreadable or malformed file, unknown metric).`,
+		Example: `  vethbench compare base.json new.json
+  vethbench compare --format markdown nightly-prev.json nightly.json >> "$GITHUB_STEP_SUMMARY"
+  vethbench compare --metric p99 --threshold 0.05 base.json new.json
+  vethbench compare --ignore rate a.json b.json      # A/B: cases differ only in /rate=
+  vethbench compare --metric sec/op old.txt new.txt  # any go test -bench output`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runCompare(args[0], args[1], f, stdout)
+		},
+	}
+	fl := cmd.Flags()
+	fl.SortFlags = false
+	fl.Float64Var(&f.alpha, "alpha", def.Alpha, "significance level of the Benjamini-Hochberg adjusted p-values, in (0, 1); the interval's level is 1 - alpha")
+	fl.Float64Var(&f.threshold, "threshold", def.Threshold, "noise threshold theta as a fraction (0.03 = 3%): smaller changes are never a regression")
+	fl.StringVar(&f.metric, "metric", def.Metric, "what to compare: "+strings.Join(compare.MetricNames(), "|")+
+		" (cpu_ns_per_pkt and latency: lower is better); with Go benchmark files also any unit, e.g. sec/op")
+	fl.StringVar(&f.format, "format", compare.Text, "output: "+strings.Join(compare.Formats, "|")+" (markdown for a CI job summary)")
+	fl.Uint64Var(&f.seed, "seed", def.Seed, "bootstrap seed, recorded in the output: the same seed gives the same intervals")
+	fl.StringSliceVar(&f.ignore, "ignore", nil, "name key to ignore when matching cases: segments /KEY=... are removed (repeatable)")
+	return cmd
+}
+
+func runCompare(basePath, newPath string, f compareFlags, stdout io.Writer) error {
+	switch f.format {
+	case compare.Text, compare.Markdown, compare.JSON:
+	default:
+		return usageErr(fmt.Errorf("--format: unknown format %q (%s)", f.format, strings.Join(compare.Formats, ", ")))
+	}
+	o := compare.DefaultOptions()
+	o.Alpha, o.Threshold, o.Metric, o.Seed, o.Ignore = f.alpha, f.threshold, f.metric, f.seed, f.ignore
+	base, err := compare.Load(basePath)
+	if err != nil {
+		return usageErr(inputErr(err))
+	}
+	nw, err := compare.Load(newPath)
+	if err != nil {
+		return usageErr(inputErr(err))
+	}
+	rep, err := compare.Compare(base, nw, o)
+	if err != nil {
+		return usageErr(inputErr(err))
+	}
+	if err := rep.Write(stdout, f.format); err != nil {
+		return err
+	}
+	if !rep.Failed() {
+		return nil
+	}
+	var names []string
+	for _, c := range rep.Cases {
+		if c.Verdict == stats.Regression {
+			names = append(names, fmt.Sprintf("%s %+.1f%%", c.Name, 100*(c.Ratio.Ratio-1)))
+		}
+	}
+	n := len(names)
+	if n > 5 {
+		names = append(names[:5], fmt.Sprintf("and %d more", n-5))
+	}
+	word := "regressions"
+	if n == 1 {
+		word = "regression"
+	}
+	return &exitError{code: exitFailure, err: fmt.Errorf("%d %s in %s: %s (%s)", n, word, rep.Metric.Name, strings.Join(names, ", "), newPath)}
+}
+
+// inputErr drops compare's "bad input: " prefix (exit code 2 says it),
+// keeping the error chain.
+func inputErr(err error) error {
+	if msg, ok := strings.CutPrefix(err.Error(), compare.ErrInput.Error()+": "); ok {
+		return &messageError{msg: msg, err: err}
+	}
+	return err
+}
+
+type messageError struct {
+	msg string
+	err error
+}
+
+func (e *messageError) Error() string { return e.msg }
+func (e *messageError) Unwrap() error { return e.err }

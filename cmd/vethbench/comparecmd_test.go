@@ -1,0 +1,117 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The synthetic result files of reports/compare: veth/pkt=64 is 20% slower
+// in NEW (REGRESSION), loopback/pkt=64 10% faster, veth/pkt=1400 the same,
+// bridge/pkt=64 has 3 trials per side, macvlan-bridge/pkt=64 is only in
+// BASE and ipvlan-l2/pkt=64 unsupported in NEW. The .txt files are the same
+// results in the Go benchmark format.
+const compareTestdata = "../../reports/compare/testdata/"
+
+func TestCompareRegressionExitsOne(t *testing.T) {
+	stdout, stderr, code := runCLI(t, "compare", compareTestdata+"base.json", compareTestdata+"new.json", "--format", "markdown")
+	if code != exitFailure {
+		t.Fatalf("exit code %d, want %d (a regression); stderr: %s", code, exitFailure, stderr)
+	}
+	first, _, _ := strings.Cut(stdout, "\n")
+	if !strings.HasPrefix(first, "1 regression, 1 improvement, 1 no change, 0 inconclusive, 1 too few trials, 2 not compared of 6 cases; geomean pps ratio ") {
+		t.Errorf("headline %q", first)
+	}
+	for _, want := range []string{
+		"| **REGRESSION** | `veth/pkt=64` |", "| TOO FEW TRIALS | `bridge/pkt=64` |",
+		"- `macvlan-bridge/pkt=64`: only in BASE", "- `ipvlan-l2/pkt=64`: unsupported in NEW",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, stdout)
+		}
+	}
+	if want := "vethbench: 1 regression in pps: veth/pkt=64 -19.4%"; !strings.Contains(stderr, want) {
+		t.Errorf("stderr %q, want %q", stderr, want)
+	}
+}
+
+func TestCompareNoRegressionExitsZero(t *testing.T) {
+	stdout, stderr, code := runCLI(t, "compare", compareTestdata+"base.json", compareTestdata+"base.json")
+	if code != exitOK {
+		t.Fatalf("exit code %d, want 0; stderr: %s", code, stderr)
+	}
+	if !strings.HasPrefix(stdout, "0 regressions, 0 improvements, 5 no change, 0 inconclusive, 1 too few trials of 6 cases") {
+		t.Errorf("text output:\n%s", stdout)
+	}
+}
+
+// Go benchmark files compare like result files; JSON is the stable form.
+func TestCompareBenchfmtJSON(t *testing.T) {
+	stdout, stderr, code := runCLI(t, "compare", compareTestdata+"base.txt", compareTestdata+"new.txt", "--format", "json", "--seed", "7")
+	if code != exitFailure {
+		t.Fatalf("exit code %d, want %d; stderr: %s", code, exitFailure, stderr)
+	}
+	var rep struct {
+		Base    struct{ Format string }
+		Method  struct{ Seed uint64 }
+		Summary struct{ Regressions, Improvements int }
+		Cases   []struct{ Name, Verdict string }
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("%v:\n%s", err, stdout)
+	}
+	if rep.Base.Format != "benchfmt" || rep.Method.Seed != 7 || rep.Summary.Regressions != 1 || rep.Summary.Improvements != 1 ||
+		rep.Cases[0].Name != "veth/pkt=64" || rep.Cases[0].Verdict != "REGRESSION" {
+		t.Errorf("report %+v", rep)
+	}
+}
+
+// A lower-is-better metric: NEW's latency rose where its pps fell.
+func TestCompareLatencyMetric(t *testing.T) {
+	stdout, _, code := runCLI(t, "compare", compareTestdata+"base.json", compareTestdata+"new.json", "--metric", "p99", "--threshold", "0.05")
+	if code != exitFailure || !strings.Contains(stdout, "REGRESSION      veth/pkt=64") || !strings.Contains(stdout, "Metric p99 (lower is better") {
+		t.Errorf("exit code %d:\n%s", code, stdout)
+	}
+}
+
+func TestCompareBadInputExitsTwo(t *testing.T) {
+	dir := t.TempDir()
+	prose := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(prose, []byte("nothing to see\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base, nw := compareTestdata+"base.json", compareTestdata+"new.json"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{base, compareTestdata + "malformed.txt"}, "malformed Go benchmark file: " + compareTestdata + "malformed.txt:9: parsing measurement"},
+		{[]string{base, prose}, "neither a vethbench result (JSON) nor Go benchmark output"},
+		{[]string{base, filepath.Join(dir, "missing.json")}, "no such file or directory"},
+		{[]string{base}, "accepts 2 arg(s), received 1"},
+		{[]string{base, nw, "--metric", "bogus"}, `--metric: unknown metric "bogus" (pps, device_pps, cpu_ns_per_pkt, p50, p99, p999, bytes_per_sec)`},
+		{[]string{base, nw, "--alpha", "1.5"}, "--alpha: 1.5 out of range (0, 1)"},
+		{[]string{base, nw, "--threshold", "-1"}, "--threshold: -1 out of range [0, 1)"},
+		{[]string{base, nw, "--format", "html"}, `--format: unknown format "html" (text, markdown, json)`},
+		{[]string{base, nw, "--ignore", "a=b"}, `--ignore: "a=b" is not a name key`},
+		{[]string{compareTestdata + "base.txt", compareTestdata + "new.txt", "--metric", "allocs/op"}, "--metric allocs/op: no values in BASE"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			stdout, stderr, code := runCLI(t, append([]string{"compare"}, tc.args...)...)
+			if code != exitUsage {
+				t.Errorf("exit code %d, want %d; stderr %q", code, exitUsage, stderr)
+			}
+			if !strings.Contains(stderr, tc.want) {
+				t.Errorf("stderr %q, want %q", stderr, tc.want)
+			}
+			if strings.Contains(stderr, "bad input: ") {
+				t.Errorf("stderr %q repeats the library's prefix", stderr)
+			}
+			if stdout != "" {
+				t.Errorf("stdout %q on bad input", stdout)
+			}
+		})
+	}
+}

@@ -1,0 +1,111 @@
+package compare
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/vethbench/vethbench/reports/benchfmt"
+	"github.com/vethbench/vethbench/reports/result"
+)
+
+// Metric is a per-trial figure compare can compare.
+type Metric struct {
+	Name           string // the --metric value
+	Unit           string // its unit in the Go benchmark format
+	HigherIsBetter bool
+	Description    string
+	trial          func(result.Trial) (float64, bool)
+}
+
+// Metrics are the figures of a vethbench result, by --metric name. With Go
+// benchmark files, each is looked up by its Unit, and --metric may also name
+// any other unit in the files (ns/op, sec/op, B/op, ...).
+var Metrics = []Metric{
+	{"pps", benchfmt.UnitPPS, true, "packets/s read by the receiving socket",
+		func(t result.Trial) (float64, bool) { return t.PPS, true }},
+	{"device_pps", benchfmt.UnitDevicePPS, true, "packets/s that reached the receiving device",
+		func(t result.Trial) (float64, bool) { return t.DevicePPS, true }},
+	{"cpu_ns_per_pkt", benchfmt.UnitCPUNsPerPkt, false, "busy CPU ns per received packet",
+		func(t result.Trial) (float64, bool) { return t.CPUNsPerPkt, true }},
+	{"p50", benchfmt.UnitP50, false, "median one-way latency, ns",
+		func(t result.Trial) (float64, bool) { return t.Latency.P50, t.Latency.Count > 0 }},
+	{"p99", benchfmt.UnitP99, false, "99th percentile one-way latency, ns",
+		func(t result.Trial) (float64, bool) { return t.Latency.P99, t.Latency.Count > 0 }},
+	{"p999", benchfmt.UnitP999, false, "99.9th percentile one-way latency, ns",
+		func(t result.Trial) (float64, bool) { return t.Latency.P999, t.Latency.Count > 0 }},
+	{"bytes_per_sec", benchfmt.UnitBytesPerSec, true, "received frame bytes/s",
+		func(t result.Trial) (float64, bool) { return t.BytesPerSec, true }},
+}
+
+// MetricNames lists the names of Metrics, for help texts.
+func MetricNames() []string {
+	var s []string
+	for _, m := range Metrics {
+		s = append(s, m.Name)
+	}
+	return s
+}
+
+func lookupMetric(name string) (Metric, bool) {
+	for _, m := range Metrics {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return Metric{}, false
+}
+
+// resolvedMetric is the metric of one comparison.
+type resolvedMetric struct {
+	Metric
+	known bool // one of Metrics; otherwise a unit of Go benchmark files
+}
+
+// resolveMetric finds the metric name means for these inputs. A name of
+// Metrics is that metric; any other name must be a unit present in Go
+// benchmark input on both sides. The direction of an arbitrary unit comes
+// from the files' unit metadata ("Unit x better=higher"), else from its
+// name: rates (".../s", "...pps") are better higher, everything else (time,
+// bytes and allocations per op) lower.
+func resolveMetric(name string, base, nw *Input) (resolvedMetric, error) {
+	if m, ok := lookupMetric(name); ok {
+		return resolvedMetric{Metric: m, known: true}, nil
+	}
+	for _, in := range []*Input{base, nw} {
+		if in.file == nil {
+			return resolvedMetric{}, fmt.Errorf("%w: --metric: unknown metric %q (%s)", ErrInput, name, strings.Join(MetricNames(), ", "))
+		}
+	}
+	m := resolvedMetric{Metric: Metric{Name: name, Unit: name}}
+	switch b := base.file.Better(name) + nw.file.Better(name); {
+	case b > 0:
+		m.HigherIsBetter = true
+	case b < 0:
+		m.HigherIsBetter = false
+	default:
+		m.HigherIsBetter = strings.HasSuffix(name, "/s") || strings.HasSuffix(name, "pps")
+	}
+	return m, nil
+}
+
+// hasValues reports whether any ok case of in has values of m, and the
+// units in the input when it is a Go benchmark file (for the message).
+func hasValues(in *Input, m resolvedMetric) (bool, []string) {
+	okCases := 0
+	for _, c := range in.Cases {
+		if c.Status != result.StatusOK {
+			continue
+		}
+		okCases++
+		if len(c.values(m)) > 0 {
+			return true, nil
+		}
+	}
+	if okCases == 0 {
+		return true, nil // nothing to compare anyway; each case says why
+	}
+	if in.file != nil {
+		return false, in.file.Units()
+	}
+	return false, nil
+}
