@@ -8,7 +8,7 @@ PKGS    := ./...
 # not fight each other for them.
 TESTFLAGS ?= -race -count=1 -p 1 -timeout 15m
 
-.PHONY: all build sweep run test test-unprivileged vet fmt-check generate generate-check bench clean
+.PHONY: all build sweep run test report-check test-unprivileged vet fmt-check generate generate-check bench clean
 
 all: build
 
@@ -32,6 +32,11 @@ vet:
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+# Render the fixture report in headless Chromium (installs chromium if
+# missing); fails on JavaScript errors, external references or a blank page.
+report-check:
+	bash .ci/report-check
 
 # Regenerate the committed BPF objects (needs clang and llvm-strip).
 generate:

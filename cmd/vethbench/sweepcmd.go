@@ -143,10 +143,14 @@ func runSweep(cmd *cobra.Command, f sweepFlags, stdout, stderr io.Writer) error 
 	if err := res.WriteFile(path); err != nil {
 		return errors.Join(runErr, err)
 	}
+	html := filepath.Join(dir, "report.html")
+	if err := writeReport(html, "html", res); err != nil {
+		return errors.Join(runErr, err)
+	}
 	if err := writeFormat(stdout, f.format, res, reports.WriteSummary); err != nil {
 		return err
 	}
-	fmt.Fprintf(planOut, "\nresult: %s\n", path)
+	fmt.Fprintf(planOut, "\nresult: %s\nreport: %s\n", path, html)
 	if runErr != nil {
 		return runErr
 	}

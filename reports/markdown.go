@@ -1,0 +1,112 @@
+package reports
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/vethbench/vethbench/reports/result"
+)
+
+// MaxMarkdownEffects is how many of the largest differences WriteMarkdown
+// lists.
+const MaxMarkdownEffects = 5
+
+// WriteMarkdown writes the summary a CI job posts: the title and context,
+// each question's answer in one sentence, the caveats (precision not
+// reached, socket overflows), the largest differences, and the
+// flagged cases (not run, a knob refused or changed, accounting not closed)
+// with their reasons. The HTML report has every warning of every case.
+func WriteMarkdown(w io.Writer, r *result.Result) error {
+	a := analyze(r)
+	var b strings.Builder
+	fmt.Fprintf(&b, "## %s\n\n", mdEscape(reportTitle(r)))
+	fmt.Fprintf(&b, "%s\n\n", mdEscape(strings.Join(subtitle(r), " · ")))
+	if r.Interrupted {
+		b.WriteString("> **Interrupted:** the cases below finished; the others did not run.\n\n")
+	}
+	b.WriteString("### Answers\n\n")
+	for i, g := range a.Groups {
+		q := g.Question
+		if q == "" {
+			q = "What did this run measure?"
+		}
+		fmt.Fprintf(&b, "%d. **%s**  \n   %s\n", i+1, mdEscape(q), g.Answer.Markdown())
+	}
+	var caveats []string
+	if p := precision(r); p != "" {
+		caveats = append(caveats, p)
+	}
+	if o := overflows(r); o != "" {
+		caveats = append(caveats, strings.ToUpper(o[:1])+o[1:]+".")
+	}
+	if len(caveats) > 0 {
+		b.WriteString("\n### Caveats\n\n")
+		for _, c := range caveats {
+			fmt.Fprintf(&b, "- %s\n", mdEscape(c))
+		}
+	}
+	b.WriteString("\n### Largest differences\n\n")
+	effs := a.effects()
+	if len(effs) == 0 {
+		b.WriteString("Nothing to compare.\n")
+	} else {
+		qIndex := map[string]int{}
+		for i, g := range a.Groups {
+			qIndex[g.Question] = i + 1
+		}
+		measured := 0
+		for _, e := range effs {
+			if e.Measurable {
+				measured++
+			}
+		}
+		fmt.Fprintf(&b, "| Q | faster | by | %s CI | p | verdict |\n|---|---|--:|---|--:|---|\n", pct(a.level))
+		for i, e := range effs {
+			if i == MaxMarkdownEffects {
+				fmt.Fprintf(&b, "\n…and %d smaller differences.\n", len(effs)-i)
+				break
+			}
+			verdict := "within noise"
+			if e.Measurable {
+				verdict = "**measurable**"
+			}
+			fmt.Fprintf(&b, "| Q%d | %s | %s | %.2f–%.2f | %s | %s |\n", qIndex[e.Question], mdEscape(e.What),
+				fmtRatio(e.Ratio.Ratio), e.Ratio.Lo, e.Ratio.Hi, fmtP(e.P), verdict)
+		}
+		if measured == 0 {
+			fmt.Fprintf(&b, "\nNone is measurable: every interval holds 1 or lies within ±%s.\n", pct(NoEffectBand))
+		}
+	}
+	b.WriteString("\n### Flagged cases\n\n")
+	n := 0
+	for i := range r.Cases {
+		c := &r.Cases[i]
+		rs := caseFlags(c)
+		if len(rs) == 0 {
+			continue
+		}
+		n++
+		fmt.Fprintf(&b, "- `%s`: %s\n", c.Name, mdEscape(strings.Join(rs, "; ")))
+	}
+	if n == 0 {
+		b.WriteString("None: every case ran, every knob took its value and every trial's accounting closed.\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func fmtP(p float64) string {
+	switch {
+	case p != p: // NaN
+		return "–"
+	case p < 0.0001:
+		return "<0.0001"
+	}
+	return fmt.Sprintf("%.4f", p)
+}
+
+var mdReplacer = strings.NewReplacer(`\`, `\\`, "*", `\*`, "|", `\|`, "`", "\\`", "<", "&lt;", ">", "&gt;", "[", `\[`, "]", `\]`)
+
+// mdEscape makes text literal in Markdown (GitHub's dialect).
+func mdEscape(s string) string { return mdReplacer.Replace(s) }
