@@ -205,8 +205,12 @@ func TestApplyRestoreEveryKnobVeth(t *testing.T) {
 	if err := restore(); err != nil {
 		t.Errorf("second restore: %v", err)
 	}
-	if testenv.VBPrograms() != nil {
-		t.Errorf("XDP programs left after restore: %v", testenv.VBPrograms())
+	// Only this package's XDP program: other processes may hold vb_
+	// programs of their own.
+	for _, p := range testenv.VBPrograms() {
+		if strings.HasPrefix(p, "vb_knob") {
+			t.Errorf("XDP program left after restore: %s", p)
+		}
 	}
 }
 
