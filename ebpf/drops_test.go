@@ -765,4 +765,3 @@ func TestDropsClose(t *testing.T) {
 		})
 	}
 }
-
