@@ -513,6 +513,9 @@ func deviceKnobValues(k result.DeviceKnobs) map[string]string {
 		if name == "" || name == "-" {
 			name = f.Name
 		}
+		if name == "ifname" {
+			continue // carries each run's own id: always differs, never a knob
+		}
 		fv := v.Field(i)
 		switch fv.Kind() {
 		case reflect.Map:

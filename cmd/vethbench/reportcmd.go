@@ -17,6 +17,7 @@ import (
 func newReportCmd(stdout io.Writer) *cobra.Command {
 	var output, format string
 	var compareMode bool
+	var ignore []string
 	cmd := &cobra.Command{
 		Use:   "report RESULT.json | report --compare BASE NEW",
 		Short: "Render a result file as a self-contained HTML report, or a Markdown summary",
@@ -60,7 +61,7 @@ differs between the runs (host context and knob values).`,
 				if output == "" {
 					output = "compare.html"
 				}
-				if err := writeCompareReport(output, args[0], args[1]); err != nil {
+				if err := writeCompareReport(output, args[0], args[1], ignore); err != nil {
 					return err
 				}
 				fmt.Fprintf(stdout, "report: %s\n", output)
@@ -88,6 +89,7 @@ differs between the runs (host context and knob values).`,
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "", "where to write it (default: report.html beside the result; markdown: stdout)")
 	cmd.Flags().StringVar(&format, "format", "html", "html or markdown")
+	cmd.Flags().StringArrayVar(&ignore, "ignore", nil, "with --compare: drop /KEY=... from case names before matching (repeatable), as in vethbench compare")
 	cmd.Flags().BoolVar(&compareMode, "compare", false, "compare two files, BASE and NEW, in one HTML page (default output: ./compare.html)")
 	return cmd
 }
@@ -111,7 +113,7 @@ func writeReport(path, format string, res *result.Result) error {
 // writeCompareReport compares the files at basePath and newPath with the
 // default options of vethbench compare and writes the HTML page to path.
 // Result files are also read as results, for the host and knob diff.
-func writeCompareReport(path, basePath, newPath string) error {
+func writeCompareReport(path, basePath, newPath string, ignore []string) error {
 	bi, err := compare.Load(basePath)
 	if err != nil {
 		return usageErr(inputErr(err))
@@ -120,7 +122,9 @@ func writeCompareReport(path, basePath, newPath string) error {
 	if err != nil {
 		return usageErr(inputErr(err))
 	}
-	rep, err := compare.Compare(bi, ni, compare.DefaultOptions())
+	opts := compare.DefaultOptions()
+	opts.Ignore = ignore
+	rep, err := compare.Compare(bi, ni, opts)
 	if err != nil {
 		return usageErr(inputErr(err))
 	}
