@@ -8,7 +8,7 @@ PKGS    := ./...
 # not fight each other for them.
 TESTFLAGS ?= -race -count=1 -p 1 -timeout 15m
 
-.PHONY: all build sweep run test report-check test-unprivileged vet fmt-check generate generate-check bench clean
+.PHONY: all build sweep run test report-check test-unprivileged vet fmt-check generate generate-check bench clean vmtest
 
 all: build
 
@@ -49,6 +49,12 @@ generate-check: generate
 # The UDP generator's packet rate on a veth pair at 64 B, receiver counting.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./bench/traffic/ ./bench/
+
+# Boot Debian's 6.1 cloud kernel under qemu (TCG) with a busybox initramfs
+# and run the privileged tests and vethbench on ipvlan inside; results in
+# out/vmtest/. Function only: rates measured under emulation are meaningless.
+vmtest:
+	bash vmtest/run.sh
 
 clean:
 	rm -f $(BIN)

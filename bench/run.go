@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -117,6 +118,7 @@ func session(ctx context.Context, c Case, m Measure, opts Options, base, total i
 	out.Sysctls = r.sysctls
 	out.Traffic.RcvBuf = r.rcv.EffectiveRcvbuf()
 	out.Traffic.DstPort = dstPort(r.topo.Spec.RunID)
+	out.Traffic.SenderCPUs, out.Traffic.ReceiverCPU = r.senderCPUs, r.receiverCPU
 	out.Warnings = append(out.Warnings, r.knobWarnings...)
 
 	if m.Warmup > 0 {
@@ -201,6 +203,8 @@ type running struct {
 	dropCounter  string        // how drops are counted, for the result
 	live         func(float64) // receives the live rate; nil for none
 	closeErr     error
+	senderCPUs   []int // sender i runs on senderCPUs[i]
+	receiverCPU  int   // -1: not pinned
 
 	rcvCancel context.CancelFunc
 	rcvDone   sync.WaitGroup
@@ -258,18 +262,38 @@ func setup(ctx context.Context, c Case, j *tuning.Journal) (*running, error) {
 	if r.rcv, err = traffic.NewUDPReceiver(rx.NS, rx.Addr, port, c.Traffic.RcvBuf); err != nil {
 		return r, fmt.Errorf("receiver: %w", err)
 	}
+	r.senderCPUs, r.receiverCPU = placement(c.Traffic.Senders, runtime.NumCPU())
+	if err := r.rcv.PinTo(r.receiverCPU); err != nil {
+		return r, err
+	}
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	r.rcvCancel = cancel
 	r.rcvDone.Go(func() { r.rcvErr = r.rcv.Run(rctx) })
 	r.snd, err = traffic.NewUDPSender(topo.Sender.NS, traffic.UDPConfig{
 		Src: topo.Sender.Addr, Dst: rx.Addr, DstPort: port, SrcPortBase: SrcPortBase,
 		Flows: c.Traffic.Flows, FrameSize: c.Traffic.FrameSize, Rate: c.Traffic.Rate, Batch: c.Traffic.Batch,
-		Workers: c.Traffic.Senders, MTU: topo.Spec.MTU,
+		Workers: c.Traffic.Senders, MTU: topo.Spec.MTU, CPUs: r.senderCPUs,
 	})
 	if err != nil {
 		return r, fmt.Errorf("sender: %w", err)
 	}
 	return r, nil
+}
+
+// placement pins the senders to the first CPUs and the receiving socket's
+// reader to the last one, so that a measurement does not depend on where
+// the scheduler puts them: on veth the receive path runs in softirq on the
+// sending CPU, and whether the reader shares that CPU changes the rate a
+// lot. With one CPU nothing is pinned.
+func placement(senders, cpus int) ([]int, int) {
+	if cpus < 2 {
+		return nil, -1
+	}
+	out := make([]int, senders)
+	for i := range out {
+		out[i] = i % cpus
+	}
+	return out, cpus - 1
 }
 
 // close undoes setup in reverse order; safe on a partial setup.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"runtime"
 )
 
 // ErrInvalid is wrapped by every configuration error.
@@ -41,6 +42,9 @@ type UDPConfig struct {
 	// runs on the sending CPU, so one worker saturates one CPU; more
 	// workers use more CPUs.
 	Workers int
+	// CPUs pins sending goroutine w to CPUs[w % len(CPUs)]; empty pins
+	// nothing.
+	CPUs []int
 	// MTU of the path, which bounds FrameSize (MaxFrame); 0 means
 	// DefaultMTU.
 	MTU int
@@ -96,6 +100,11 @@ func (c UDPConfig) Validate() error {
 	}
 	if c.DstPort >= c.SrcPortBase && int(c.DstPort) < int(c.SrcPortBase)+c.Flows && c.Src == c.Dst {
 		return bad("DstPort %d is one of the source ports of a sender sending to its own address", c.DstPort)
+	}
+	for _, cpu := range c.CPUs {
+		if cpu < 0 || cpu >= runtime.NumCPU() {
+			return bad("CPUs: CPU %d out of range [0, %d)", cpu, runtime.NumCPU())
+		}
 	}
 	minMTU := 68
 	if c.IPv6() {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -44,6 +45,7 @@ type UDPReceiver struct {
 	fd     int
 	rcvbuf int
 	addr   netip.AddrPort
+	cpu    int // Run pins itself to this CPU; -1: not pinned
 
 	received atomic.Uint64
 	bytes    atomic.Uint64
@@ -76,7 +78,7 @@ func NewUDPReceiver(ns *netns.NS, addr netip.Addr, port uint16, rcvbuf int) (*UD
 		return nil, fmt.Errorf("%w: receiver rcvbuf %d: must be >= 0 (0: kernel default)", ErrInvalid, rcvbuf)
 	}
 	addr = addr.Unmap()
-	r := &UDPReceiver{fd: -1}
+	r := &UDPReceiver{fd: -1, cpu: -1}
 	open := func() error {
 		fd, err := udpSocket(netip.AddrPortFrom(addr, port), netip.AddrPort{})
 		if err != nil {
@@ -183,6 +185,15 @@ func (r *UDPReceiver) PerFlow() (map[uint16]uint64, error) {
 // Errors returns receive errors by errno name.
 func (r *UDPReceiver) Errors() map[string]uint64 { return r.errs.snapshot() }
 
+// PinTo makes Run pin its thread to cpu (-1: not pinned). Call it before Run.
+func (r *UDPReceiver) PinTo(cpu int) error {
+	if cpu < -1 || cpu >= runtime.NumCPU() {
+		return fmt.Errorf("%w: CPU %d out of range [0, %d)", ErrInvalid, cpu, runtime.NumCPU())
+	}
+	r.cpu = cpu
+	return nil
+}
+
 // Run drains the socket until ctx is done, then returns nil, within about
 // 10 ms of the cancellation. It returns ErrClosed when Close stopped it.
 // Run may be called again after it returned; counters continue.
@@ -200,6 +211,11 @@ func (r *UDPReceiver) Run(ctx context.Context) error {
 		return err
 	}
 	defer end()
+	unpin, err := pin(r.cpu)
+	if err != nil {
+		return err
+	}
+	defer unpin()
 	idle := idlePolls // start blocked: no traffic yet
 	for !stop.Load() {
 		block := idle >= idlePolls

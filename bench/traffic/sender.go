@@ -60,6 +60,7 @@ type worker struct {
 	iovs   []unix.Iovec
 	msgs   []unix.Mmsghdr
 	rate   float64 // packets/s of this worker; 0: unlimited
+	cpu    int     // pinned to this CPU; -1: not pinned
 	clock  monoClock
 	stop   *atomic.Bool // the current Run's
 
@@ -102,7 +103,10 @@ func NewUDPSender(ns *netns.NS, cfg UDPConfig) (*UDPSender, error) {
 // newWorker lays out worker w's payloads and the sendmmsg vector pointing
 // at them. Every payload starts with the magic and is zero after the header.
 func (s *UDPSender) newWorker(w int) *worker {
-	k := &worker{s: s, rate: s.cfg.Rate / float64(s.cfg.Workers)}
+	k := &worker{s: s, rate: s.cfg.Rate / float64(s.cfg.Workers), cpu: -1}
+	if cpus := s.cfg.CPUs; len(cpus) > 0 {
+		k.cpu = cpus[w%len(cpus)]
+	}
 	for f := w; f < len(s.fds); f += s.cfg.Workers {
 		k.fds = append(k.fds, s.fds[f])
 	}
@@ -190,7 +194,13 @@ func (s *UDPSender) Run(ctx context.Context) error {
 // run is one worker's loop. A fatal error stops the other workers too.
 func (k *worker) run(clock monoClock, stop *atomic.Bool) error {
 	k.clock, k.stop = clock, stop
-	err := k.loop()
+	unpin, err := pin(k.cpu)
+	if err != nil {
+		stop.Store(true)
+		return err
+	}
+	defer unpin()
+	err = k.loop()
 	if err != nil {
 		stop.Store(true)
 	}

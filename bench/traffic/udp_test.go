@@ -16,6 +16,7 @@ import (
 
 	"github.com/vethbench/vethbench/bench/topology"
 	"github.com/vethbench/vethbench/internal/testenv"
+	"runtime"
 )
 
 // rxCounters reads the kernel's receive counters of the receiving device,
@@ -409,4 +410,29 @@ func TestSeqAccounting(t *testing.T) {
 func setPort(sa *unix.RawSockaddrInet6, port uint16) {
 	b := (*[2]byte)(unsafe.Pointer(&sa.Port))
 	b[0], b[1] = byte(port>>8), byte(port)
+}
+
+// A pinned sender and receiver run on the CPUs asked for, and put their
+// threads back afterwards.
+func TestPinnedRun(t *testing.T) {
+	testenv.RequireRoot(t)
+	if runtime.NumCPU() < 2 {
+		t.Skip("pinning needs at least 2 CPUs")
+	}
+	unpin, err := pin(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil || set.Count() != 1 || !set.IsSet(1) {
+		t.Errorf("after pin(1) the thread may run on %d CPUs (err %v)", set.Count(), err)
+	}
+	unpin()
+	if err := unix.SchedGetaffinity(0, &set); err != nil || set.Count() != runtime.NumCPU() {
+		t.Errorf("after unpin the thread may run on %d of %d CPUs", set.Count(), runtime.NumCPU())
+	}
+	if (UDPConfig{Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2"), DstPort: 9, SrcPortBase: 1000,
+		Flows: 1, FrameSize: 64, CPUs: []int{runtime.NumCPU()}}).Validate() == nil {
+		t.Error("a CPU beyond the machine's was accepted")
+	}
 }

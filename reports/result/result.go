@@ -150,8 +150,12 @@ type Traffic struct {
 	Rate      float64 `json:"rate_pps"` // 0 = unlimited
 	Batch     int     `json:"batch"`
 	Family    string  `json:"family"`
-	DstPort   uint16  `json:"dst_port"`        // differs per run, see SCHEMA.md
-	RcvBuf    int     `json:"receiver_rcvbuf"` // effective SO_RCVBUF, bytes
+	DstPort   uint16  `json:"dst_port"` // differs per run, see SCHEMA.md
+	// SenderCPUs[i] is the CPU sender i was pinned to, ReceiverCPU the
+	// receiving socket reader's (-1: not pinned).
+	SenderCPUs  []int `json:"sender_cpus,omitempty"`
+	ReceiverCPU int   `json:"receiver_cpu"`
+	RcvBuf      int   `json:"receiver_rcvbuf"` // effective SO_RCVBUF, bytes
 }
 
 // DeviceKnobs is what one device's knobs read back as.
