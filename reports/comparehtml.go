@@ -112,7 +112,9 @@ func buildVerdicts(rep *compare.Report) verdictsView {
 		v.Counts = append(v.Counts, "No geomean ratio: no case was compared.")
 	}
 	cases := slices.Clone(rep.Cases)
-	slices.SortStableFunc(cases, func(a, b compare.Case) int { return cmp.Compare(verdictRank(a.Verdict), verdictRank(b.Verdict)) })
+	slices.SortStableFunc(cases, func(a, b compare.Case) int {
+		return cmp.Compare(compare.Severity(a.Verdict), compare.Severity(b.Verdict))
+	})
 	unit := rep.Metric.Unit
 	for _, c := range cases {
 		r := verdictRow{Verdict: string(c.Verdict), Name: c.Name, Base: "—", New: "—", Ratio: "—", Change: "—", Q: "—", Trials: "—", Note: c.Note}
@@ -160,23 +162,6 @@ func buildVerdicts(rep *compare.Report) verdictsView {
 		"Base: " + rep.Base.Path + " · new: " + rep.New.Path,
 	}
 	return v
-}
-
-// verdictRank orders the table: regressions first, cases not compared last.
-func verdictRank(v stats.Verdict) int {
-	switch v {
-	case stats.Regression:
-		return 0
-	case stats.Improvement:
-		return 1
-	case stats.Inconclusive:
-		return 2
-	case stats.TooFewTrials:
-		return 3
-	case stats.NoChange:
-		return 4
-	}
-	return 5
 }
 
 func qValue(q float64) string {

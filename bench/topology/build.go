@@ -44,6 +44,19 @@ func (b *builder) ns(name string) (*netns.NS, error) {
 	return n, err
 }
 
+// nss creates one namespace per name, in order.
+func (b *builder) nss(names ...string) ([]*netns.NS, error) {
+	out := make([]*netns.NS, len(names))
+	for i, name := range names {
+		n, err := b.ns(name)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = n
+	}
+	return out, nil
+}
+
 // name returns the device name for a role: "vb" + run id + "-" + role,
 // within the 15-byte limit.
 func (b *builder) name(role string) string {

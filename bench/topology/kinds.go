@@ -15,14 +15,11 @@ import (
 //
 //	[snd] vbID-s 10.231.0.1 <--veth--> vbID-r 10.231.0.2 [rcv]
 func (b *builder) veth() error {
-	snd, err := b.ns("sender")
+	ns, err := b.nss("sender", "receiver")
 	if err != nil {
 		return err
 	}
-	rcv, err := b.ns("receiver")
-	if err != nil {
-		return err
-	}
+	snd, rcv := ns[0], ns[1]
 	s, r, err := b.link(snd, "s", b.addr(0, hostSender), rcv, "r", b.addr(0, hostReceiver))
 	if err != nil {
 		return err
@@ -145,18 +142,11 @@ func (b *builder) bridge() error {
 //
 //	[snd] vbID-s 10.231.1.1 --veth-- vbID-ra 10.231.1.254 [router] vbID-rb 10.231.2.254 --veth-- vbID-r 10.231.2.2 [rcv]
 func (b *builder) router() error {
-	snd, err := b.ns("sender")
+	ns, err := b.nss("sender", "router", "receiver")
 	if err != nil {
 		return err
 	}
-	rt, err := b.ns("router")
-	if err != nil {
-		return err
-	}
-	rcv, err := b.ns("receiver")
-	if err != nil {
-		return err
-	}
+	snd, rt, rcv := ns[0], ns[1], ns[2]
 	if err := b.forwarding(rt); err != nil {
 		return err
 	}
@@ -188,18 +178,11 @@ func (b *builder) router() error {
 //
 //	[snd: container] vbID-s 10.231.3.2 --veth-- vbID-hc 10.231.3.254 [host: forward + masquerade] vbID-ho 10.231.4.254 --veth-- vbID-r 10.231.4.2 [rcv: outside]
 func (b *builder) hostNAT() error {
-	snd, err := b.ns("sender")
+	ns, err := b.nss("sender", "host", "receiver")
 	if err != nil {
 		return err
 	}
-	host, err := b.ns("host")
-	if err != nil {
-		return err
-	}
-	rcv, err := b.ns("receiver")
-	if err != nil {
-		return err
-	}
+	snd, host, rcv := ns[0], ns[1], ns[2]
 	if err := b.forwarding(host); err != nil {
 		return err
 	}

@@ -37,18 +37,11 @@ var (
 func (b *builder) lowered() error {
 	s := b.t.Spec
 	kind := string(s.Kind)
-	host, err := b.ns("host")
+	ns, err := b.nss("host", "sender", "receiver")
 	if err != nil {
 		return err
 	}
-	snd, err := b.ns("sender")
-	if err != nil {
-		return err
-	}
-	rcv, err := b.ns("receiver")
-	if err != nil {
-		return err
-	}
+	host, snd, rcv := ns[0], ns[1], ns[2]
 	passthru := s.Kind == KindMacvlan && s.Mode == "passthru"
 	peerNS, peerRole := host, "lp"
 	if passthru {

@@ -492,8 +492,10 @@ func warnings(b, n Source) []string {
 	return w
 }
 
-// severity orders verdicts for reading: regressions first.
-func severity(v stats.Verdict) int {
+// Severity orders verdicts for reading: regressions first, then
+// improvements, inconclusive, too few trials, no change; anything else
+// (cases not compared) last.
+func Severity(v stats.Verdict) int {
 	switch v {
 	case stats.Regression:
 		return 0
@@ -521,7 +523,7 @@ func magnitude(c Case) float64 {
 // few trials, no change, not compared), then by the size of the change,
 // largest first, then by name.
 func bySeverity(a, b Case) int {
-	if c := cmp.Compare(severity(a.Verdict), severity(b.Verdict)); c != 0 {
+	if c := cmp.Compare(Severity(a.Verdict), Severity(b.Verdict)); c != 0 {
 		return c
 	}
 	if c := cmp.Compare(magnitude(b), magnitude(a)); c != 0 {
