@@ -133,7 +133,8 @@ static __always_inline int vb_parse(struct __sk_buff *skb, __u64 *ts)
 SEC("tc")
 int vb_ingress(struct __sk_buff *skb)
 {
-	__u32 zero = 0, len = skb->len, b;
+	__u32 zero = 0, len = skb->len;
+	__u64 b;	/* 64-bit: the bound checked must be the index used (below) */
 	struct vb_counts *c;
 	struct vb_hist *h;
 	__u64 ts, now;
@@ -159,7 +160,10 @@ int vb_ingress(struct __sk_buff *skb)
 	if (!h)
 		return VB_PASS;
 	b = vb_bucket_of(now - ts);
-	barrier_var(b);		/* keep clang from dropping the bound the verifier needs */
+	/* Keep clang from dropping the bound the verifier needs. With a 32-bit
+	 * b, clang checked one zero-extended copy and indexed with another,
+	 * which 6.1's verifier rejects ("R0 unbounded memory access"). */
+	barrier_var(b);
 	if (b >= VB_LAT_BUCKETS)
 		b = VB_LAT_BUCKETS - 1;
 	h->buckets[b]++;

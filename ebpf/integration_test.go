@@ -11,6 +11,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"fmt"
 	"github.com/vethbench/vethbench/bench/netns"
 	"github.com/vethbench/vethbench/bench/topology"
 	"github.com/vethbench/vethbench/internal/testenv"
@@ -193,9 +194,14 @@ func TestIntegrationVeth(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			// TCX is in this kernel: falling back would be a bug, not a skip.
-			if c.Hook() != tc.hook {
-				t.Fatalf("hook %q, want %q", c.Hook(), tc.hook)
+			// On a kernel with TCX (6.6 and later) falling back would be a
+			// bug, not a skip; older kernels must take cls_bpf.
+			want := tc.hook
+			if !kernelAtLeast(t, 6, 6) {
+				want = HookClsBPF
+			}
+			if c.Hook() != want {
+				t.Fatalf("hook %q, want %q", c.Hook(), want)
 			}
 			if tc.hook == HookClsBPF && !hasClsact(t, rh, rcv.Ifname) {
 				t.Fatal("no clsact qdisc after attaching with cls_bpf")
@@ -337,4 +343,19 @@ func TestAttachErrors(t *testing.T) {
 	if _, err := AttachIngress(topo.Sender.NS, topo.Receiver.Ifname, Options{DstPort: testPort}); err == nil {
 		t.Fatal("attach resolved a device of another namespace")
 	}
+}
+
+// kernelAtLeast reports whether the running kernel's release is at least
+// major.minor.
+func kernelAtLeast(t *testing.T, major, minor int) bool {
+	t.Helper()
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		t.Fatal(err)
+	}
+	var ma, mi int
+	if _, err := fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &ma, &mi); err != nil {
+		t.Fatalf("parse kernel release: %v", err)
+	}
+	return ma > major || ma == major && mi >= minor
 }

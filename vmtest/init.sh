@@ -4,7 +4,7 @@
 # "VMTEST STEP <name>: PASS|FAIL" line per step and "VMTEST RESULT: PASS|FAIL",
 # prints the result files base64-encoded between VMTEST-FILE-BEGIN/END, and
 # powers off. Rates measured here (TCG emulation) are meaningless.
-export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root TMPDIR=/tmp GOTRACEBACK=all
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root TMPDIR=/tmp GOTRACEBACK=all VETHBENCH_EMULATED=1
 mkdir -p /root
 
 mount -t proc proc /proc

@@ -134,7 +134,7 @@ func TestRunOnThisKernel(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("Run took %v:\n%s", took, table.String())
-	if took > 3*time.Second {
+	if took > 3*time.Second && !testenv.Emulated() {
 		t.Errorf("Run took %v, want < 3s", took)
 	}
 

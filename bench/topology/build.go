@@ -31,6 +31,15 @@ func (b *builder) ns(name string) (*netns.NS, error) {
 		return nil, err
 	}
 	b.t.namespaces = append(b.t.namespaces, Namespace{Name: name, NS: n})
+	if b.t.Spec.Family == IPv4 {
+		// No IPv6 in an IPv4 topology: router solicitations, MLD reports
+		// and duplicate detection would be packets on the measured path.
+		for _, p := range []string{"all", "default"} {
+			if err := n.WriteFile("/proc/sys/net/ipv6/conf/"+p+"/disable_ipv6", []byte("1\n")); err != nil {
+				return nil, fmt.Errorf("disable IPv6: %w", err)
+			}
+		}
+	}
 	err = withHandle(n, func(h *netlink.Handle) error {
 		lo, err := h.LinkByName("lo")
 		if err != nil {
@@ -172,10 +181,11 @@ func (b *builder) waitUp(ifs ...iface) error {
 				st := l.Attrs().OperState
 				if st == netlink.OperUp || st == netlink.OperUnknown {
 					pending, err := v6Pending(h, l)
-					if err != nil {
+					// A dump racing with address changes is retried.
+					if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
 						return err
 					}
-					if !pending {
+					if err == nil && !pending {
 						return nil
 					}
 				}

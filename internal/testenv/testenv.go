@@ -186,3 +186,8 @@ func KernelConfig(option string) (has, ok bool) {
 	opt := "\nCONFIG_" + strings.ToUpper(option)
 	return strings.Contains(string(cfg), opt+"=y") || strings.Contains(string(cfg), opt+"=m"), true
 }
+
+// Emulated reports whether the tests run in an emulated VM (make vmtest sets
+// VETHBENCH_EMULATED=1), where rates and times mean nothing: tests then skip
+// their performance sanity bounds, and say so.
+func Emulated() bool { return os.Getenv("VETHBENCH_EMULATED") == "1" }
