@@ -208,7 +208,7 @@ type running struct {
 
 	rcvCancel context.CancelFunc
 	rcvDone   sync.WaitGroup
-	rcvErr    error
+	rcvExit   chan error // the receiver's Run result, once it has returned
 }
 
 func setup(ctx context.Context, c Case, j *tuning.Journal) (*running, error) {
@@ -268,7 +268,8 @@ func setup(ctx context.Context, c Case, j *tuning.Journal) (*running, error) {
 	}
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	r.rcvCancel = cancel
-	r.rcvDone.Go(func() { r.rcvErr = r.rcv.Run(rctx) })
+	r.rcvExit = make(chan error, 1)
+	r.rcvDone.Go(func() { r.rcvExit <- r.rcv.Run(rctx) })
 	r.snd, err = traffic.NewUDPSender(topo.Sender.NS, traffic.UDPConfig{
 		Src: topo.Sender.Addr, Dst: rx.Addr, DstPort: port, SrcPortBase: SrcPortBase,
 		Flows: c.Traffic.Flows, FrameSize: c.Traffic.FrameSize, Rate: c.Traffic.Rate, Batch: c.Traffic.Batch,
@@ -422,6 +423,16 @@ func (r *running) window(ctx context.Context, d time.Duration) (result.Trial, er
 	}
 	if err := r.drain(ctx); err != nil {
 		return result.Trial{}, err
+	}
+	// The receiver only returns early when its socket broke: then the
+	// window measured nothing true.
+	select {
+	case err := <-r.rcvExit:
+		if err == nil {
+			err = errors.New("returned early")
+		}
+		return result.Trial{}, fmt.Errorf("receiver stopped: %w", err)
+	default:
 	}
 	s1, err := r.snapshot()
 	if err != nil {
