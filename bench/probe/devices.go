@@ -167,18 +167,12 @@ func (p *prober) devices() {
 			}
 		}
 	}
-	ns, err := netns.New()
+	ns, h, release, err := scratch()
 	if err != nil {
 		failAll(err)
 		return
 	}
-	defer ns.Close()
-	h, err := ns.NetlinkHandle()
-	if err != nil {
-		failAll(err)
-		return
-	}
-	defer h.Close()
+	defer release()
 
 	prog, progErr := loadProg("vb_probe_xdp", ebpf.XDP, ebpf.AttachNone, "", 2 /* XDP_PASS */)
 	if prog != nil {

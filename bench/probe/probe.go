@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/vishvananda/netlink"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -237,4 +238,19 @@ func because(err error) string {
 		return n
 	}
 	return err.Error()
+}
+
+// scratch makes a fresh namespace for one group's probes and a netlink
+// handle inside it; release closes both.
+func scratch() (*netns.NS, *netlink.Handle, func(), error) {
+	ns, err := netns.New()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	h, err := ns.NetlinkHandle()
+	if err != nil {
+		ns.Close()
+		return nil, nil, nil, err
+	}
+	return ns, h, func() { h.Close(); ns.Close() }, nil
 }

@@ -41,18 +41,12 @@ func (p *prober) tc() {
 			p.fail(GroupQdisc, q, err)
 		}
 	}
-	ns, err := netns.New()
+	ns, h, release, err := scratch()
 	if err != nil {
 		failAll(err)
 		return
 	}
-	defer ns.Close()
-	h, err := ns.NetlinkHandle()
-	if err != nil {
-		failAll(err)
-		return
-	}
-	defer h.Close()
+	defer release()
 
 	var made []netlink.Link
 	defer func() { _ = removeLinks(h, made) }()
