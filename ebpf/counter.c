@@ -3,14 +3,16 @@
 
 /*
  * vb_ingress counts every packet that reaches a device's ingress hook (TCX,
- * or cls_bpf in direct-action mode) and, for vethbench's own UDP traffic,
+ * or cls_bpf in direct-action mode) and vethbench's own packets among them:
+ * skbs, bytes, the datagrams or segments they carry (a GSO or GRO skb
+ * carries gso_segs of them) and their payload bytes; for UDP traffic also
  * the one-way latency from the timestamp the generator wrote into the
  * payload. It never changes the datapath: it returns TCX_NEXT/TC_ACT_UNSPEC
  * (both -1) for every packet.
  *
- * What a vethbench packet is (UDP to dst_port, payload starting with the
- * magic "VBP1", a sequence number and the send time) is in vb_packet.h,
- * shared with drops.c.
+ * What a vethbench packet is (UDP mode: UDP to dst_port, payload starting
+ * with the magic "VBP1", a sequence number and the send time; TCP mode: TCP
+ * to dst_port) is in vb_packet.h, shared with drops.c.
  */
 
 #include "vb_types.h"
@@ -33,15 +35,22 @@ char __license[] SEC("license") = "Dual BSD/GPL";
 #define VB_LAT_MAX_LOG2	40
 #define VB_LAT_BUCKETS	((VB_LAT_MAX_LOG2 - 2) * 8 + 1)	/* 305 */
 
-/* UDP destination port of vethbench traffic, set at load time. */
+/* Destination port of vethbench traffic, set at load time. */
 volatile const __u16 dst_port = 0;
+
+/* What vethbench traffic is, set at load time: VB_PROTO_UDP (vethbench's
+ * datagrams, with the magic) or VB_PROTO_TCP (any TCP segment to
+ * dst_port). A constant to the verifier, which drops the other mode's code. */
+volatile const __u8 proto = VB_PROTO_UDP;
 
 struct vb_counts {
 	__u64 packets;		/* every packet seen */
 	__u64 bytes;		/* skb->len of every packet, Ethernet header included */
-	__u64 matched;		/* vethbench packets: UDP to dst_port with the magic */
-	__u64 matched_bytes;
-	__u64 bad_ts;		/* matched packets with a zero or future timestamp */
+	__u64 matched;		/* vethbench skbs (see vb_packet.h) */
+	__u64 matched_bytes;	/* their skb->len */
+	__u64 bad_ts;		/* UDP: matched skbs with a zero or future timestamp */
+	__u64 segs;		/* datagrams or segments in the matched skbs: max(1, gso_segs) each */
+	__u64 payload_bytes;	/* UDP or TCP payload in the matched skbs, all segments */
 };
 
 struct vb_hist {
@@ -89,10 +98,36 @@ static __always_inline __u32 vb_bucket_of(__u64 v)
 	       ((v >> (e - VB_LAT_SUB_BITS)) & ((1 << VB_LAT_SUB_BITS) - 1));
 }
 
-/* vb_parse returns 1 and the send timestamp if skb is vethbench traffic. */
-static __always_inline int vb_parse(struct __sk_buff *skb, __u64 *ts)
+/* What the parser learns of a vethbench skb. */
+struct vb_match {
+	__u64 ts;		/* UDP: the send time in the (first) datagram */
+	__u32 payload;		/* L4 payload bytes, of all segments */
+};
+
+/*
+ * vb_payload is the L4 payload length of a packet whose L4 header ends at
+ * l4_end (an offset from the Ethernet header) and whose IP header gives
+ * ip_len bytes from the IP header on: IPv4's total length, IPv6's payload
+ * length plus 40. The IP length leaves out the padding a short frame may
+ * carry; where it is 0 (a BIG TCP aggregate over 64 KiB, an IPv6 jumbogram)
+ * or larger than the frame, the frame's length is taken instead. A GSO or
+ * GRO skb's IP header covers the whole aggregate, behind one L4 header.
+ */
+static __always_inline __u32 vb_payload(__u32 frame_len, __u32 ip_len, __u32 l4_end)
+{
+	__u32 end = ETH_HLEN + ip_len;
+
+	if (ip_len == 0 || end > frame_len)
+		end = frame_len;
+	return end > l4_end ? end - l4_end : 0;
+}
+
+/* vb_parse_udp returns 1 if skb is one of vethbench's UDP datagrams (or a
+ * GSO/GRO skb whose first datagram is one), with its send timestamp. */
+static __always_inline int vb_parse_udp(struct __sk_buff *skb, struct vb_match *m)
 {
 	struct vb_udp_head l4;
+	__u32 l4_off, ip_len;
 
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
 		struct vb_v4_head h;
@@ -108,10 +143,12 @@ static __always_inline int vb_parse(struct __sk_buff *skb, __u64 *ts)
 		ihl = h.ip.ver_ihl & 0xf;
 		if (ihl < 5)
 			return 0;
+		l4_off = ETH_HLEN + ihl * 4;
 		if (ihl == 5)
 			l4 = h.l4;
-		else if (bpf_skb_load_bytes(skb, ETH_HLEN + ihl * 4, &l4, sizeof(l4)) < 0)
+		else if (bpf_skb_load_bytes(skb, l4_off, &l4, sizeof(l4)) < 0)
 			return 0;
+		ip_len = bpf_ntohs(h.ip.tot_len);
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
 		struct vb_v6_head h;
 
@@ -120,21 +157,79 @@ static __always_inline int vb_parse(struct __sk_buff *skb, __u64 *ts)
 		if ((h.ip6.vtc_flow[0] >> 4) != 6 || h.ip6.nexthdr != IPPROTO_UDP)
 			return 0;
 		l4 = h.l4;
+		l4_off = ETH_HLEN + sizeof(h.ip6);
+		ip_len = bpf_ntohs(h.ip6.payload_len);
+		if (ip_len)
+			ip_len += sizeof(h.ip6);
 	} else {
 		return 0;
 	}
 
 	if (!vb_udp_ours(&l4, dst_port))
 		return 0;
-	*ts = ((__u64)l4.ts_hi << 32) | l4.ts_lo;
+	m->ts = ((__u64)l4.ts_hi << 32) | l4.ts_lo;
+	m->payload = vb_payload(skb->len, ip_len, l4_off + sizeof(struct udphdr));
+	return 1;
+}
+
+/* vb_parse_tcp returns 1 if skb is a TCP segment (or a GSO/GRO aggregate
+ * of segments) to dst_port. */
+static __always_inline int vb_parse_tcp(struct __sk_buff *skb, struct vb_match *m)
+{
+	struct vb_tcphdr th;
+	__u32 l4_off, ip_len, doff;
+
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		struct vb_v4_tcp_head h;
+		__u32 ihl;
+
+		/* Exactly the smallest IPv4 TCP packet: one load, as for UDP. */
+		if (bpf_skb_load_bytes(skb, ETH_HLEN, &h, sizeof(h)) < 0)
+			return 0;
+		if ((h.ip.ver_ihl >> 4) != 4 || h.ip.protocol != IPPROTO_TCP)
+			return 0;
+		if (h.ip.frag_off & bpf_htons(IP_OFFSET))
+			return 0;
+		ihl = h.ip.ver_ihl & 0xf;
+		if (ihl < 5)
+			return 0;
+		l4_off = ETH_HLEN + ihl * 4;
+		if (ihl == 5)
+			th = h.tcp;
+		else if (bpf_skb_load_bytes(skb, l4_off, &th, sizeof(th)) < 0)
+			return 0;
+		ip_len = bpf_ntohs(h.ip.tot_len);
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		struct vb_v6_tcp_head h;
+
+		if (bpf_skb_load_bytes(skb, ETH_HLEN, &h, sizeof(h)) < 0)
+			return 0;
+		if ((h.ip6.vtc_flow[0] >> 4) != 6 || h.ip6.nexthdr != IPPROTO_TCP)
+			return 0;
+		th = h.tcp;
+		l4_off = ETH_HLEN + sizeof(h.ip6);
+		ip_len = bpf_ntohs(h.ip6.payload_len);
+		if (ip_len)
+			ip_len += sizeof(h.ip6);
+	} else {
+		return 0;
+	}
+
+	if (th.dest != bpf_htons(dst_port))
+		return 0;
+	doff = VB_TCP_DOFF(&th);
+	if (doff < 5)
+		return 0;	/* not a TCP header: the kernel drops it too */
+	m->payload = vb_payload(skb->len, ip_len, l4_off + doff * 4);
 	return 1;
 }
 
 SEC("tc")
 int vb_ingress(struct __sk_buff *skb)
 {
-	__u32 zero = 0, len = skb->len;
+	__u32 zero = 0, len = skb->len, segs;
 	__u64 b;	/* 64-bit: the bound checked must be the index used (below) */
+	struct vb_match m = {};
 	struct vb_counts *c;
 	struct vb_hist *h;
 	__u64 ts, now;
@@ -146,11 +241,27 @@ int vb_ingress(struct __sk_buff *skb)
 	c->packets++;
 	c->bytes += len;
 
-	if (!vb_parse(skb, &ts))
+	if (proto == VB_PROTO_TCP) {
+		if (!vb_parse_tcp(skb, &m))
+			return VB_PASS;
+	} else if (!vb_parse_udp(skb, &m)) {
 		return VB_PASS;
-	now = bpf_ktime_get_ns();
+	}
+	/* gso_segs is 0 or 1 for a single packet; a GSO skb (UDP_SEGMENT,
+	 * TSO) that veth passed on unsegmented, or a GRO skb, carries
+	 * gso_segs datagrams or segments. */
+	segs = skb->gso_segs;
 	c->matched++;
 	c->matched_bytes += len;
+	c->segs += segs ? segs : 1;
+	c->payload_bytes += m.payload;
+	if (proto == VB_PROTO_TCP)
+		return VB_PASS;	/* a stream has no timestamps: no latency */
+
+	/* One latency value per skb: only the first datagram of a UDP GSO
+	 * skb has its payload header where the parser looks. */
+	now = bpf_ktime_get_ns();
+	ts = m.ts;
 	if (ts == 0 || ts > now) {
 		c->bad_ts++;
 		return VB_PASS;

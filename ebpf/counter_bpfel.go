@@ -20,6 +20,8 @@ type counterVbCounts struct {
 	Matched      uint64
 	MatchedBytes uint64
 	BadTs        uint64
+	Segs         uint64
+	PayloadBytes uint64
 }
 
 type counterVbHist struct {
@@ -36,6 +38,7 @@ const (
 	counterProgVbBucketProbe = "vb_bucket_probe"
 	counterProgVbIngress     = "vb_ingress"
 	counterVarDstPort        = "dst_port"
+	counterVarProto          = "proto"
 )
 
 // loadCounter returns the embedded CollectionSpec for counter.
@@ -97,6 +100,7 @@ type counterMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type counterVariableSpecs struct {
 	DstPort *ebpf.VariableSpec `ebpf:"dst_port"`
+	Proto   *ebpf.VariableSpec `ebpf:"proto"`
 }
 
 // counterObjects contains all objects after they have been loaded into the kernel.
@@ -135,6 +139,7 @@ func (m *counterMaps) Close() error {
 // It can be passed to loadCounterObjects or ebpf.CollectionSpec.LoadAndAssign.
 type counterVariables struct {
 	DstPort *ebpf.Variable `ebpf:"dst_port"`
+	Proto   *ebpf.Variable `ebpf:"proto"`
 }
 
 // counterPrograms contains all programs after they have been loaded into the kernel.

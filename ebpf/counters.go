@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"sync"
 
 	"github.com/cilium/ebpf"
@@ -33,21 +34,89 @@ const (
 // and the test leak checker see it.
 const ProgramName = "vb_ingress"
 
+// Proto is the kind of traffic the counters take for vethbench's.
+type Proto uint8
+
+// The protocols. The zero value is ProtoUDP.
+const (
+	// ProtoUDP: UDP datagrams to the port whose payload starts with
+	// vethbench's header (magic "VBP1", sequence number, send time).
+	ProtoUDP Proto = iota
+	// ProtoTCP: TCP segments to the port (for the drop counter: to or
+	// from it). A stream carries no per-packet header: there is no
+	// latency, and the port alone marks vethbench's traffic.
+	ProtoTCP
+)
+
+// String returns "udp" or "tcp".
+func (p Proto) String() string {
+	switch p {
+	case ProtoUDP:
+		return "udp"
+	case ProtoTCP:
+		return "tcp"
+	}
+	return "proto(" + strconv.Itoa(int(p)) + ")"
+}
+
+// ipProto returns the value of the programs' proto global (vb_packet.h's
+// VB_PROTO_*): the IP protocol number.
+func (p Proto) ipProto() (uint8, error) {
+	switch p {
+	case ProtoUDP:
+		return unix.IPPROTO_UDP, nil
+	case ProtoTCP:
+		return unix.IPPROTO_TCP, nil
+	}
+	return 0, fmt.Errorf("bpf counters: unknown protocol %v", p)
+}
+
+// setVars bakes port and protocol into a collection spec (counter.c and
+// drops.c both have the read-only globals dst_port and proto).
+func setVars(spec *ebpf.CollectionSpec, portVar, protoVar string, port uint16, p Proto) error {
+	ipp, err := p.ipProto()
+	if err != nil {
+		return err
+	}
+	for _, x := range []struct {
+		name string
+		val  any
+	}{{portVar, port}, {protoVar, ipp}} {
+		v, ok := spec.Variables[x.name]
+		if !ok {
+			return fmt.Errorf("bpf counters: object has no %s variable", x.name)
+		}
+		if err := v.Set(x.val); err != nil {
+			return fmt.Errorf("set %s: %w", x.name, err)
+		}
+	}
+	return nil
+}
+
 // Options configure AttachIngress.
 type Options struct {
-	DstPort     uint16 // UDP destination port that marks vethbench traffic
+	DstPort     uint16 // destination port that marks vethbench traffic (the server's)
+	Proto       Proto  // what vethbench traffic is; ProtoUDP if unset
 	ForceClsBPF bool   // use the netlink cls_bpf path even where TCX exists (tests, old kernels)
 }
 
 // Snapshot holds the counters summed over CPUs, since the program was
 // loaded. Use Sub for the deltas of a measurement window.
+//
+// Matched counts skbs. A GSO skb (UDP_SEGMENT, TSO) that veth passed to
+// its peer whole, or a GRO skb, is one skb and one entry in the device's
+// rx_packets, but carries many datagrams or segments: Segs counts those
+// (max(1, gso_segs) per skb). Latency has one value per UDP skb, the first
+// datagram's, so with UDP GSO its total is Matched-BadTimestamp, not Segs.
 type Snapshot struct {
 	Packets      uint64    `json:"packets"`       // every packet at ingress
 	Bytes        uint64    `json:"bytes"`         // their skb->len, Ethernet header included (as rx_bytes)
-	Matched      uint64    `json:"matched"`       // vethbench packets (UDP to DstPort with the magic)
-	MatchedBytes uint64    `json:"matched_bytes"` // their bytes
-	BadTimestamp uint64    `json:"bad_timestamp"` // matched packets with a zero or future timestamp; not in Latency
-	Latency      Histogram `json:"latency"`       // one-way latency of the other matched packets, ns
+	Matched      uint64    `json:"matched"`       // vethbench skbs (see Proto)
+	MatchedBytes uint64    `json:"matched_bytes"` // their skb->len
+	Segs         uint64    `json:"segs"`          // datagrams or TCP segments in the matched skbs
+	PayloadBytes uint64    `json:"payload_bytes"` // UDP or TCP payload of the matched skbs, all segments
+	BadTimestamp uint64    `json:"bad_timestamp"` // UDP: matched skbs with a zero or future timestamp; not in Latency
+	Latency      Histogram `json:"latency"`       // UDP: one-way latency of the other matched skbs, ns; TCP: empty
 }
 
 // Sub returns s minus prev, an earlier snapshot of the same Counters.
@@ -57,6 +126,8 @@ func (s Snapshot) Sub(prev Snapshot) Snapshot {
 		Bytes:        s.Bytes - prev.Bytes,
 		Matched:      s.Matched - prev.Matched,
 		MatchedBytes: s.MatchedBytes - prev.MatchedBytes,
+		Segs:         s.Segs - prev.Segs,
+		PayloadBytes: s.PayloadBytes - prev.PayloadBytes,
 		BadTimestamp: s.BadTimestamp - prev.BadTimestamp,
 		Latency:      s.Latency.Sub(prev.Latency),
 	}
@@ -90,8 +161,8 @@ func (o *ingressObjects) close() error {
 	return errors.Join(errs...)
 }
 
-// loadSpec returns the collection spec with the port set.
-func loadSpec(dstPort uint16) (*ebpf.CollectionSpec, error) {
+// loadSpec returns the collection spec with the port and protocol set.
+func loadSpec(dstPort uint16, p Proto) (*ebpf.CollectionSpec, error) {
 	if dstPort == 0 {
 		return nil, errors.New("bpf counters: destination port 0")
 	}
@@ -99,19 +170,15 @@ func loadSpec(dstPort uint16) (*ebpf.CollectionSpec, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, ok := spec.Variables[counterVarDstPort]
-	if !ok {
-		return nil, fmt.Errorf("bpf counters: object has no %s variable", counterVarDstPort)
-	}
-	if err := v.Set(dstPort); err != nil {
-		return nil, fmt.Errorf("set %s: %w", counterVarDstPort, err)
+	if err := setVars(spec, counterVarDstPort, counterVarProto, dstPort, p); err != nil {
+		return nil, err
 	}
 	return spec, nil
 }
 
 // load loads the program and maps into the kernel without attaching them.
-func load(dstPort uint16) (*Counters, error) {
-	spec, err := loadSpec(dstPort)
+func load(dstPort uint16, p Proto) (*Counters, error) {
+	spec, err := loadSpec(dstPort, p)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +202,7 @@ func AttachIngress(ns *netns.NS, ifname string, opts Options) (*Counters, error)
 	if ns == nil {
 		return nil, errors.New("bpf counters: nil namespace")
 	}
-	c, err := load(opts.DstPort)
+	c, err := load(opts.DstPort, opts.Proto)
 	if err != nil {
 		return nil, err
 	}
@@ -354,6 +421,8 @@ func (c *Counters) Snapshot() (Snapshot, error) {
 		s.Bytes += v.Bytes
 		s.Matched += v.Matched
 		s.MatchedBytes += v.MatchedBytes
+		s.Segs += v.Segs
+		s.PayloadBytes += v.PayloadBytes
 		s.BadTimestamp += v.BadTs
 	}
 	var hists []counterVbHist

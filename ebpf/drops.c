@@ -13,9 +13,10 @@
  * the sk_buff fields (vb_kernel.h).
  *
  * The tracepoint is global: it sees drops in every namespace. Only packets
- * that vb_packet.h calls vethbench's, to this object's dst_port, are
- * counted, so concurrent runs with different ports do not see each
- * other's drops.
+ * that vb_packet.h calls vethbench's, to this object's dst_port (in TCP
+ * mode: to or from it), are counted, so concurrent runs with different
+ * ports do not see each other's drops. A GSO or GRO skb counts the
+ * datagrams or segments it carries.
  */
 
 #include "vb_types.h"
@@ -39,8 +40,16 @@ char __license[] SEC("license") = "Dual BSD/GPL";
  * leaves network_header, which is never a real one: there is headroom). */
 #define VB_HDR_UNSET	0xffff
 
-/* UDP destination port of vethbench traffic, set at load time. */
+/* Destination port of vethbench traffic, set at load time. */
 volatile const __u16 dst_port = 0;
+
+/* What vethbench traffic is, set at load time: VB_PROTO_UDP (vethbench's
+ * datagrams to dst_port) or VB_PROTO_TCP (TCP segments to or from
+ * dst_port: the data and the ACKs). */
+volatile const __u8 proto = VB_PROTO_UDP;
+
+/* An end offset that is not known: past any tail. */
+#define VB_END_UNKNOWN	0xffffffff
 
 struct vb_drop_counts {
 	__u64 reasons[VB_DROP_SLOTS];
@@ -57,6 +66,7 @@ struct {
 struct vb_skb {
 	const unsigned char *head;
 	const unsigned char *data;
+	__u32 len;		/* linear and paged data */
 	__u32 tail;		/* offsets from head */
 	__u32 end;
 	__be16 protocol;
@@ -70,6 +80,7 @@ static __always_inline void vb_skb_btf(struct sk_buff *skb, struct vb_skb *s)
 {
 	s->head = skb->head;
 	s->data = skb->data;
+	s->len = skb->len;
 	s->tail = skb->tail;
 	s->end = skb->end;
 	s->protocol = skb->protocol;
@@ -82,6 +93,7 @@ static __always_inline void vb_skb_probe(struct sk_buff *skb, struct vb_skb *s)
 {
 	BPF_CORE_READ_INTO(&s->head, skb, head);
 	BPF_CORE_READ_INTO(&s->data, skb, data);
+	BPF_CORE_READ_INTO(&s->len, skb, len);
 	BPF_CORE_READ_INTO(&s->tail, skb, tail);
 	BPF_CORE_READ_INTO(&s->end, skb, end);
 	BPF_CORE_READ_INTO(&s->protocol, skb, protocol);
@@ -95,21 +107,34 @@ static __always_inline void vb_skb_probe(struct sk_buff *skb, struct vb_skb *s)
 
 /*
  * vb_match_at looks for an IPv4 or IPv6 header at head + off. Every header
- * byte it uses must lie in the linear data (before tail); a vethbench
- * packet's headers and first 16 payload bytes always do, unless it was
- * sent with UDP GSO (which keeps the payload in page fragments). On a
- * match, *udp_end is the offset from head where the UDP datagram ends.
+ * byte it uses must lie in the linear data (before tail). A vethbench
+ * datagram's headers and first 16 payload bytes always do, except in a UDP
+ * GSO skb and the datagrams segmented from it, whose payload sits in page
+ * fragments, out of reach of a tracing program: a UDP datagram whose
+ * payload header is not in the linear data, in an skb that has paged data,
+ * is taken on its port and length alone. In TCP mode only the ports are
+ * needed. On a match, *end is the offset from head where the UDP datagram
+ * (UDP) or the IP packet (TCP) ends, VB_END_UNKNOWN if the IP header does
+ * not say.
  */
-static __always_inline int vb_match_at(const struct vb_skb *s, __u32 off, __u32 *udp_end)
+static __always_inline int vb_match_at(const struct vb_skb *s, __u32 off, __u32 *end)
 {
 	union {
 		__u8 ver_ihl;
 		struct vb_v4_head v4;
 		struct vb_v6_head v6;
 	} h;
-	struct vb_udp_head l4;
-	__u32 ihl, l4_off;
+	struct vb_udp_head l4;	/* TCP: only the ports, at the same place */
+	__u32 ihl, l4_off, ip_len, l4_min;
+	__u8 want;
 
+	if (proto == VB_PROTO_TCP) {
+		want = IPPROTO_TCP;
+		l4_min = 4;	/* the ports */
+	} else {
+		want = IPPROTO_UDP;
+		l4_min = sizeof(struct udphdr);
+	}
 	if (off >= s->tail)
 		return VB_NOT_IP;
 	/* The buffer always extends past tail (skb_shared_info follows
@@ -125,34 +150,52 @@ static __always_inline int vb_match_at(const struct vb_skb *s, __u32 off, __u32 
 		ihl = h.v4.ip.ver_ihl & 0xf;
 		if (ihl < 5)
 			return VB_NOT_IP;
-		if (h.v4.ip.protocol != IPPROTO_UDP)
+		if (h.v4.ip.protocol != want)
 			return VB_NO;
 		if (h.v4.ip.frag_off & bpf_htons(IP_OFFSET))
-			return VB_NO;	/* a later fragment: no UDP header */
+			return VB_NO;	/* a later fragment: no L4 header */
 		l4_off = off + ihl * 4;
-		if (l4_off + sizeof(l4) > s->tail)
+		if (l4_off + l4_min > s->tail)
 			return VB_NO;
 		if (ihl == 5)
 			l4 = h.v4.l4;
 		else if (bpf_probe_read_kernel(&l4, sizeof(l4), s->head + l4_off) < 0)
 			return VB_NO;
+		ip_len = bpf_ntohs(h.v4.ip.tot_len);
 		break;
 	case 6:
 		if (s->protocol && s->protocol != bpf_htons(ETH_P_IPV6))
 			return VB_NOT_IP;
-		if (h.v6.ip6.nexthdr != IPPROTO_UDP)
+		if (h.v6.ip6.nexthdr != want)
 			return VB_NO;
 		l4_off = off + sizeof(h.v6.ip6);
-		if (l4_off + sizeof(l4) > s->tail)
+		if (l4_off + l4_min > s->tail)
 			return VB_NO;
 		l4 = h.v6.l4;
+		ip_len = bpf_ntohs(h.v6.ip6.payload_len);
+		if (ip_len)
+			ip_len += sizeof(h.v6.ip6);
 		break;
 	default:
 		return VB_NOT_IP;
 	}
-	if (!vb_udp_ours(&l4, dst_port))
-		return VB_NO;
-	*udp_end = l4_off + bpf_ntohs(l4.udp.len);
+
+	if (proto == VB_PROTO_TCP) {
+		if (l4.udp.source != bpf_htons(dst_port) && l4.udp.dest != bpf_htons(dst_port))
+			return VB_NO;
+		/* A BIG TCP aggregate (over 64 KiB) has an IP length of 0. */
+		*end = ip_len ? off + ip_len : VB_END_UNKNOWN;
+		return VB_YES;
+	}
+	if (l4_off + sizeof(l4) <= s->tail) {
+		if (!vb_udp_ours(&l4, dst_port))
+			return VB_NO;
+	} else if (s->len <= s->tail - (__u32)(s->data - s->head)) {
+		return VB_NO;	/* all linear: the datagram is cut short */
+	} else if (!vb_udp_to(&l4.udp, dst_port)) {
+		return VB_NO;	/* the payload header is paged (GSO): port and length only */
+	}
+	*end = l4_off + bpf_ntohs(l4.udp.len);
 	return VB_YES;
 }
 
@@ -170,10 +213,11 @@ static __always_inline int vb_match_at(const struct vb_skb *s, __u32 off, __u32 
  *  - data, as a last resort (on a device without a link-layer header, such
  *    as tun, mac_header == network_header is the IP header; or nothing
  *    was set yet).
- * A match needs the UDP port and the 4-byte magic at the right places, so
- * trying a wrong offset costs a read but does not count a stranger.
+ * A match needs the protocol, the port and (UDP, unless the payload is
+ * paged) the 4-byte magic at the right places, so trying a wrong offset
+ * costs a read but hardly ever counts a stranger.
  */
-static __always_inline int vb_ours(const struct vb_skb *s, __u32 *udp_end)
+static __always_inline int vb_ours(const struct vb_skb *s, __u32 *end)
 {
 	__u32 nh = s->network_header, mh = s->mac_header;
 	__u64 data_off = s->data - s->head;
@@ -192,30 +236,31 @@ static __always_inline int vb_ours(const struct vb_skb *s, __u32 *udp_end)
 		first = data_off;
 	}
 	if (first <= VB_HDR_UNSET) {
-		r = vb_match_at(s, first, udp_end);
+		r = vb_match_at(s, first, end);
 		if (r == VB_YES)
 			return 1;
 		if (r == VB_NO && trusted)
 			return 0;
 	}
 	if (data_off != first && data_off <= VB_HDR_UNSET)
-		return vb_match_at(s, data_off, udp_end) == VB_YES;
+		return vb_match_at(s, data_off, end) == VB_YES;
 	return 0;
 }
 
 /*
- * vb_segments is the number of datagrams in a matched skb whose UDP
- * datagram ends at udp_end: one, unless the skb is a GRO (or GSO) skb,
- * which carries gso_segs datagrams, all dropped with it. Such an skb has
- * data beyond its linear part; a plain vethbench datagram is all linear,
- * and costs no look at skb_shared_info.
+ * vb_segments is the number of datagrams or segments in a matched skb
+ * whose UDP datagram or IP packet ends at end: one, unless the skb is a GSO
+ * (UDP_SEGMENT, TSO) or GRO skb, which carries gso_segs of them, all
+ * dropped with it. Such an skb has data beyond its linear part; a plain
+ * vethbench datagram or a TCP ACK is all linear, and costs no look at
+ * skb_shared_info.
  */
-static __always_inline __u32 vb_segments(const struct vb_skb *s, __u32 udp_end)
+static __always_inline __u32 vb_segments(const struct vb_skb *s, __u32 end)
 {
 	struct skb_shared_info *si;
 	__u16 size = 0, segs = 0;
 
-	if (udp_end <= s->tail)
+	if (end <= s->tail)
 		return 1;
 	si = (void *)(s->head + s->end);
 	if (BPF_CORE_READ_INTO(&size, si, gso_size) < 0 || size == 0)
@@ -228,11 +273,11 @@ static __always_inline __u32 vb_segments(const struct vb_skb *s, __u32 udp_end)
 static __always_inline void vb_count(const struct vb_skb *s, __u32 reason)
 {
 	struct vb_drop_counts *c;
-	__u32 zero = 0, udp_end = 0, segs, slot;
+	__u32 zero = 0, end = 0, segs, slot;
 
-	if (!vb_ours(s, &udp_end))
+	if (!vb_ours(s, &end))
 		return;
-	segs = vb_segments(s, udp_end);
+	segs = vb_segments(s, end);
 	c = bpf_map_lookup_elem(&vb_drops, &zero);
 	if (!c)
 		return;

@@ -46,16 +46,21 @@ const (
 
 // DropOptions configure AttachDrops.
 type DropOptions struct {
-	DstPort            uint16 // UDP destination port that marks vethbench traffic; pick one per run
-	ForceRawTracepoint bool   // attach raw_tp/kfree_skb even where tp_btf works (tests)
+	// DstPort is the port that marks vethbench traffic; pick one per run.
+	// With ProtoUDP, datagrams to it are counted; with ProtoTCP,
+	// segments to it and from it (data and ACKs, both directions).
+	DstPort            uint16
+	Proto              Proto // what vethbench traffic is; ProtoUDP if unset
+	ForceRawTracepoint bool  // attach raw_tp/kfree_skb even where tp_btf works (tests)
 }
 
 // DropSnapshot maps the name of a drop reason ("NO_SOCKET", "SOCKET_RCVBUFF",
 // "CPU_BACKLOG", "QDISC_DROP", "NOT_SPECIFIED"...: the kernel's enum
 // skb_drop_reason without its SKB_DROP_REASON_ prefix) to the number of
-// vethbench packets dropped for it. A value the running kernel's enum does
-// not name is "reason_<n>"; see also OverflowReason. Reasons with no drop
-// are absent.
+// vethbench packets dropped for it: datagrams (UDP) or segments (TCP), a
+// dropped GSO or GRO skb counting all it carries. A value the running
+// kernel's enum does not name is "reason_<n>"; see also OverflowReason.
+// Reasons with no drop are absent.
 type DropSnapshot map[string]uint64
 
 // Sub returns s minus prev, an earlier snapshot of the same Drops, keeping
@@ -90,18 +95,22 @@ type Drops struct {
 	closed bool
 }
 
-// AttachDrops loads the drop counter with opts.DstPort baked in and attaches
-// it to the skb:kfree_skb tracepoint: as tp_btf where the kernel allows it,
-// else (or with opts.ForceRawTracepoint) as a raw tracepoint. The
-// tracepoint is global, so the counter sees drops in every namespace, of
-// every process; only packets to opts.DstPort carrying vethbench's magic are
-// counted. It needs the kernel's BTF (for the reason names and the sk_buff
+// AttachDrops loads the drop counter with opts.DstPort and opts.Proto baked
+// in and attaches it to the skb:kfree_skb tracepoint: as tp_btf where the
+// kernel allows it, else (or with opts.ForceRawTracepoint) as a raw
+// tracepoint. The tracepoint is global, so the counter sees drops in every
+// namespace, of every process; only vethbench's packets are counted: UDP
+// datagrams to opts.DstPort carrying its magic, or TCP segments to or from
+// opts.DstPort (see DropOptions). It needs the kernel's BTF (for the reason names and the sk_buff
 // layout) and a kfree_skb tracepoint with a reason argument (5.17+);
 // without them it returns an error wrapping ErrNotSupported. The caller
 // must Close the result.
 func AttachDrops(opts DropOptions) (*Drops, error) {
 	if opts.DstPort == 0 {
 		return nil, errors.New("bpf drops: destination port 0")
+	}
+	if _, err := opts.Proto.ipProto(); err != nil {
+		return nil, err
 	}
 	kernel, err := btf.LoadKernelSpec()
 	if err != nil {
@@ -118,12 +127,8 @@ func AttachDrops(opts DropOptions) (*Drops, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, ok := spec.Variables[dropsVarDstPort]
-	if !ok {
-		return nil, fmt.Errorf("bpf drops: object has no %s variable", dropsVarDstPort)
-	}
-	if err := v.Set(opts.DstPort); err != nil {
-		return nil, fmt.Errorf("set %s: %w", dropsVarDstPort, err)
+	if err := setVars(spec, dropsVarDstPort, dropsVarProto, opts.DstPort, opts.Proto); err != nil {
+		return nil, err
 	}
 
 	d := &Drops{names: reasonNames(enum)}

@@ -26,6 +26,7 @@ const (
 	dropsProgVbDrop    = "vb_drop"
 	dropsProgVbDropRaw = "vb_drop_raw"
 	dropsVarDstPort    = "dst_port"
+	dropsVarProto      = "proto"
 )
 
 // loadDrops returns the embedded CollectionSpec for drops.
@@ -86,6 +87,7 @@ type dropsMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type dropsVariableSpecs struct {
 	DstPort *ebpf.VariableSpec `ebpf:"dst_port"`
+	Proto   *ebpf.VariableSpec `ebpf:"proto"`
 }
 
 // dropsObjects contains all objects after they have been loaded into the kernel.
@@ -122,6 +124,7 @@ func (m *dropsMaps) Close() error {
 // It can be passed to loadDropsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type dropsVariables struct {
 	DstPort *ebpf.Variable `ebpf:"dst_port"`
+	Proto   *ebpf.Variable `ebpf:"proto"`
 }
 
 // dropsPrograms contains all programs after they have been loaded into the kernel.

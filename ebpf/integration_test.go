@@ -224,6 +224,10 @@ func TestIntegrationVeth(t *testing.T) {
 			if d.Matched != n {
 				t.Errorf("matched %d packets, sent %d", d.Matched, n)
 			}
+			// Plain datagrams: one each, a 16-byte payload each.
+			if d.Segs != n || d.PayloadBytes != 16*n {
+				t.Errorf("segs %d, payload %d B; want %d and %d B", d.Segs, d.PayloadBytes, n, 16*n)
+			}
 			if d.BadTimestamp != 0 {
 				t.Errorf("%d packets with a bad timestamp", d.BadTimestamp)
 			}

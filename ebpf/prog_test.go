@@ -22,8 +22,13 @@ const passVerdict = math.MaxUint32
 // without attaching anything.
 func loadForTest(t *testing.T) (*Counters, *ebpf.Program) {
 	t.Helper()
+	return loadForTestProto(t, ProtoUDP)
+}
+
+func loadForTestProto(t *testing.T, p Proto) (*Counters, *ebpf.Program) {
+	t.Helper()
 	testenv.RequireRoot(t)
-	spec, err := loadSpec(testPort)
+	spec, err := loadSpec(testPort, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,14 +70,16 @@ func payload(seq uint32, ts uint64) []byte {
 type frameSpec struct {
 	v6      bool
 	proto   byte // 17 (UDP) unless set
+	sport   uint16
 	dport   uint16
 	ihl     int // IPv4 header length in words; 5 unless set
+	doff    int // TCP header length in words; 5 unless set
 	payload []byte
 	padTo   int // pad the frame with zeros to this length (short Ethernet frames)
 }
 
 // frame builds an Ethernet frame carrying IPv4 or IPv6 and a UDP (or, with
-// proto, another) header. Checksums are left zero: the program reads none.
+// proto, a TCP) header. Checksums are left zero: the program reads none.
 func frame(s frameSpec) []byte {
 	if s.proto == 0 {
 		s.proto = unix.IPPROTO_UDP
@@ -80,18 +87,28 @@ func frame(s frameSpec) []byte {
 	if s.ihl == 0 {
 		s.ihl = 5
 	}
+	if s.doff == 0 {
+		s.doff = 5
+	}
+	if s.sport == 0 {
+		s.sport = 40000
+	}
 	var l4 []byte
 	switch s.proto {
 	case unix.IPPROTO_UDP:
 		l4 = make([]byte, 8)
-		binary.BigEndian.PutUint16(l4[0:], 40000)
+		binary.BigEndian.PutUint16(l4[0:], s.sport)
 		binary.BigEndian.PutUint16(l4[2:], s.dport)
 		binary.BigEndian.PutUint16(l4[4:], uint16(8+len(s.payload)))
 	case unix.IPPROTO_TCP:
-		l4 = make([]byte, 20)
-		binary.BigEndian.PutUint16(l4[0:], 40000)
+		l4 = make([]byte, max(s.doff, 5)*4)
+		binary.BigEndian.PutUint16(l4[0:], s.sport)
 		binary.BigEndian.PutUint16(l4[2:], s.dport)
-		l4[12] = 5 << 4
+		l4[12] = byte(s.doff) << 4
+		l4[13] = 0x10 // ACK
+		for i := 20; i < len(l4); i++ {
+			l4[i] = 1 // NOP options
+		}
 	}
 	l4 = append(l4, s.payload...)
 
@@ -137,7 +154,30 @@ func arpFrame() []byte {
 
 func run(t *testing.T, p *ebpf.Program, data []byte) {
 	t.Helper()
-	ret, err := p.Run(&ebpf.RunOptions{Data: data})
+	runGSO(t, p, data, 0)
+}
+
+// skbCtxSize is the size of struct __sk_buff (include/vb_types.h); the
+// fields a test run may set are at these offsets.
+const (
+	skbCtxSize     = 192
+	skbCtxGSOSegs  = 164
+	skbCtxGSOSize  = 176
+	testRunGSOSize = 1000
+)
+
+// runGSO runs the program on data as an skb whose skb_shared_info says it
+// carries gsoSegs segments (none if 0), as a GSO or GRO skb would.
+func runGSO(t *testing.T, p *ebpf.Program, data []byte, gsoSegs uint32) {
+	t.Helper()
+	opts := &ebpf.RunOptions{Data: data}
+	if gsoSegs != 0 {
+		ctx := make([]byte, skbCtxSize)
+		binary.NativeEndian.PutUint32(ctx[skbCtxGSOSegs:], gsoSegs)
+		binary.NativeEndian.PutUint32(ctx[skbCtxGSOSize:], testRunGSOSize)
+		opts.Context = ctx
+	}
+	ret, err := p.Run(opts)
 	if err != nil {
 		t.Fatalf("BPF_PROG_RUN: %v", err)
 	}
@@ -169,6 +209,7 @@ func TestProgramMatching(t *testing.T) {
 		match bool
 	}{
 		{"ipv4 udp", frame(frameSpec{dport: testPort, payload: good}), true},
+		{"ipv4 udp, padded frame", frame(frameSpec{dport: testPort, payload: good, padTo: 80}), true},
 		{"ipv4 udp with options", frame(frameSpec{dport: testPort, ihl: 7, payload: good}), true},
 		{"ipv4 udp longer payload", frame(frameSpec{dport: testPort, payload: append(payload(7, 1), make([]byte, 1400)...)}), true},
 		{"ipv6 udp", frame(frameSpec{v6: true, dport: testPort, payload: good}), true},
@@ -202,6 +243,112 @@ func TestProgramMatching(t *testing.T) {
 			}
 			if d.BadTimestamp != 0 || d.Latency.Total() != m {
 				t.Errorf("bad timestamps +%d, latency values +%d, want 0 and %d", d.BadTimestamp, d.Latency.Total(), m)
+			}
+			if d.Segs != m || d.PayloadBytes != m*uint64(udpPayloadLen(tc.data)) {
+				t.Errorf("segs +%d, payload +%d B; want +%d and +%d", d.Segs, d.PayloadBytes, m, m*uint64(udpPayloadLen(tc.data)))
+			}
+		})
+	}
+}
+
+// udpPayloadLen is the payload length a frame's UDP header gives.
+func udpPayloadLen(f []byte) int {
+	off := 14 + 40
+	if binary.BigEndian.Uint16(f[12:]) == unix.ETH_P_IP {
+		off = 14 + int(f[14]&0xf)*4
+	}
+	if len(f) < off+8 {
+		return 0
+	}
+	return int(binary.BigEndian.Uint16(f[off+4:])) - 8
+}
+
+// TestProgramSegments: a GSO or GRO skb counts as one matched skb carrying
+// gso_segs datagrams or segments, with one latency value (UDP).
+func TestProgramSegments(t *testing.T) {
+	for _, p := range []Proto{ProtoUDP, ProtoTCP} {
+		t.Run(p.String(), func(t *testing.T) {
+			c, _ := loadForTestProto(t, p)
+			for _, v6 := range []bool{false, true} {
+				f := frameSpec{v6: v6, dport: testPort, payload: append(payload(1, 1), make([]byte, 3*testRunGSOSize-16)...)}
+				if p == ProtoTCP {
+					f.proto, f.doff = unix.IPPROTO_TCP, 8
+				}
+				data := frame(f)
+				before := snap(t, c)
+				runGSO(t, c.objs.Prog, data, 3)
+				d := snap(t, c).Sub(before)
+				var lat uint64
+				if p == ProtoUDP {
+					lat = 1
+				}
+				if d.Matched != 1 || d.MatchedBytes != uint64(len(data)) || d.Segs != 3 || d.PayloadBytes != 3*testRunGSOSize || d.Latency.Total() != lat {
+					t.Errorf("ipv6 %v: matched %d (%d B), segs %d, payload %d B, latency values %d; want 1 (%d B), 3, %d B, %d",
+						v6, d.Matched, d.MatchedBytes, d.Segs, d.PayloadBytes, d.Latency.Total(), len(data), 3*testRunGSOSize, lat)
+				}
+			}
+		})
+	}
+}
+
+// TestProgramMatchingTCP: in TCP mode, TCP segments to the port match,
+// whatever their options, with or without payload; nothing else does, and
+// no latency is recorded.
+func TestProgramMatchingTCP(t *testing.T) {
+	c, _ := loadForTestProto(t, ProtoTCP)
+	data := make([]byte, 1000)
+	tcp := func(s frameSpec) []byte {
+		s.proto = unix.IPPROTO_TCP
+		return frame(s)
+	}
+	laterFragment := tcp(frameSpec{dport: testPort, payload: data})
+	laterFragment[14+7] = 0x10
+	cut := tcp(frameSpec{dport: testPort})
+
+	cases := []struct {
+		name    string
+		data    []byte
+		payload int // -1: no match
+	}{
+		{"ipv4 data", tcp(frameSpec{dport: testPort, payload: data}), 1000},
+		{"ipv4 data, timestamps", tcp(frameSpec{dport: testPort, doff: 8, payload: data}), 1000},
+		{"ipv4 data, longest options", tcp(frameSpec{dport: testPort, doff: 15, payload: data}), 1000},
+		{"ipv4 options", tcp(frameSpec{dport: testPort, ihl: 6, doff: 8, payload: data}), 1000},
+		{"ipv4 ack", tcp(frameSpec{dport: testPort}), 0},
+		{"ipv4 ack, padded frame", tcp(frameSpec{dport: testPort, padTo: 60}), 0},
+		{"ipv4 1 byte, padded frame", tcp(frameSpec{dport: testPort, payload: []byte{1}, padTo: 60}), 1},
+		{"ipv4 vethbench payload", tcp(frameSpec{dport: testPort, payload: payload(1, 1)}), 16},
+		{"ipv6 data", tcp(frameSpec{v6: true, dport: testPort, payload: data}), 1000},
+		{"ipv6 data, timestamps", tcp(frameSpec{v6: true, dport: testPort, doff: 8, payload: data}), 1000},
+		{"ipv6 ack", tcp(frameSpec{v6: true, dport: testPort}), 0},
+		{"ipv4 from the port", tcp(frameSpec{sport: testPort, dport: 40001, payload: data}), -1},
+		{"ipv6 from the port", tcp(frameSpec{v6: true, sport: testPort, dport: 40001}), -1},
+		{"ipv4 wrong port", tcp(frameSpec{dport: testPort + 1, payload: data}), -1},
+		{"ipv6 wrong port", tcp(frameSpec{v6: true, dport: testPort - 1}), -1},
+		{"ipv4 bad data offset", tcp(frameSpec{dport: testPort, doff: 4}), -1},
+		{"ipv4 later fragment", laterFragment, -1},
+		{"ipv4 header cut short", cut[:len(cut)-1], -1},
+		{"ipv4 udp", frame(frameSpec{dport: testPort, payload: payload(1, 1)}), -1},
+		{"ipv6 udp", frame(frameSpec{v6: true, dport: testPort, payload: payload(1, 1)}), -1},
+		{"arp", arpFrame(), -1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := snap(t, c)
+			run(t, c.objs.Prog, tc.data)
+			d := snap(t, c).Sub(before)
+			var m, p uint64
+			if tc.payload >= 0 {
+				m, p = 1, uint64(tc.payload)
+			}
+			if d.Packets != 1 || d.Bytes != uint64(len(tc.data)) {
+				t.Errorf("packets +%d bytes +%d, want +1 and +%d", d.Packets, d.Bytes, len(tc.data))
+			}
+			if d.Matched != m || d.MatchedBytes != m*uint64(len(tc.data)) || d.Segs != m || d.PayloadBytes != p {
+				t.Errorf("matched +%d (%d B), segs +%d, payload +%d B; want +%d, +%d, +%d B", d.Matched, d.MatchedBytes, d.Segs, d.PayloadBytes, m, m, p)
+			}
+			if d.BadTimestamp != 0 || d.Latency.Total() != 0 {
+				t.Errorf("bad timestamps +%d, latency values +%d; TCP records none", d.BadTimestamp, d.Latency.Total())
 			}
 		})
 	}
@@ -277,8 +424,22 @@ func TestBucketOfMatchesC(t *testing.T) {
 	t.Logf("C and Go agree on %d values", len(values))
 }
 
+func TestProtoString(t *testing.T) {
+	for p, want := range map[Proto]string{ProtoUDP: "udp", ProtoTCP: "tcp", 7: "proto(7)"} {
+		if p.String() != want {
+			t.Errorf("Proto(%d).String() = %q, want %q", p, p.String(), want)
+		}
+	}
+	if _, err := loadSpec(testPort, 7); err == nil {
+		t.Error("an unknown protocol accepted")
+	}
+	if _, err := AttachDrops(DropOptions{DstPort: testPort, Proto: 7}); err == nil || errors.Is(err, ErrNotSupported) {
+		t.Errorf("AttachDrops with an unknown protocol: err = %v, want a plain error", err)
+	}
+}
+
 func TestLoadRejectsPortZero(t *testing.T) {
-	if _, err := loadSpec(0); err == nil {
+	if _, err := loadSpec(0, ProtoUDP); err == nil {
 		t.Fatal("port 0 accepted")
 	}
 	if _, err := AttachIngress(nil, "x", Options{DstPort: 1}); err == nil {

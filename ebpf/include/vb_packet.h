@@ -4,12 +4,25 @@
  * a device's ingress) and drops.c (at skb:kfree_skb), so both recognise
  * exactly the same packets.
  *
- * A vethbench packet is a UDP datagram, over IPv4 (first fragment, any
- * header length) or IPv6 (UDP right after the fixed header), to the run's
- * destination port, whose payload (written by the generator) starts with:
+ * Both programs run in one of two modes, chosen at load time by the
+ * read-only global proto (VB_PROTO_UDP or VB_PROTO_TCP, the IP protocol
+ * numbers):
+ *
+ * UDP: a vethbench packet is a UDP datagram, over IPv4 (first fragment,
+ * any header length) or IPv6 (UDP right after the fixed header), to the
+ * run's destination port, whose payload (written by the generator) starts
+ * with:
  *   0..3   magic 'V' 'B' 'P' '1'
  *   4..7   sequence number, u32 little-endian
  *   8..15  send time, u64 little-endian, CLOCK_MONOTONIC ns (= bpf_ktime_get_ns)
+ * A UDP GSO skb (UDP_SEGMENT) carries many such datagrams behind one UDP
+ * header; only the first one's payload header is where a parser looks.
+ *
+ * TCP: a byte stream has no per-packet header, so a vethbench segment is
+ * any TCP segment, over IPv4 (first fragment, any header length) or IPv6
+ * (TCP right after the fixed header), to the run's port (the server's); the
+ * drop counter also takes segments from that port (the server's answers
+ * and ACKs). The port alone tells vethbench's traffic from the host's.
  */
 #ifndef __VB_PACKET_H
 #define __VB_PACKET_H
@@ -20,6 +33,14 @@
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "vethbench's BPF programs read the little-endian payload fields natively: build with -target bpfel"
+#endif
+
+/* The values of the programs' proto global: IP protocol numbers. */
+#define VB_PROTO_TCP	6
+#define VB_PROTO_UDP	17
+
+#ifndef IPPROTO_TCP
+#define IPPROTO_TCP	6	/* linux/in.h; vb_types.h has IPPROTO_UDP */
 #endif
 
 #define VB_MAGIC	0x31504256	/* "VBP1" read as a little-endian u32 */
@@ -46,16 +67,47 @@ struct vb_v6_head {
 	struct vb_udp_head l4;
 };
 
+/* linux/tcp.h, without bitfields: the data offset (header length in
+ * words) is the high nibble of byte 12. */
+struct vb_tcphdr {
+	__be16	source;
+	__be16	dest;
+	__be32	seq;
+	__be32	ack_seq;
+	__u8	doff_res;
+	__u8	flags;
+	__be16	window;
+	__sum16	check;
+	__sum16	urg_ptr;
+};
+
+#define VB_TCP_DOFF(th)	((th)->doff_res >> 4)
+
+struct vb_v4_tcp_head {
+	struct iphdr ip;		/* without options */
+	struct vb_tcphdr tcp;
+};
+
+struct vb_v6_tcp_head {
+	struct ipv6hdr ip6;
+	struct vb_tcphdr tcp;
+};
+
+/* vb_udp_to tells whether a UDP header is to port (host byte order) and
+ * long enough to hold vethbench's payload header. */
+static __always_inline int vb_udp_to(const struct udphdr *udp, __u16 port)
+{
+	if (udp->dest != bpf_htons(port))
+		return 0;
+	/* The UDP length, not the frame length: a frame may be padded. */
+	return bpf_ntohs(udp->len) >= sizeof(struct udphdr) + VB_PAYLOAD_MIN;
+}
+
 /* vb_udp_ours tells whether a UDP header and the payload after it are
  * vethbench's, sent to port (host byte order). */
 static __always_inline int vb_udp_ours(const struct vb_udp_head *l4, __u16 port)
 {
-	if (l4->udp.dest != bpf_htons(port))
-		return 0;
-	/* The UDP length, not the frame length: a frame may be padded. */
-	if (bpf_ntohs(l4->udp.len) < sizeof(struct udphdr) + VB_PAYLOAD_MIN)
-		return 0;
-	return l4->magic == VB_MAGIC;
+	return vb_udp_to(&l4->udp, port) && l4->magic == VB_MAGIC;
 }
 
 #endif /* __VB_PACKET_H */

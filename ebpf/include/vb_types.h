@@ -6,7 +6,7 @@
  *
  * struct __sk_buff is copied from linux-libc-dev 6.1.192-2,
  * /usr/include/linux/bpf.h; it is part of the stable BPF ABI (fields are only
- * ever appended), and counter.c reads only len and protocol.
+ * ever appended), and counter.c reads only len, protocol and gso_segs (5.1+).
  */
 #ifndef __VB_TYPES_H
 #define __VB_TYPES_H
