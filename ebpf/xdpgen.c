@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+//go:build ignore
+
+/*
+ * Two XDP programs for the `xdp` traffic generator.
+ *
+ * vb_xdp_gen is run with BPF_PROG_RUN and BPF_F_TEST_XDP_LIVE_FRAMES (the
+ * way xdp-trafficgen works): the kernel runs it over copies of one frame
+ * held in a page pool, and every frame it returns XDP_REDIRECT for is
+ * transmitted through ndo_xdp_xmit of the device bpf_redirect named. Per
+ * frame it writes the flow's next sequence number and bpf_ktime_get_ns()
+ * into the vethbench header and, if the frame carries a UDP checksum
+ * (IPv6 always, IPv4 frames built by vethbench never), updates it
+ * incrementally. The kernel recycles the pages of one BPF_PROG_RUN call
+ * without restoring their contents, so a frame may hold the stamp of an
+ * earlier round: the update starts from the bytes present, never from an
+ * assumed template.
+ *
+ * vb_xdp_sink is attached to a receiving device: it counts and drops
+ * vethbench frames to sink_port and passes everything else. It is the
+ * cheapest possible receiver, for measuring a generator's own ceiling.
+ *
+ * Both read the headers at fixed offsets: IPv4 without options or IPv6
+ * with UDP right after the fixed header, as vethbench's generators build
+ * them (vb_packet.h describes the payload).
+ */
+
+#include "vb_types.h"
+#include "bpf_helpers.h"
+#include "bpf_endian.h"
+#include "vb_packet.h"
+
+char __license[] SEC("license") = "Dual BSD/GPL";
+
+/* linux/bpf.h values that vb_types.h (shared with the other programs) does
+ * not carry. */
+#define VB_MAP_TYPE_ARRAY	2
+#define VB_F_MMAPABLE		(1U << 10)
+
+/* linux/bpf.h: the XDP context and verdicts (stable ABI). */
+struct xdp_md {
+	__u32 data;
+	__u32 data_end;
+	__u32 data_meta;
+	__u32 ingress_ifindex;
+	__u32 rx_queue_index;
+	__u32 egress_ifindex;
+};
+
+enum xdp_action {
+	XDP_ABORTED = 0,
+	XDP_DROP,
+	XDP_PASS,
+	XDP_TX,
+	XDP_REDIRECT,
+};
+
+/* Set at load time. */
+volatile const __u32 ifindex = 0;	/* device the generated frames leave through */
+volatile const __u16 flow_base = 0;	/* UDP source port of flow 0 */
+volatile const __u32 flows = 1;		/* flows; vb_gen_seq has as many entries */
+volatile const __u16 sink_port = 0;	/* UDP destination port vb_xdp_sink drops */
+
+struct vb_gen_counts {
+	__u64 frames;	/* stamped and redirected */
+	__u64 bytes;	/* their length, Ethernet header included */
+	__u64 bad;	/* not a vethbench frame of a known flow: dropped */
+};
+
+struct vb_sink_counts {
+	__u64 packets;	/* vethbench frames to sink_port, dropped */
+	__u64 bytes;
+	__u64 passed;	/* everything else, passed on */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vb_gen_counts);
+} vb_gen_counters SEC(".maps");
+
+/* The next sequence number of each flow, indexed by source port minus
+ * flow_base; max_entries is set to flows at load. Memory-mappable, so the
+ * Go side reads how far a flow advanced during one BPF_PROG_RUN without a
+ * system call. One flow is stamped by one thread at a time (a worker owns
+ * its flows), so the plain increment does not race. */
+struct {
+	__uint(type, VB_MAP_TYPE_ARRAY);
+	__uint(map_flags, VB_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} vb_gen_seq SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vb_sink_counts);
+} vb_sink_counters SEC(".maps");
+
+/* vb_xdp_udp returns the UDP header of an IPv4 (no options, first
+ * fragment) or IPv6 (UDP next) frame whose first VB_PAYLOAD_MIN payload
+ * bytes are in the frame, or NULL. */
+static __always_inline struct vb_udp_head *vb_xdp_udp(void *data, void *end)
+{
+	__u16 proto;
+
+	if (data + ETH_HLEN > end)
+		return NULL;
+	proto = *(__u16 *)(data + 12);
+	if (proto == bpf_htons(ETH_P_IP)) {
+		struct vb_v4_head *h = data + ETH_HLEN;
+
+		if ((void *)(h + 1) > end)
+			return NULL;
+		if (h->ip.ver_ihl != 0x45 || h->ip.protocol != IPPROTO_UDP)
+			return NULL;
+		if (h->ip.frag_off & bpf_htons(IP_OFFSET))
+			return NULL;
+		return &h->l4;
+	}
+	if (proto == bpf_htons(ETH_P_IPV6)) {
+		struct vb_v6_head *h = data + ETH_HLEN;
+
+		if ((void *)(h + 1) > end)
+			return NULL;
+		if ((h->ip6.vtc_flow[0] >> 4) != 6 || h->ip6.nexthdr != IPPROTO_UDP)
+			return NULL;
+		return &h->l4;
+	}
+	return NULL;
+}
+
+/* vb_fold folds a one's complement sum of at most 2^35 into 16 bits. */
+static __always_inline __u16 vb_fold(__u64 s)
+{
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return s;
+}
+
+SEC("xdp")
+int vb_xdp_gen(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct vb_gen_counts *c;
+	struct vb_udp_head *l4;
+	__u32 zero = 0, idx;
+	__u64 *next, seq, now;
+
+	c = bpf_map_lookup_elem(&vb_gen_counters, &zero);
+	if (!c)
+		return XDP_ABORTED;
+	l4 = vb_xdp_udp(data, end);
+	if (!l4 || l4->magic != VB_MAGIC)
+		goto bad;
+	idx = (__u16)(bpf_ntohs(l4->udp.source) - flow_base);
+	if (idx >= flows)
+		goto bad;
+	next = bpf_map_lookup_elem(&vb_gen_seq, &idx);
+	if (!next)
+		goto bad;
+	seq = (*next)++;
+	now = bpf_ktime_get_ns();
+
+	if (l4->udp.check) {
+		/*
+		 * RFC 1624, eqn. 3: HC' = ~(~HC + ~m + m'), m and m' the old
+		 * and new 12 bytes of sequence and time, which sit at an even
+		 * offset from the UDP header. 32-bit words add up to the
+		 * same one's complement sum as their 16-bit halves, and a
+		 * 32-bit ~ complements both halves. Everything is read in
+		 * host (little-endian) order, the checksum field included:
+		 * byte-swapping commutes with one's complement addition, so
+		 * the result is right in network order.
+		 */
+		__u64 s = (__u16)~l4->udp.check;
+		__u16 sum;
+
+		/* Each term widened on its own: a sum of __u32s would wrap
+		 * at 2^32 and lose the carry one's complement needs. */
+		s += (__u64)(__u32)~l4->seq;
+		s += (__u64)(__u32)~l4->ts_lo;
+		s += (__u64)(__u32)~l4->ts_hi;
+		s += (__u64)(__u32)seq;
+		s += (__u64)(__u32)now;
+		s += now >> 32;
+		sum = ~vb_fold(s);
+		/* A computed 0 is sent as 0xffff: 0 means "no checksum". */
+		l4->udp.check = sum ? sum : 0xffff;
+	}
+	l4->seq = seq;
+	l4->ts_lo = now;
+	l4->ts_hi = now >> 32;
+
+	/* Per-CPU and with bottom halves off: plain increments do not race. */
+	c->frames++;
+	c->bytes += end - data;
+	return bpf_redirect(ifindex, 0);
+
+bad:
+	c->bad++;
+	return XDP_DROP;
+}
+
+SEC("xdp")
+int vb_xdp_sink(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct vb_sink_counts *c;
+	struct vb_udp_head *l4;
+	__u32 zero = 0;
+
+	c = bpf_map_lookup_elem(&vb_sink_counters, &zero);
+	if (!c)
+		return XDP_PASS;
+	l4 = vb_xdp_udp(data, end);
+	if (!l4 || !vb_udp_ours(l4, sink_port)) {
+		c->passed++;
+		return XDP_PASS;
+	}
+	c->packets++;
+	c->bytes += end - data;
+	return XDP_DROP;
+}
