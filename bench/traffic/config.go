@@ -20,6 +20,9 @@ const (
 	MaxFlows = 1024
 	// DefaultMTU is assumed when UDPConfig.MTU is 0.
 	DefaultMTU = 1500
+	// MaxGSOSegments is the kernel's UDP_MAX_SEGMENTS on the oldest
+	// kernel vethbench supports (6.1: 64; later kernels allow 128).
+	MaxGSOSegments = 64
 )
 
 // UDPConfig describes the UDP traffic of one sender. It is plain data:
@@ -48,6 +51,12 @@ type UDPConfig struct {
 	// MTU of the path, which bounds FrameSize (MaxFrame); 0 means
 	// DefaultMTU.
 	MTU int
+	// GSO > 0 sends each message of a batch as GSO datagrams with
+	// UDP_SEGMENT: one send of GSO payloads that the kernel segments
+	// into GSO datagrams, as late as the device allows (on veth the
+	// aggregate crosses the pair whole and is segmented at the receiving
+	// socket). Batch then counts messages, Batch*GSO datagrams per call.
+	GSO int
 }
 
 // IPv6 reports whether the configured traffic is IPv6.
@@ -125,6 +134,12 @@ func (c UDPConfig) Validate() error {
 	}
 	if c.Batch < 0 || c.Batch > MaxBatch {
 		return bad("Batch %d out of range [1, %d] (0: %d)", c.Batch, MaxBatch, DefaultBatch)
+	}
+	if c.GSO < 0 || c.GSO > MaxGSOSegments {
+		return bad("GSO %d out of range [0, %d] (0: no UDP GSO)", c.GSO, MaxGSOSegments)
+	}
+	if p, _ := PayloadLen(c.FrameSize, c.IPv6()); c.GSO > 1 && p*c.GSO > maxIPPacket-UDPHeaderLen-IPv4HeaderLen {
+		return bad("GSO %d: %d datagrams of %d bytes exceed one 64 KiB send", c.GSO, c.GSO, p)
 	}
 	if c.Workers < 0 || c.Workers > c.Flows {
 		return bad("Workers %d out of range [1, Flows=%d] (0: 1)", c.Workers, c.Flows)

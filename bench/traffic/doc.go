@@ -1,9 +1,25 @@
-// Package traffic owns vethbench's UDP traffic: a generator (UDPSender)
-// that sends batched datagrams with sendmmsg from one connected socket per
-// flow, a draining receiver (UDPReceiver) that takes them with recvmmsg and
-// checks per-flow sequence numbers, the wire format both share with the
-// BPF counters, and the frame-size arithmetic (PayloadLen, MinFrame,
-// MaxFrame).
+// Package traffic owns vethbench's traffic: the generators, each a
+// Generator the runner drives one window at a time, and what receives
+// their traffic.
+//
+//	udp     UDPSender: batched sendmmsg from one connected socket per flow,
+//	        optionally UDP GSO (UDP_SEGMENT); UDPReceiver drains with
+//	        recvmmsg and checks per-flow sequence numbers.
+//	packet  PacketSender: complete frames (BuildFrame) from an AF_PACKET
+//	        TX ring into the sender's device, optionally PACKET_QDISC_BYPASS;
+//	        ResolveL2 finds the device and next-hop MAC. Same receiver.
+//	xdp     XDPSender: vbpf's vb_xdp_gen run with BPF_PROG_RUN live frames
+//	        and redirected into the sender's veth. Same receiver.
+//	tcp     TCPSender writes bulk data over Flows connections; TCPSink
+//	        drains them.
+//	rr      RRClient sends requests (open or closed loop) and times the
+//	        responses RRServer echoes; round trips in a vbpf.Histogram.
+//
+// Every generator reports CPUTime, the CPU clock of its own threads, so
+// that a result can say whether the generator saturated (see
+// result.Bottleneck); receivers report theirs too. The wire format the
+// datagram generators share with the BPF counters and the frame-size
+// arithmetic (PayloadLen, MinFrame, MaxFrame) are here as well.
 //
 // # Wire format
 //
@@ -57,8 +73,33 @@
 // drains without blocking and sleeps 50 us between drains, so the sender
 // never has to wake it per datagram. One worker saturates one CPU;
 // UDPConfig.Workers spreads flows over more goroutines (CPUs). UDP GSO is
-// deliberately not used: the device would see one large packet per batch,
-// not the per-packet path being measured.
+// off by default: the device would see one aggregate per send, not the
+// per-packet path being measured. With UDPConfig.GSO each message of a
+// batch is GSO payloads back to back, each with its own header; on veth
+// the aggregate crosses the pair whole and is cut at the receiving socket,
+// so the device counts skbs and the BPF counter's Segs the datagrams.
+//
+// # The xdp generator
+//
+// XDPSender makes traffic like xdp-trafficgen: vb_xdp_gen run with
+// BPF_PROG_RUN in live-frames mode inside the sender's namespace, each
+// frame redirected out of the sending device (no socket, qdisc or skb on
+// the sending side). Every frame is stamped in BPF (sequence per flow,
+// bpf_ktime_get_ns per frame). A veth takes the frames only while its peer
+// runs NAPI (GRO on, or an XDP program such as vbpf.AttachXDPSink):
+// NewXDPSender and Run check and fail with vbpf.ErrNoXDPXmit; the sender
+// never changes the topology (the runner turns GRO on). Rate is open loop
+// as for UDP; unlimited calls last ~2 ms each. FrameSize is at most
+// vbpf.LiveFrameMax (~3.4 KB).
+//
+// Accounting: Sent counts frames the program redirected. Frames the veth's
+// 256-entry ring cannot take are dropped without an skb: they are the
+// sender's tx_dropped and (the same frames) the receiver's rx_dropped, not
+// skb:kfree_skb drops. With several workers on one veth queue the kernel
+// updates that counter without atomics and may miss bulks of 16; then ring
+// drops = Sent - (receiver rx_packets - other traffic). Datagrams built
+// from live frames hold a whole page each (truesize ~4.2 KB): a
+// full-stack receiver needs a correspondingly large SO_RCVBUF.
 //
 // # Accounting
 //

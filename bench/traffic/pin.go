@@ -11,12 +11,13 @@ import (
 // CPU, so a measurement does not depend on where the scheduler happens to
 // put the sender and the receiver (on a 2-vCPU machine, sharing a CPU or not
 // changes the rate a lot). The returned function restores the thread's
-// affinity and unlocks it. cpu < 0 pins nothing.
+// affinity and unlocks it. cpu < 0 only locks the goroutine to its thread,
+// so that threadCPU measures the loop's own thread.
 func pin(cpu int) (unpin func(), err error) {
-	if cpu < 0 {
-		return func() {}, nil
-	}
 	runtime.LockOSThread()
+	if cpu < 0 {
+		return runtime.UnlockOSThread, nil
+	}
 	var old unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &old); err != nil {
 		runtime.UnlockOSThread()

@@ -55,6 +55,7 @@ type UDPReceiver struct {
 	errs     errnoCounts
 
 	state runState
+	cpuT  cpuMeter
 
 	// Used only by the goroutine in Run.
 	buf   []byte
@@ -185,6 +186,10 @@ func (r *UDPReceiver) PerFlow() (map[uint16]uint64, error) {
 // Errors returns receive errors by errno name.
 func (r *UDPReceiver) Errors() map[string]uint64 { return r.errs.snapshot() }
 
+// CPUTime is the CPU time of the thread draining the socket, over all
+// Runs; it may be read while Run is running.
+func (r *UDPReceiver) CPUTime() time.Duration { return r.cpuT.total() }
+
 // PinTo makes Run pin its thread to cpu (-1: not pinned). Call it before Run.
 func (r *UDPReceiver) PinTo(cpu int) error {
 	if cpu < -1 || cpu >= runtime.NumCPU() {
@@ -216,6 +221,8 @@ func (r *UDPReceiver) Run(ctx context.Context) error {
 		return err
 	}
 	defer unpin()
+	r.cpuT.begin()
+	defer r.cpuT.end()
 	idle := idlePolls // start blocked: no traffic yet
 	for !stop.Load() {
 		block := idle >= idlePolls

@@ -52,17 +52,19 @@ type UDPSender struct {
 // worker is one sending goroutine and everything it alone touches. Worker
 // w owns flows w, w+Workers, w+2*Workers...
 type worker struct {
-	s      *UDPSender
-	fds    []int    // sockets of its flows
-	seq    []uint32 // next sequence number of each of its flows
-	buf    []byte   // Batch payloads, stride bytes apart
-	stride int
-	iovs   []unix.Iovec
-	msgs   []unix.Mmsghdr
-	rate   float64 // packets/s of this worker; 0: unlimited
-	cpu    int     // pinned to this CPU; -1: not pinned
-	clock  monoClock
-	stop   *atomic.Bool // the current Run's
+	s         *UDPSender
+	fds       []int    // sockets of its flows
+	seq       []uint32 // next sequence number of each of its flows
+	buf       []byte   // Batch messages, msgStride bytes apart
+	msgStride int
+	segs      int // datagrams per message: GSO, or 1
+	iovs      []unix.Iovec
+	msgs      []unix.Mmsghdr
+	rate      float64 // datagrams/s of this worker; 0: unlimited
+	cpu       int     // pinned to this CPU; -1: not pinned
+	clock     monoClock
+	stop      *atomic.Bool // the current Run's
+	cpuT      cpuMeter
 
 	sent atomic.Uint64
 	_    [56]byte // keep the hot counters of two workers off one cache line
@@ -87,6 +89,15 @@ func NewUDPSender(ns *netns.NS, cfg UDPConfig) (*UDPSender, error) {
 				return fmt.Errorf("open flow %d socket %s -> %s: %w", i, local, remote, err)
 			}
 			s.fds = append(s.fds, fd)
+			if cfg.GSO > 0 {
+				// Every send longer than one payload is cut into payloads.
+				if err := unix.SetsockoptInt(fd, unix.SOL_UDP, unix.UDP_SEGMENT, payload); err != nil {
+					if errors.Is(err, unix.ENOPROTOOPT) || errors.Is(err, unix.EINVAL) {
+						return fmt.Errorf("%w: UDP GSO (UDP_SEGMENT): %w", ErrNotSupported, err)
+					}
+					return fmt.Errorf("set UDP_SEGMENT %d: %w", payload, err)
+				}
+			}
 		}
 		return nil
 	}
@@ -102,8 +113,10 @@ func NewUDPSender(ns *netns.NS, cfg UDPConfig) (*UDPSender, error) {
 
 // newWorker lays out worker w's payloads and the sendmmsg vector pointing
 // at them. Every payload starts with the magic and is zero after the header.
+// Without GSO each message is one payload on its own cache lines; with GSO
+// a message is GSO payloads back to back, which the kernel cuts apart.
 func (s *UDPSender) newWorker(w int) *worker {
-	k := &worker{s: s, rate: s.cfg.Rate / float64(s.cfg.Workers), cpu: -1}
+	k := &worker{s: s, rate: s.cfg.Rate / float64(s.cfg.Workers), cpu: -1, segs: max(1, s.cfg.GSO)}
 	if cpus := s.cfg.CPUs; len(cpus) > 0 {
 		k.cpu = cpus[w%len(cpus)]
 	}
@@ -112,15 +125,18 @@ func (s *UDPSender) newWorker(w int) *worker {
 	}
 	k.seq = make([]uint32, len(k.fds))
 	n := s.cfg.Batch
-	k.stride = (s.payload + 63) &^ 63 // each payload on its own cache lines
-	k.buf = make([]byte, n*k.stride)
+	msgLen := k.segs * s.payload
+	k.msgStride = (msgLen + 63) &^ 63
+	k.buf = make([]byte, n*k.msgStride)
 	k.iovs = make([]unix.Iovec, n)
 	k.msgs = make([]unix.Mmsghdr, n)
 	for i := range n {
-		p := k.buf[i*k.stride : i*k.stride+s.payload]
-		Encode(p, Header{})
-		k.iovs[i].Base = &p[0]
-		k.iovs[i].SetLen(s.payload)
+		m := k.buf[i*k.msgStride : i*k.msgStride+msgLen]
+		for j := range k.segs {
+			Encode(m[j*s.payload:], Header{})
+		}
+		k.iovs[i].Base = &m[0]
+		k.iovs[i].SetLen(msgLen)
 		k.msgs[i].Hdr.Iov = &k.iovs[i]
 		k.msgs[i].Hdr.SetIovlen(1)
 	}
@@ -132,6 +148,19 @@ func (s *UDPSender) Config() UDPConfig { return s.cfg }
 
 // PayloadLen is the UDP payload length of every datagram sent.
 func (s *UDPSender) PayloadLen() int { return s.payload }
+
+// CPUTime is the CPU time of the sending threads over all Runs (it
+// includes the softirq work they did: on veth, the receive path).
+func (s *UDPSender) CPUTime() time.Duration {
+	var t time.Duration
+	for _, k := range s.workers {
+		t += k.cpuT.total()
+	}
+	return t
+}
+
+// Threads is the number of sending threads (Workers).
+func (s *UDPSender) Threads() int { return len(s.workers) }
 
 // Sent is the number of datagrams the kernel accepted. It may be read while
 // Run is sending.
@@ -200,6 +229,8 @@ func (k *worker) run(clock monoClock, stop *atomic.Bool) error {
 		return err
 	}
 	defer unpin()
+	k.cpuT.begin()
+	defer k.cpuT.end()
 	err = k.loop()
 	if err != nil {
 		stop.Store(true)
@@ -207,28 +238,30 @@ func (k *worker) run(clock monoClock, stop *atomic.Bool) error {
 	return err
 }
 
+// loop sends messages (of segs datagrams each) until stopped; the schedule
+// counts datagrams.
 func (k *worker) loop() error {
 	s := k.s
 	stop := k.stop
 	maxBatch := s.cfg.Batch
 	batch := maxBatch
 	limited := k.rate > 0
-	nsPerPkt := 0.0
+	nsPerMsg := 0.0
 	if limited {
-		nsPerPkt = 1e9 / k.rate
-		batch = int(math.Round(k.rate * scheduleQuantum.Seconds()))
+		nsPerMsg = 1e9 * float64(k.segs) / k.rate
+		batch = int(math.Round(k.rate / float64(k.segs) * scheduleQuantum.Seconds()))
 		batch = max(1, min(batch, maxBatch))
 	}
 	t0 := k.clock.now()
-	var n int64 // packets scheduled so far: the position in the schedule
+	var n int64 // messages scheduled so far: the position in the schedule
 	flow := 0
 	for !stop.Load() {
 		b := batch
 		if limited {
-			// Open loop: packet n is due at t0 + n/rate whatever happened
-			// to the ones before it.
+			// Open loop: message n is due at t0 + n*segs/rate whatever
+			// happened to the ones before it.
 			now := k.clock.now()
-			due := t0 + int64(float64(n)*nsPerPkt)
+			due := t0 + int64(float64(n)*nsPerMsg)
 			if wait := due - now; wait >= int64(minSleep) {
 				k.sleep(time.Duration(wait))
 				continue // re-read the clock, re-check stop
@@ -236,7 +269,7 @@ func (k *worker) loop() error {
 				s.noteLag(-wait)
 				// Behind: send what is due by now at once, in one call if
 				// it fits; never skip.
-				if dueNow := int64(float64(now-t0)/nsPerPkt) + 1 - n; dueNow > int64(b) {
+				if dueNow := int64(float64(now-t0)/nsPerMsg) + 1 - n; dueNow > int64(b) {
 					b = int(min(dueNow, int64(maxBatch)))
 				}
 			}
@@ -252,26 +285,34 @@ func (k *worker) loop() error {
 	return nil
 }
 
-// sendBatch stamps b datagrams with flow's next sequence numbers and the
-// current time and sends them on the flow's socket.
+// sendBatch stamps b messages (b*segs datagrams) with flow's next sequence
+// numbers and the current time and sends them on the flow's socket.
 func (k *worker) sendBatch(flow, b int) error {
 	seq := k.seq[flow]
+	p := k.s.payload
 	for i := range b {
-		p := k.buf[i*k.stride+4 : i*k.stride+8]
-		p[0], p[1], p[2], p[3] = byte(seq), byte(seq>>8), byte(seq>>16), byte(seq>>24)
-		seq++
+		m := k.buf[i*k.msgStride:]
+		for j := range k.segs {
+			h := m[j*p+4 : j*p+8]
+			h[0], h[1], h[2], h[3] = byte(seq), byte(seq>>8), byte(seq>>16), byte(seq>>24)
+			seq++
+		}
 	}
 	// One timestamp per batch, taken last: the time of the send call.
 	ts := uint64(k.clock.now())
 	for i := range b {
-		p := k.buf[i*k.stride+8 : i*k.stride+16]
-		p[0], p[1], p[2], p[3] = byte(ts), byte(ts>>8), byte(ts>>16), byte(ts>>24)
-		p[4], p[5], p[6], p[7] = byte(ts>>32), byte(ts>>40), byte(ts>>48), byte(ts>>56)
+		m := k.buf[i*k.msgStride:]
+		for j := range k.segs {
+			h := m[j*p+8 : j*p+16]
+			h[0], h[1], h[2], h[3] = byte(ts), byte(ts>>8), byte(ts>>16), byte(ts>>24)
+			h[4], h[5], h[6], h[7] = byte(ts>>32), byte(ts>>40), byte(ts>>48), byte(ts>>56)
+		}
 	}
 	sent, err := k.send(k.fds[flow], b)
 	if sent > 0 {
-		k.seq[flow] += uint32(sent)
-		k.sent.Add(uint64(sent))
+		d := uint32(sent * k.segs)
+		k.seq[flow] += d
+		k.sent.Add(uint64(d))
 	}
 	if err != nil {
 		return fmt.Errorf("send on socket %d: %w", k.fds[flow], err)

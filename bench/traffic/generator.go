@@ -1,0 +1,109 @@
+package traffic
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrNotSupported is wrapped by errors for what the kernel lacks (UDP GSO,
+// live XDP frames...): the case is reported "unsupported".
+var ErrNotSupported = errors.New("not supported by this kernel")
+
+// Generator is a traffic source that the runner drives one measurement
+// window at a time: Run until the window's context is done, then read the
+// cumulative counters. UDPSender, PacketSender, XDPSender, TCPSender and
+// RRClient implement it.
+type Generator interface {
+	// Run generates until ctx is done and then returns nil; ErrClosed if
+	// Close stopped it; ErrRunning if another Run is in progress. It may
+	// be called again; counters continue.
+	Run(ctx context.Context) error
+	// Sent counts the generator's units handed to the kernel, over all
+	// Runs: datagrams (udp, packet, xdp), requests (rr) or bytes written
+	// (tcp). It may be read while Run is running.
+	Sent() uint64
+	// SentBytes counts the frame bytes (Ethernet header included) of what
+	// was sent; for tcp the bytes written to the socket.
+	SentBytes() uint64
+	// Errors counts per-send errors by errno name.
+	Errors() map[string]uint64
+	// MaxLag is the worst delay behind an open-loop schedule; 0 unlimited.
+	MaxLag() time.Duration
+	// CPUTime is the CPU time (user+system, of the threads that ran the
+	// generator's loops) used by all Runs so far. On veth it includes the
+	// receive path's softirq work done on the sending thread.
+	CPUTime() time.Duration
+	// Threads is the number of threads the generator runs on, so that
+	// CPUTime/(elapsed*Threads) is its utilisation.
+	Threads() int
+	// Close stops a running Run and releases everything; idempotent.
+	Close() error
+}
+
+// threadCPU returns the CPU time the calling OS thread has used (its
+// scheduler runtime, to the nanosecond). The caller must have locked its
+// goroutine to the thread (pin does). Without IRQ time accounting (this
+// kernel's configuration) it includes the softirq work the thread did,
+// which on veth is the receive path of what it sent.
+func threadCPU() time.Duration {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts) != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
+}
+
+// tidCPU reads the CPU clock of thread tid of this process, from any
+// thread: the clock id is the kernel's MAKE_THREAD_CPUCLOCK(tid,
+// CPUCLOCK_SCHED).
+func tidCPU(tid int) (time.Duration, bool) {
+	var ts unix.Timespec
+	id := int32(^uint32(tid))<<3 | 4 | 2 // per-thread | CPUCLOCK_SCHED
+	if unix.ClockGettime(id, &ts) != nil {
+		return 0, false
+	}
+	return time.Duration(ts.Nano()), true
+}
+
+// cpuMeter accumulates the CPU time of the threads a loop ran on, one Run
+// after another, and can be read while a Run is going on: a long-running
+// receiver is read at the edges of every measurement window.
+type cpuMeter struct {
+	mu    sync.Mutex
+	done  time.Duration // finished Runs
+	tid   int           // thread of the Run in progress; 0: none
+	start time.Duration // its CPU clock when the Run began
+}
+
+// begin is called on the loop's locked thread when it starts.
+func (m *cpuMeter) begin() {
+	m.mu.Lock()
+	m.tid, m.start = unix.Gettid(), threadCPU()
+	m.mu.Unlock()
+}
+
+// end is called on the same thread when the loop stops.
+func (m *cpuMeter) end() {
+	now := threadCPU()
+	m.mu.Lock()
+	m.done += now - m.start
+	m.tid = 0
+	m.mu.Unlock()
+}
+
+// total is the CPU time of all Runs so far, the current one included.
+func (m *cpuMeter) total() time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t := m.done
+	if m.tid != 0 {
+		if now, ok := tidCPU(m.tid); ok {
+			t += now - m.start
+		}
+	}
+	return t
+}
