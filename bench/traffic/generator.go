@@ -69,40 +69,46 @@ func tidCPU(tid int) (time.Duration, bool) {
 	return time.Duration(ts.Nano()), true
 }
 
-// cpuMeter accumulates the CPU time of the threads a loop ran on, one Run
-// after another, and can be read while a Run is going on: a long-running
-// receiver is read at the edges of every measurement window.
+// cpuMeter accumulates the CPU time of the threads a loop runs on — one
+// Run after another, or several threads at once (a server's connections)
+// — and can be read while they run: a long-running receiver is read at the
+// edges of every measurement window.
 type cpuMeter struct {
-	mu    sync.Mutex
-	done  time.Duration // finished Runs
-	tid   int           // thread of the Run in progress; 0: none
-	start time.Duration // its CPU clock when the Run began
+	mu   sync.Mutex
+	done time.Duration         // threads that have ended
+	live map[int]time.Duration // running thread -> its CPU clock at begin
 }
 
 // begin is called on the loop's locked thread when it starts.
 func (m *cpuMeter) begin() {
+	tid, now := unix.Gettid(), threadCPU()
 	m.mu.Lock()
-	m.tid, m.start = unix.Gettid(), threadCPU()
+	if m.live == nil {
+		m.live = map[int]time.Duration{}
+	}
+	m.live[tid] = now
 	m.mu.Unlock()
 }
 
 // end is called on the same thread when the loop stops.
 func (m *cpuMeter) end() {
-	now := threadCPU()
+	tid, now := unix.Gettid(), threadCPU()
 	m.mu.Lock()
-	m.done += now - m.start
-	m.tid = 0
+	if start, ok := m.live[tid]; ok {
+		m.done += now - start
+		delete(m.live, tid)
+	}
 	m.mu.Unlock()
 }
 
-// total is the CPU time of all Runs so far, the current one included.
+// total is the CPU time of all threads so far, the running ones included.
 func (m *cpuMeter) total() time.Duration {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	t := m.done
-	if m.tid != 0 {
-		if now, ok := tidCPU(m.tid); ok {
-			t += now - m.start
+	for tid, start := range m.live {
+		if now, ok := tidCPU(tid); ok {
+			t += now - start
 		}
 	}
 	return t

@@ -406,6 +406,7 @@ func (s *PacketSender) Run(ctx context.Context) error {
 		return err
 	}
 	defer end()
+	defer reserveProcs(len(s.workers))() // see procs.go
 	clock := newMonoClock()
 	errs := make([]error, len(s.workers))
 	var wg sync.WaitGroup

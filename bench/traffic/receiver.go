@@ -216,6 +216,7 @@ func (r *UDPReceiver) Run(ctx context.Context) error {
 		return err
 	}
 	defer end()
+	defer reserveProcs(1)() // see procs.go
 	unpin, err := pin(r.cpu)
 	if err != nil {
 		return err

@@ -332,6 +332,7 @@ func (s *XDPSender) Run(ctx context.Context) error {
 		return err
 	}
 	defer end()
+	defer reserveProcs(len(s.workers))() // see procs.go
 	if s.xmitKnown {
 		if err := s.checkXmit(); err != nil {
 			return err
