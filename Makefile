@@ -8,7 +8,7 @@ PKGS    := ./...
 # not fight each other for them.
 TESTFLAGS ?= -race -count=1 -p 1 -timeout 15m
 
-.PHONY: all build sweep run test report-check test-unprivileged vet fmt-check generate generate-check bench clean vmtest
+.PHONY: all build sweep run test report-check test-unprivileged vet fmt-check generate generate-check bench bench-peers clean vmtest
 
 all: build
 
@@ -49,6 +49,19 @@ generate-check: generate
 # The UDP generator's packet rate on a veth pair at 64 B, receiver counting.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./bench/traffic/ ./bench/
+
+# vethbench's generators against trafgen, iperf3 and sockperf on one veth
+# pair; prints the table of ratios. Installs the peers (Debian packages)
+# when they are missing. Needs root.
+PEERS := trafgen:netsniff-ng iperf3:iperf3 sockperf:sockperf
+bench-peers:
+	@missing=""; for p in $(PEERS); do command -v $${p%%:*} >/dev/null || missing="$$missing $${p##*:}"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null || \
+		{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; }; \
+	fi
+	$(GO) run ./cmd/bench-peers $(PEERS_FLAGS)
 
 # Boot Debian's 6.1 cloud kernel under qemu (TCG) with a busybox initramfs
 # and run the privileged tests and vethbench on ipvlan inside; results in

@@ -34,16 +34,39 @@ func dstPort(runID string) uint16 {
 	return uint16(dstPortBase + h%dstPortRange)
 }
 
+// Generators lists the traffic generators, in the order help text shows
+// them.
+var Generators = []string{GenUDP, GenPacket, GenXDP, GenTCP, GenRR}
+
+// Generator names.
+const (
+	GenUDP    = "udp"    // sendmmsg through the sender's UDP socket, optionally UDP GSO
+	GenPacket = "packet" // AF_PACKET TX ring into the sender's device (what trafgen does)
+	GenXDP    = "xdp"    // BPF_PROG_RUN live frames redirected into the sender's device
+	GenTCP    = "tcp"    // bulk TCP
+	GenRR     = "rr"     // request/response over UDP or TCP
+)
+
 // Traffic is the generator side of a case.
 type Traffic struct {
-	Generator string        // "udp"
-	FrameSize int           // bytes on the wire without FCS (Ethernet + IP + UDP + payload)
-	Flows     int           // distinct source ports
-	Senders   int           // sending goroutines (each its own sockets), at most Flows
-	Rate      float64       // packets/s over all flows; 0 = as fast as possible
-	Batch     int           // packets per sendmmsg
+	Generator string // one of Generators
+	// FrameSize is the bytes on the wire without FCS (Ethernet + IP + UDP
+	// + payload) of each datagram, or of each request and response (rr);
+	// tcp ignores it (the stack sizes segments).
+	FrameSize int
+	Flows     int           // distinct source ports, or connections (tcp, rr)
+	Senders   int           // sending threads (each its own sockets), at most Flows
+	Rate      float64       // packets (requests) /s over all flows; 0 = as fast as possible (rr: closed loop)
+	Batch     int           // packets per send call (udp: messages per sendmmsg; packet: frames per kick; xdp: live-frames batch)
 	RcvBuf    int           // receiver SO_RCVBUF in bytes; 0 = kernel default
 	Drain     time.Duration // longest wait for in-flight packets after a window
+	// GSO (udp) sends each message as GSO datagrams with UDP_SEGMENT; 0 off.
+	GSO int
+	// QdiscBypass (packet) sets PACKET_QDISC_BYPASS: frames skip the
+	// sender's qdisc.
+	QdiscBypass bool
+	// Proto (rr) is "udp" or "tcp"; empty means udp.
+	Proto string
 }
 
 // Case is one configuration to measure.
@@ -64,7 +87,9 @@ func (c Case) Name() string {
 	if s.Mode != "" {
 		name += "-" + s.Mode
 	}
-	name += fmt.Sprintf("/pkt=%d", c.Traffic.FrameSize)
+	if c.Traffic.Generator != GenTCP {
+		name += fmt.Sprintf("/pkt=%d", c.Traffic.FrameSize)
+	}
 	if s.Family != topology.IPv4 {
 		name += "/" + string(s.Family)
 	}
@@ -92,8 +117,17 @@ func (c Case) Name() string {
 	if c.Traffic.RcvBuf != 0 {
 		name += fmt.Sprintf("/rcvbuf=%d", c.Traffic.RcvBuf)
 	}
-	if c.Traffic.Generator != "udp" {
+	if c.Traffic.GSO > 0 {
+		name += fmt.Sprintf("/gso=%d", c.Traffic.GSO)
+	}
+	if c.Traffic.QdiscBypass {
+		name += "/qdisc_bypass=on"
+	}
+	if c.Traffic.Generator != GenUDP {
 		name += "/generator=" + c.Traffic.Generator
+	}
+	if c.Traffic.Generator == GenRR {
+		name += "/proto=" + c.Traffic.proto()
 	}
 	knobs := slices.Clone(c.Knobs)
 	slices.SortFunc(knobs, func(a, b tuning.Setting) int { return strings.Compare(a.Name, b.Name) })
@@ -101,6 +135,24 @@ func (c Case) Name() string {
 		name += "/" + k.Name + "=" + k.Value
 	}
 	return name
+}
+
+// knobValue is the value a case sets for a knob, or "".
+func knobValue(knobs []tuning.Setting, name string) string {
+	for _, k := range knobs {
+		if k.Name == name {
+			return k.Value
+		}
+	}
+	return ""
+}
+
+// proto is the rr protocol with its default.
+func (t Traffic) proto() string {
+	if t.Proto == "" {
+		return "udp"
+	}
+	return t.Proto
 }
 
 // Measure is how each case is measured.
@@ -160,13 +212,17 @@ func (c Case) Validate(m Measure) error {
 		return bad("target", "%v out of range [0, 1)", m.Target)
 	}
 	t := c.Traffic
-	if t.Generator != "udp" {
-		return bad("generator", "unknown generator %q (available: udp)", t.Generator)
+	if !slices.Contains(Generators, t.Generator) {
+		return bad("generator", "unknown generator %q (available: %s)", t.Generator, strings.Join(Generators, ", "))
 	}
 	s := c.Topology.WithDefaults()
 	ipv6 := s.Family == topology.IPv6
 	lo, hi := traffic.MinFrame(ipv6), traffic.MaxFrame(s.MTU)
-	if t.FrameSize < lo || t.FrameSize > hi {
+	if t.Generator == GenTCP {
+		if t.Rate != 0 {
+			return bad("rate", "%v: the tcp generator is bulk transfer and has no rate (use rr for a paced load)", t.Rate)
+		}
+	} else if t.FrameSize < lo || t.FrameSize > hi {
 		return bad("pkt-size", "%d bytes out of range [%d, %d] (smallest %s UDP frame carrying vethbench's %d-byte header, largest MTU %d + 14)",
 			t.FrameSize, lo, hi, s.Family, traffic.HeaderLen, s.MTU)
 	}
@@ -181,6 +237,32 @@ func (c Case) Validate(m Measure) error {
 	}
 	if t.Batch < 1 || t.Batch > MaxBatch {
 		return bad("batch", "%d out of range [1, %d]", t.Batch, MaxBatch)
+	}
+	if t.GSO != 0 && t.Generator != GenUDP {
+		return bad("gso", "only the udp generator uses UDP GSO (generator %s)", t.Generator)
+	}
+	if t.GSO < 0 || t.GSO > traffic.MaxGSOSegments {
+		return bad("gso", "%d out of range [0, %d] (0: off)", t.GSO, traffic.MaxGSOSegments)
+	}
+	if t.GSO > 1 {
+		if p, _ := traffic.PayloadLen(t.FrameSize, ipv6); p*t.GSO > 65535-traffic.UDPHeaderLen-traffic.IPv4HeaderLen {
+			return bad("gso", "%d datagrams of %d payload bytes exceed one 64 KiB send", t.GSO, p)
+		}
+	}
+	if t.QdiscBypass && t.Generator != GenPacket {
+		return bad("qdisc-bypass", "only the packet generator can bypass the qdisc (generator %s)", t.Generator)
+	}
+	if t.Proto != "" && t.Generator != GenRR {
+		return bad("proto", "only the rr generator takes a protocol (generator %s)", t.Generator)
+	}
+	if p := t.proto(); t.Generator == GenRR && p != "udp" && p != "tcp" {
+		return bad("proto", "%q: want udp or tcp", t.Proto)
+	}
+	if t.Generator == GenXDP && knobValue(c.Knobs, "gro") == "off" && (knobValue(c.Knobs, "xdp") == "" || knobValue(c.Knobs, "xdp") == "off") {
+		return bad("generator", "xdp needs NAPI at the sender's peer, and gro=off without an xdp program turns it off")
+	}
+	if t.Generator == GenXDP && s.Kind == topology.KindLoopback {
+		return bad("generator", "xdp redirects into the sender's device, and lo cannot transmit XDP frames: use a veth-based topology")
 	}
 	if t.RcvBuf < 0 {
 		return bad("rcvbuf", "%d is negative (0 means the kernel default)", t.RcvBuf)

@@ -14,7 +14,6 @@ import (
 	"github.com/vethbench/vethbench/bench/host"
 	"github.com/vethbench/vethbench/bench/stats"
 	"github.com/vethbench/vethbench/bench/topology"
-	"github.com/vethbench/vethbench/bench/traffic"
 	vbpf "github.com/vethbench/vethbench/ebpf"
 	"github.com/vethbench/vethbench/reports/result"
 	"github.com/vethbench/vethbench/tuning"
@@ -116,7 +115,8 @@ func session(ctx context.Context, c Case, m Measure, opts Options, base, total i
 	out.DropCounter = r.dropCounter
 	out.Knobs = r.knobs
 	out.Sysctls = r.sysctls
-	out.Traffic.RcvBuf = r.rcv.EffectiveRcvbuf()
+	out.Traffic.RcvBuf = r.load.rcvbuf
+	out.Traffic.Unit, out.Traffic.Bypasses = r.load.unit, r.load.bypasses
 	out.Traffic.DstPort = dstPort(r.topo.Spec.RunID)
 	out.Traffic.SenderCPUs, out.Traffic.ReceiverCPU = r.senderCPUs, r.receiverCPU
 	out.Warnings = append(out.Warnings, r.knobWarnings...)
@@ -154,7 +154,11 @@ func finish(out *result.Case, m Measure) {
 		out.Warnings = append(out.Warnings, fmt.Sprintf("trial %d is an outlier (%.0f pps, outside Tukey's fences); kept in every figure", i+1, pps[i]))
 	}
 	out.Summary = summarize(out.Trials, m.Confidence)
-	out.Warnings = append(out.Warnings, warnings(out.Trials, out.Summary, m.Confidence)...)
+	out.Warnings = append(out.Warnings, warnings(out.Trials, out.Summary, m.Confidence, out.Traffic.Unit)...)
+	out.Summary.Bottleneck = bottleneck(out.Traffic, out.Summary)
+	if out.Summary.Bottleneck.Side == result.BoundGenerator {
+		out.Warnings = append(out.Warnings, "generator-bound: "+out.Summary.Bottleneck.Detail)
+	}
 	if !out.Summary.Closed {
 		out.Flags = append(out.Flags, "accounting did not close")
 	}
@@ -193,8 +197,7 @@ type running struct {
 	counters     *vbpf.Counters
 	drops        *vbpf.Drops // nil where the kernel cannot give drop reasons
 	kernel       *kernelCounters
-	rcv          *traffic.UDPReceiver
-	snd          *traffic.UDPSender
+	load         *load
 	knobs        map[string]result.DeviceKnobs
 	sysctls      map[string]map[string]string // namespace name -> sysctl knob -> value
 	applied      []tuning.Applied
@@ -217,8 +220,14 @@ func setup(ctx context.Context, c Case, j *tuning.Journal) (*running, error) {
 		return nil, err
 	}
 	r := &running{c: c, topo: topo, rcvCancel: func() {}, restore: func() error { return nil }}
-	if len(c.Knobs) > 0 {
-		if r.applied, r.restore, err = tuning.Apply(ctx, topo, c.Knobs, j); err != nil {
+	knobs := c.Knobs
+	if c.Traffic.Generator == GenXDP && knobValue(knobs, "gro") == "" && knobValue(knobs, "xdp") == "" {
+		// veth takes XDP frames only into a peer with NAPI, which GRO
+		// turns on; the setting is recorded with the case's own.
+		knobs = append(slices.Clone(knobs), tuning.Setting{Name: "gro", Value: "on"})
+	}
+	if len(knobs) > 0 {
+		if r.applied, r.restore, err = tuning.Apply(ctx, topo, knobs, j); err != nil {
 			return r, fmt.Errorf("set knobs: %w", err)
 		}
 		for _, a := range r.applied {
@@ -244,10 +253,10 @@ func setup(ctx context.Context, c Case, j *tuning.Journal) (*running, error) {
 	}
 	rx := topo.Receiver
 	port := dstPort(topo.Spec.RunID)
-	if r.counters, err = vbpf.AttachIngress(rx.NS, rx.Ifname, vbpf.Options{DstPort: port}); err != nil {
+	if r.counters, err = vbpf.AttachIngress(rx.NS, rx.Ifname, vbpf.Options{DstPort: port, Proto: c.proto()}); err != nil {
 		return r, fmt.Errorf("attach counters: %w", err)
 	}
-	switch r.drops, err = vbpf.AttachDrops(vbpf.DropOptions{DstPort: port}); {
+	switch r.drops, err = vbpf.AttachDrops(vbpf.DropOptions{DstPort: port, Proto: c.proto()}); {
 	case errors.Is(err, vbpf.ErrNotSupported):
 		r.dropCounter = "kernel counters"
 		r.knobWarnings = append(r.knobWarnings, fmt.Sprintf("drop reasons unavailable (%v): drops are summed from the kernel's device and SNMP counters", err))
@@ -259,42 +268,16 @@ func setup(ctx context.Context, c Case, j *tuning.Journal) (*running, error) {
 	if r.kernel, err = newKernelCounters(topo); err != nil {
 		return r, err
 	}
-	if r.rcv, err = traffic.NewUDPReceiver(rx.NS, rx.Addr, port, c.Traffic.RcvBuf); err != nil {
-		return r, fmt.Errorf("receiver: %w", err)
-	}
 	r.senderCPUs, r.receiverCPU = placement(c.Traffic.Senders, runtime.NumCPU())
-	if err := r.rcv.PinTo(r.receiverCPU); err != nil {
+	r.load, err = newLoad(c, topo, port, r.senderCPUs, r.receiverCPU)
+	if err != nil {
 		return r, err
 	}
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	r.rcvCancel = cancel
 	r.rcvExit = make(chan error, 1)
-	r.rcvDone.Go(func() { r.rcvExit <- r.rcv.Run(rctx) })
-	r.snd, err = traffic.NewUDPSender(topo.Sender.NS, traffic.UDPConfig{
-		Src: topo.Sender.Addr, Dst: rx.Addr, DstPort: port, SrcPortBase: SrcPortBase,
-		Flows: c.Traffic.Flows, FrameSize: c.Traffic.FrameSize, Rate: c.Traffic.Rate, Batch: c.Traffic.Batch,
-		Workers: c.Traffic.Senders, MTU: topo.Spec.MTU, CPUs: r.senderCPUs,
-	})
-	if err != nil {
-		return r, fmt.Errorf("sender: %w", err)
-	}
+	r.rcvDone.Go(func() { r.rcvExit <- r.load.server.Run(rctx) })
 	return r, nil
-}
-
-// placement pins the senders to the first CPUs and the receiving socket's
-// reader to the last one, so that a measurement does not depend on where
-// the scheduler puts them: on veth the receive path runs in softirq on the
-// sending CPU, and whether the reader shares that CPU changes the rate a
-// lot. With one CPU nothing is pinned.
-func placement(senders, cpus int) ([]int, int) {
-	if cpus < 2 {
-		return nil, -1
-	}
-	out := make([]int, senders)
-	for i := range out {
-		out[i] = i % cpus
-	}
-	return out, cpus - 1
 }
 
 // close undoes setup in reverse order; safe on a partial setup.
@@ -305,13 +288,13 @@ func (r *running) close() {
 		// `vethbench cleanup`.
 		r.closeErr = fmt.Errorf("restore knobs: %w", err)
 	}
-	if r.snd != nil {
-		r.snd.Close()
+	if r.load != nil && r.load.gen != nil {
+		r.load.gen.Close()
 	}
 	r.rcvCancel()
 	r.rcvDone.Wait()
-	if r.rcv != nil {
-		r.rcv.Close()
+	if r.load != nil {
+		r.load.close()
 	}
 	if r.kernel != nil {
 		r.kernel.close()
@@ -327,13 +310,17 @@ func (r *running) close() {
 
 // snapshot is every counter a trial reads at both ends of its window.
 type snapshot struct {
-	bpf             vbpf.Snapshot
-	reasons         vbpf.DropSnapshot
-	misses          uint64
-	kern            kernelSnap
-	sent, sentBytes uint64
-	received, gaps  uint64
-	sendErrs        map[string]uint64
+	bpf              vbpf.Snapshot
+	reasons          vbpf.DropSnapshot
+	misses           uint64
+	kern             kernelSnap
+	sent, sentBytes  uint64
+	received, gaps   uint64
+	lost, late       uint64
+	rtt              vbpf.Histogram
+	tcpSegs, retrans uint64
+	genCPU, rcvCPU   time.Duration
+	sendErrs         map[string]uint64
 }
 
 func (r *running) snapshot() (snapshot, error) {
@@ -353,10 +340,24 @@ func (r *running) snapshot() (snapshot, error) {
 	if s.kern, err = r.kernel.read(); err != nil {
 		return s, err
 	}
-	s.sent, s.sentBytes, s.received, s.gaps = r.snd.Sent(), r.snd.SentBytes(), r.rcv.Received(), r.rcv.SeqGaps()
-	s.sendErrs = maps.Clone(r.snd.Errors())
+	l := r.load
+	s.sent, s.sentBytes, s.received, s.gaps = l.gen.Sent(), l.gen.SentBytes(), l.received(), l.gaps()
+	s.lost, s.late = l.lost(), l.late()
+	if l.rtt != nil {
+		s.rtt = l.rtt()
+	}
+	if l.tcpOut != nil {
+		s.tcpSegs, s.retrans = l.tcpOut()
+	}
+	s.genCPU, s.rcvCPU = l.gen.CPUTime(), l.server.CPUTime()
+	s.sendErrs = maps.Clone(l.gen.Errors())
 	return s, nil
 }
+
+// XDPRingDrop is the drop reason vethbench gives XDP frames that the
+// sending veth could not put into its peer's ring (the sender's
+// tx_dropped): no kernel drop reason exists for them.
+const XDPRingDrop = "XDP_XMIT_RING_FULL"
 
 // liveEvery is how often a running window reports its receive rate.
 const liveEvery = 500 * time.Millisecond
@@ -372,13 +373,13 @@ func (r *running) startLive() (stop func()) {
 	wg.Go(func() {
 		t := time.NewTicker(liveEvery)
 		defer t.Stop()
-		last, lastT := r.rcv.Received(), time.Now()
+		last, lastT := r.load.received(), time.Now()
 		for {
 			select {
 			case <-done:
 				return
 			case now := <-t.C:
-				n := r.rcv.Received()
+				n := r.load.received()
 				r.live(float64(n-last) / now.Sub(lastT).Seconds())
 				last, lastT = n, now
 			}
@@ -404,14 +405,20 @@ func (r *running) window(ctx context.Context, d time.Duration) (result.Trial, er
 	if err != nil {
 		return result.Trial{}, err
 	}
+	per0, err := host.ReadPerCPU()
+	if err != nil {
+		return result.Trial{}, err
+	}
 	wctx, cancel := context.WithTimeout(ctx, d)
 	stopLive := r.startLive()
 	start := time.Now()
-	err = r.snd.Run(wctx)
+	err = r.load.gen.Run(wctx)
 	elapsed := time.Since(start)
 	cancel()
 	stopLive()
 	cpu1, cerr := host.ReadCPU()
+	per1, perr := host.ReadPerCPU()
+	cerr = errors.Join(cerr, perr)
 	if ctx.Err() != nil {
 		return result.Trial{}, ctx.Err()
 	}
@@ -438,27 +445,57 @@ func (r *running) window(ctx context.Context, d time.Duration) (result.Trial, er
 	if err != nil {
 		return result.Trial{}, err
 	}
-	return r.trial(s0, s1, cpu1.Sub(cpu0), elapsed), nil
+	t := r.trial(s0, s1, cpu1.Sub(cpu0), elapsed)
+	t.SenderSoftirqPct = softirqShare(r.senderCPUs, per0, per1)
+	return t, nil
 }
 
-// drain waits until the receive side has stopped moving: the socket has
-// read everything the counter saw, or nothing changed for drainQuiet.
+// softirqShare is the share, in percent, of the given CPUs' busy time that
+// was softirq between two readings; 0 without CPUs.
+func softirqShare(cpus []int, before, after []host.CPUTimes) float64 {
+	var soft, busy time.Duration
+	seen := map[int]bool{}
+	for _, c := range cpus {
+		if seen[c] || c >= len(before) || c >= len(after) {
+			continue
+		}
+		seen[c] = true
+		d := after[c].Sub(before[c])
+		soft += d.SoftIRQ
+		busy += d.Busy()
+	}
+	if busy <= 0 {
+		return 0
+	}
+	return 100 * float64(soft) / float64(busy)
+}
+
+// drain waits until the receive side has everything that was sent (every
+// datagram, byte or response; rr requests given up on count as done), or,
+// for datagrams, which may have been dropped, until nothing changed for
+// drainQuiet. TCP and rr wait for completion up to the limit: a
+// retransmission or an rr timeout takes longer than drainQuiet.
 func (r *running) drain(ctx context.Context) error {
 	limit := r.c.Traffic.Drain
 	if limit <= 0 {
 		limit = time.Second
 	}
+	l := r.load
+	datagrams := l.unit == unitDatagrams
 	deadline := time.Now().Add(limit)
-	last, lastChange := r.rcv.Received(), time.Now()
+	last, lastChange := l.received(), time.Now()
 	for time.Now().Before(deadline) {
+		if last+l.lost() >= l.gen.Sent() {
+			return nil
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(5 * time.Millisecond):
 		}
-		if n := r.rcv.Received(); n != last {
+		if n := l.received(); n != last {
 			last, lastChange = n, time.Now()
-		} else if time.Since(lastChange) >= drainQuiet {
+		} else if datagrams && time.Since(lastChange) >= drainQuiet {
 			return nil
 		}
 	}
@@ -475,10 +512,13 @@ func (r *running) trial(s0, s1 snapshot, cpu host.CPUTimes, elapsed time.Duratio
 		SentBytes:   s1.sentBytes - s0.sentBytes,
 		Received:    s1.received - s0.received,
 		SeqGaps:     s1.gaps - s0.gaps,
-		AtDevice:    bpf.Matched,
+		AtDevice:    bpf.Segs,
 		EBPFRx:      bpf.Packets,
 		DeviceRx:    rcv.RxPackets,
 		DeviceBytes: rcv.RxBytes,
+	}
+	if bpf.Matched != bpf.Segs {
+		t.AtDeviceSkbs = bpf.Matched
 	}
 	t.Drops, t.KernelDropped = r.kernel.drops(s0.kern, s1.kern)
 	t.Dropped = t.KernelDropped
@@ -486,9 +526,20 @@ func (r *running) trial(s0, s1 snapshot, cpu host.CPUTimes, elapsed time.Duratio
 		reasons := s1.reasons.Sub(s0.reasons)
 		t.DropReasons, t.Dropped = reasons, reasons.Total()
 		t.DropMisses = s1.misses - s0.misses
+		// XDP frames the sender's veth cannot put in its peer's ring are
+		// freed without an skb, so kfree_skb never sees them; the
+		// sender's tx_dropped counts them (and nothing else: no skb
+		// leaves the sender).
+		if r.c.Traffic.Generator == GenXDP {
+			if n := t.Drops["sender.tx_dropped"]; n > 0 {
+				if t.DropReasons == nil {
+					t.DropReasons = map[string]uint64{}
+				}
+				t.DropReasons[XDPRingDrop] += n
+				t.Dropped += n
+			}
+		}
 	}
-	t.Unaccounted = int64(t.Sent) - int64(t.Received) - int64(t.Dropped)
-	t.Closed = math.Abs(float64(t.Unaccounted)) <= result.AccountingTolerance*float64(t.Sent)
 	for k, v := range s1.sendErrs {
 		if dv := v - s0.sendErrs[k]; dv > 0 {
 			if t.SendErrs == nil {
@@ -498,26 +549,59 @@ func (r *running) trial(s0, s1 snapshot, cpu host.CPUTimes, elapsed time.Duratio
 		}
 	}
 	secs := elapsed.Seconds()
-	t.PPS = float64(t.Received) / secs
 	t.SentPPS = float64(t.Sent) / secs
 	t.DevicePPS = float64(t.AtDevice) / secs
-	if t.Sent > 0 {
-		// Every vethbench frame has the same size.
-		t.BytesPerSec = float64(t.Received) * float64(t.SentBytes) / float64(t.Sent) / secs
-	}
-	if t.Received > 0 {
-		t.CPUNsPerPkt = float64(cpu.Busy().Nanoseconds()) / float64(t.Received)
-	}
 	t.CPUBusyPct = cpu.Pct(cpu.Busy())
 	t.StealPct = cpu.Pct(cpu.Steal)
-	t.Latency = latency(bpf)
-	t.GeneratorLag = int64(r.snd.MaxLag())
+	t.GeneratorLag = int64(r.load.gen.MaxLag())
+	if n := r.load.gen.Threads(); n > 0 {
+		t.GeneratorCPUPct = 100 * (s1.genCPU - s0.genCPU).Seconds() / (secs * float64(n))
+	}
+	t.ReceiverCPUPct = 100 * (s1.rcvCPU - s0.rcvCPU).Seconds() / secs
+	perPkt := t.Received // what CPU time is divided by
+	switch r.load.unit {
+	case unitBytes:
+		// tcp: bytes are what must arrive; segments are what the
+		// device handled (GRO aggregates count their segments).
+		t.Segments = bpf.Segs
+		t.SegmentsPerSec = float64(t.Segments) / secs
+		t.SentSegments, t.Retransmits = s1.tcpSegs-s0.tcpSegs, s1.retrans-s0.retrans
+		t.Unaccounted = int64(t.Sent) - int64(t.Received)
+		t.PPS = t.SegmentsPerSec
+		t.BytesPerSec = float64(t.Received) / secs
+		t.Latency = result.Latency{Kind: "none"}
+		perPkt = t.Segments
+	case unitRequests:
+		// rr: every request gets a response or is given up on; drops
+		// are why one was given up on.
+		t.Lost, t.Late = s1.lost-s0.lost, s1.late-s0.late
+		t.Unaccounted = int64(t.Sent) - int64(t.Received) - int64(t.Lost)
+		t.PPS = float64(t.Received) / secs
+		t.BytesPerSec = 2 * float64(t.Received) * float64(r.c.Traffic.FrameSize) / secs
+		t.Latency = latencyOf(s1.rtt.Sub(s0.rtt), "round-trip", 0)
+	default:
+		t.Unaccounted = int64(t.Sent) - int64(t.Received) - int64(t.Dropped)
+		t.PPS = float64(t.Received) / secs
+		if t.Sent > 0 {
+			// Every vethbench frame has the same size.
+			t.BytesPerSec = float64(t.Received) * float64(t.SentBytes) / float64(t.Sent) / secs
+		}
+		t.Latency = latency(bpf)
+	}
+	t.Closed = math.Abs(float64(t.Unaccounted)) <= result.AccountingTolerance*float64(t.Sent)
+	if perPkt > 0 {
+		t.CPUNsPerPkt = float64(cpu.Busy().Nanoseconds()) / float64(perPkt)
+	}
 	return t
 }
 
+// latency is the one-way latency from the eBPF histogram.
 func latency(s vbpf.Snapshot) result.Latency {
-	h := s.Latency
-	l := result.Latency{Count: h.Total(), Resolution: vbpf.Resolution, BadStamps: s.BadTimestamp}
+	return latencyOf(s.Latency, "one-way", s.BadTimestamp)
+}
+
+func latencyOf(h vbpf.Histogram, kind string, bad uint64) result.Latency {
+	l := result.Latency{Kind: kind, Count: h.Total(), Resolution: vbpf.Resolution, BadStamps: bad}
 	q := func(p float64) float64 {
 		est, _, _, ok := h.Quantile(p)
 		if !ok {
@@ -547,15 +631,19 @@ func estimate(trials []result.Trial, level float64, f func(result.Trial) float64
 
 func summarize(trials []result.Trial, level float64) *result.Summary {
 	s := &result.Summary{
-		PPS:         estimate(trials, level, func(t result.Trial) float64 { return t.PPS }),
-		DevicePPS:   estimate(trials, level, func(t result.Trial) float64 { return t.DevicePPS }),
-		BytesPerSec: estimate(trials, level, func(t result.Trial) float64 { return t.BytesPerSec }),
-		CPUNsPerPkt: estimate(trials, level, func(t result.Trial) float64 { return t.CPUNsPerPkt }),
-		P50:         estimate(trials, level, func(t result.Trial) float64 { return t.Latency.P50 }),
-		P90:         estimate(trials, level, func(t result.Trial) float64 { return t.Latency.P90 }),
-		P99:         estimate(trials, level, func(t result.Trial) float64 { return t.Latency.P99 }),
-		P999:        estimate(trials, level, func(t result.Trial) float64 { return t.Latency.P999 }),
-		Closed:      true,
+		PPS:              estimate(trials, level, func(t result.Trial) float64 { return t.PPS }),
+		DevicePPS:        estimate(trials, level, func(t result.Trial) float64 { return t.DevicePPS }),
+		BytesPerSec:      estimate(trials, level, func(t result.Trial) float64 { return t.BytesPerSec }),
+		CPUNsPerPkt:      estimate(trials, level, func(t result.Trial) float64 { return t.CPUNsPerPkt }),
+		P50:              estimate(trials, level, func(t result.Trial) float64 { return t.Latency.P50 }),
+		P90:              estimate(trials, level, func(t result.Trial) float64 { return t.Latency.P90 }),
+		P99:              estimate(trials, level, func(t result.Trial) float64 { return t.Latency.P99 }),
+		P999:             estimate(trials, level, func(t result.Trial) float64 { return t.Latency.P999 }),
+		SentPPS:          estimate(trials, level, func(t result.Trial) float64 { return t.SentPPS }),
+		Closed:           true,
+		GeneratorCPUPct:  estimate(trials, level, func(t result.Trial) float64 { return t.GeneratorCPUPct }),
+		ReceiverCPUPct:   estimate(trials, level, func(t result.Trial) float64 { return t.ReceiverCPUPct }),
+		SenderSoftirqPct: estimate(trials, level, func(t result.Trial) float64 { return t.SenderSoftirqPct }),
 	}
 	for _, t := range trials {
 		s.Sent += t.Sent
@@ -572,14 +660,18 @@ func summarize(trials []result.Trial, level float64) *result.Summary {
 	return s
 }
 
-func warnings(trials []result.Trial, s *result.Summary, level float64) []string {
+// warnings says what a reader must know about a case's trials; unit is
+// result.Traffic.Unit.
+func warnings(trials []result.Trial, s *result.Summary, level float64, unit string) []string {
 	var w []string
 	for _, t := range trials {
 		if !t.Closed {
 			w = append(w, fmt.Sprintf("trial %d: accounting did not close: sent %d, received %d, dropped %d, %d unaccounted",
 				t.Index+1, t.Sent, t.Received, t.Dropped, t.Unaccounted))
 		}
-		if t.DropReasons != nil && t.KernelDropped != t.Dropped {
+		// TCP discards duplicates and old segments by design: they are
+		// no loss, and no kernel drop counter counts them.
+		if t.DropReasons != nil && t.KernelDropped != t.Dropped && unit != unitBytes {
 			w = append(w, fmt.Sprintf("trial %d: the kernel's drop counters add up to %d, the drop tracepoint saw %d (%v)",
 				t.Index+1, t.KernelDropped, t.Dropped, t.Drops))
 		}

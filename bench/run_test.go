@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"maps"
@@ -32,18 +33,31 @@ func TestValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	for want, mod := range map[string]func(*Case, *Measure){
-		"trials: 0":             func(c *Case, m *Measure) { m.Trials = 0 },
-		"duration: -1s":         func(c *Case, m *Measure) { m.Duration = -time.Second },
-		"warmup: -1s":           func(c *Case, m *Measure) { m.Warmup = -time.Second },
-		"pkt-size: 57 bytes":    func(c *Case, m *Measure) { c.Traffic.FrameSize = 57 },
-		"pkt-size: 77 bytes":    func(c *Case, m *Measure) { c.Traffic.FrameSize = 77; c.Topology.Family = topology.IPv6 },
-		"pkt-size: 9015 bytes":  func(c *Case, m *Measure) { c.Traffic.FrameSize = 9015; c.Topology.MTU = 9000 },
-		"flows: 0":              func(c *Case, m *Measure) { c.Traffic.Flows = 0 },
-		"batch: 0":              func(c *Case, m *Measure) { c.Traffic.Batch = 0 },
-		"senders: 2 out of":     func(c *Case, m *Measure) { c.Traffic.Senders = 2 },
-		"rate: -1":              func(c *Case, m *Measure) { c.Traffic.Rate = -1 },
-		"rcvbuf: -1":            func(c *Case, m *Measure) { c.Traffic.RcvBuf = -1 },
-		`generator: unknown`:    func(c *Case, m *Measure) { c.Traffic.Generator = "xdp" },
+		"trials: 0":            func(c *Case, m *Measure) { m.Trials = 0 },
+		"duration: -1s":        func(c *Case, m *Measure) { m.Duration = -time.Second },
+		"warmup: -1s":          func(c *Case, m *Measure) { m.Warmup = -time.Second },
+		"pkt-size: 57 bytes":   func(c *Case, m *Measure) { c.Traffic.FrameSize = 57 },
+		"pkt-size: 77 bytes":   func(c *Case, m *Measure) { c.Traffic.FrameSize = 77; c.Topology.Family = topology.IPv6 },
+		"pkt-size: 9015 bytes": func(c *Case, m *Measure) { c.Traffic.FrameSize = 9015; c.Topology.MTU = 9000 },
+		"flows: 0":             func(c *Case, m *Measure) { c.Traffic.Flows = 0 },
+		"batch: 0":             func(c *Case, m *Measure) { c.Traffic.Batch = 0 },
+		"senders: 2 out of":    func(c *Case, m *Measure) { c.Traffic.Senders = 2 },
+		"rate: -1":             func(c *Case, m *Measure) { c.Traffic.Rate = -1 },
+		"rcvbuf: -1":           func(c *Case, m *Measure) { c.Traffic.RcvBuf = -1 },
+		`generator: unknown`:   func(c *Case, m *Measure) { c.Traffic.Generator = "pktgen" },
+		"gso: only the udp":    func(c *Case, m *Measure) { c.Traffic.Generator, c.Traffic.GSO = "packet", 8 },
+		"gso: 65 out of range": func(c *Case, m *Measure) { c.Traffic.GSO = 65 },
+		"gso: 45 datagrams":    func(c *Case, m *Measure) { c.Traffic.GSO, c.Traffic.FrameSize = 45, 1514 },
+		"qdisc-bypass: only":   func(c *Case, m *Measure) { c.Traffic.QdiscBypass = true },
+		"proto: only the rr":   func(c *Case, m *Measure) { c.Traffic.Proto = "tcp" },
+		`proto: "sctp"`:        func(c *Case, m *Measure) { c.Traffic.Generator, c.Traffic.Proto = "rr", "sctp" },
+		"rate: 1000: the tcp":  func(c *Case, m *Measure) { c.Traffic.Generator, c.Traffic.Rate = "tcp", 1000 },
+		"generator: xdp redirects": func(c *Case, m *Measure) {
+			c.Traffic.Generator, c.Topology.Kind = "xdp", topology.KindLoopback
+		},
+		"generator: xdp needs NAPI": func(c *Case, m *Measure) {
+			c.Traffic.Generator, c.Knobs = "xdp", []tuning.Setting{{Name: "gro", Value: "off"}}
+		},
 		`topology: unknown`:     func(c *Case, m *Measure) { c.Topology.Kind = "nope" },
 		"confidence: 1 out of ": func(c *Case, m *Measure) { m.Confidence = 1 },
 	} {
@@ -65,6 +79,21 @@ func TestCaseName(t *testing.T) {
 	if got := c.Name(); got != "veth/pkt=64/ipv6/flows=4/senders=2/rate=100000" {
 		t.Errorf("Name = %q", got)
 	}
+	c = vethCase(64)
+	c.Traffic.Generator, c.Traffic.Proto = "rr", "tcp"
+	if got := c.Name(); got != "veth/pkt=64/generator=rr/proto=tcp" {
+		t.Errorf("Name = %q", got)
+	}
+	c = vethCase(64)
+	c.Traffic.Generator = "tcp"
+	if got := c.Name(); got != "veth/generator=tcp" {
+		t.Errorf("Name = %q", got)
+	}
+	c = vethCase(64)
+	c.Traffic.GSO = 16
+	if got := c.Name(); got != "veth/pkt=64/gso=16" {
+		t.Errorf("Name = %q", got)
+	}
 }
 
 func TestSummarizeAndWarnings(t *testing.T) {
@@ -79,7 +108,7 @@ func TestSummarizeAndWarnings(t *testing.T) {
 	if s.Sent != 50 || s.Received != 45 || s.Dropped != 5 || s.Closed {
 		t.Errorf("summary %+v", s)
 	}
-	w := strings.Join(warnings(trials, s, 0.95), "\n")
+	w := strings.Join(warnings(trials, s, 0.95, unitDatagrams), "\n")
 	for _, want := range []string{"trial 4: accounting did not close", "5 trials cannot give a 95% interval"} {
 		if !strings.Contains(w, want) {
 			t.Errorf("warnings lack %q:\n%s", want, w)
@@ -152,8 +181,9 @@ func checkTrial(t *testing.T, c Case, tr result.Trial) {
 	if !(l.P50 > 0 && l.P50 <= l.P90 && l.P90 <= l.P99 && l.P99 <= l.P999) {
 		t.Errorf("trial %d: latency percentiles not positive and ordered: %+v", tr.Index, l)
 	}
-	if l.Count != tr.AtDevice {
-		t.Errorf("trial %d: histogram holds %d packets, the counter %d", tr.Index, l.Count, tr.AtDevice)
+	// One latency sample per skb: a GSO aggregate carries one stamp.
+	if skbs := cmp.Or(tr.AtDeviceSkbs, tr.AtDevice); l.Count != skbs {
+		t.Errorf("trial %d: histogram holds %d packets, the counter %d skbs", tr.Index, l.Count, skbs)
 	}
 	// Sanity bounds, not targets: a plain veth pair does over 100,000 pps
 	// at 64 B even on a loaded 2-vCPU VM; a longer path at least 20,000.
@@ -168,7 +198,7 @@ func checkTrial(t *testing.T, c Case, tr result.Trial) {
 	if c.Topology.Kind == topology.KindLoopback {
 		frame -= 14 // lo counts bytes after taking the Ethernet header off
 	}
-	if tr.DeviceBytes < tr.AtDevice*frame {
+	if tr.AtDeviceSkbs == 0 && tr.DeviceBytes < tr.AtDevice*frame {
 		t.Errorf("trial %d: device counted %d bytes for %d packets of %d B", tr.Index, tr.DeviceBytes, tr.AtDevice, c.Traffic.FrameSize)
 	}
 }

@@ -955,7 +955,7 @@ func reasonsThousands(m map[string]uint64) string {
 // ---- every case
 
 func buildCases(a *analysis) (any, error) {
-	t := table{Head: []string{"case", "status", "Q", "trials", "pps", "interval", "device pps", "CPU ns/pkt", "p50 µs", "p99 µs", "p99.9 µs", "dropped"}}
+	t := table{Head: []string{"case", "status", "Q", "trials", "pps", "interval", "device pps", "CPU ns/pkt", "p50 µs", "p99 µs", "p99.9 µs", "dropped", "limit"}}
 	qIndex := map[string]int{}
 	for i, g := range a.Groups {
 		qIndex[g.Question] = i + 1
@@ -981,9 +981,10 @@ func buildCases(a *analysis) (any, error) {
 				num(fmt.Sprintf("%.0f", s.CPUNsPerPkt.Median)),
 				num(us(s.P50.Median)), num(us(s.P99.Median)), num(us(s.P999.Median)),
 				num(dropPct(s)),
+				limitCell(s.Bottleneck),
 			)
 		} else {
-			row = append(row, tcell{Colspan: 9})
+			row = append(row, tcell{Colspan: 10})
 		}
 		t.Rows = append(t.Rows, row)
 		if notes != "" {
@@ -992,6 +993,22 @@ func buildCases(a *analysis) (any, error) {
 	}
 	return t, nil
 }
+
+// limitCell names the side that limited a case, with the reason as its
+// title; a generator-bound figure is marked: it is not the device's.
+func limitCell(b *result.Bottleneck) tcell {
+	if b == nil {
+		return txt("")
+	}
+	c := tcell{Text: b.Side, Title: b.Detail}
+	if b.Side == result.BoundGenerator {
+		c.Text, c.Class = "⚑ generator", "bad"
+	}
+	return c
+}
+
+// generatorBound starts bench's warning of a generator-bound case.
+const generatorBound = "generator-bound: "
 
 // shortNotes are a case's flags and warnings, briefly, for the table of
 // every case.
@@ -1007,8 +1024,22 @@ func shortNotes(c *result.Case) []string {
 	}
 	other := 0
 	for _, w := range caseWarnings(c) {
-		if !strings.HasPrefix(w, overflowWarning) {
+		switch {
+		case strings.HasPrefix(w, generatorBound):
+			out = append(out, "⚑ generator-bound: the figure is the generator's limit, not the device's")
+		case !strings.HasPrefix(w, overflowWarning):
 			other++
+		}
+	}
+	if s := c.Summary; s != nil && c.Status == result.StatusOK {
+		switch c.Traffic.Generator {
+		case "tcp":
+			out = append(out, fmt.Sprintf("tcp: %.2f Gbit/s; pps is TCP segments/s at the receiving device; no latency", 8*s.BytesPerSec.Median/1e9))
+		case "rr":
+			out = append(out, "rr: pps is transactions/s; latencies are round trips")
+		}
+		if c.Traffic.Bypasses != "" {
+			out = append(out, c.Traffic.Generator+": "+c.Traffic.Bypasses)
 		}
 	}
 	if s := c.Summary; s != nil && s.Sent > 0 {

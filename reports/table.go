@@ -42,15 +42,20 @@ func writeCase(b *strings.Builder, c result.Case) {
 	}
 	if len(c.Trials) > 0 {
 		tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "trial\tsent\treceived\tdropped\tpps\tMB/s\tCPU ns/pkt\tp50 us\tp90 us\tp99 us\tp99.9 us\taccounting\t")
+		fmt.Fprintf(tw, "trial\tsent\treceived\tdropped\t%s\tMB/s\tCPU ns/pkt\tp50 us\tp90 us\tp99 us\tp99.9 us\tgen CPU%%\trcv CPU%%\taccounting\t\n", RateName(c.Traffic))
+		lat := us
+		if LatencyKind(c) == "none" {
+			lat = func(float64) string { return "-" }
+		}
 		for _, t := range c.Trials {
 			acct := "closed"
 			if !t.Closed {
 				acct = fmt.Sprintf("OPEN (%+d)", t.Unaccounted)
 			}
-			fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%s\t%.1f\t%.0f\t%s\t%s\t%s\t%s\t%s\t\n",
+			fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%s\t%.1f\t%.0f\t%s\t%s\t%s\t%s\t%.0f\t%.0f\t%s\t\n",
 				t.Index+1, t.Sent, t.Received, t.Dropped, Thousands(t.PPS), t.BytesPerSec/1e6, t.CPUNsPerPkt,
-				us(t.Latency.P50), us(t.Latency.P90), us(t.Latency.P99), us(t.Latency.P999), acct)
+				lat(t.Latency.P50), lat(t.Latency.P90), lat(t.Latency.P99), lat(t.Latency.P999),
+				t.GeneratorCPUPct, t.ReceiverCPUPct, acct)
 		}
 		tw.Flush()
 	}
@@ -61,25 +66,47 @@ func writeCase(b *strings.Builder, c result.Case) {
 		row := func(name string, e result.Estimate, f func(float64) string) {
 			fmt.Fprintf(tw, "%s\t%s\t%s .. %s\t%s .. %s\n", name, f(e.Median), f(e.Lo), f(e.Hi), f(e.Min), f(e.Max))
 		}
-		row("pps", s.PPS, Thousands)
-		row("device pps", s.DevicePPS, Thousands)
-		row("MB/s", s.BytesPerSec, func(v float64) string { return fmt.Sprintf("%.1f", v/1e6) })
+		row(RateName(c.Traffic), s.PPS, Thousands)
+		if c.Traffic.Generator == "tcp" {
+			row("Gbit/s", s.BytesPerSec, func(v float64) string { return fmt.Sprintf("%.2f", 8*v/1e9) })
+		} else {
+			row("device pps", s.DevicePPS, Thousands)
+			row("MB/s", s.BytesPerSec, func(v float64) string { return fmt.Sprintf("%.1f", v/1e6) })
+		}
 		row("CPU ns/pkt", s.CPUNsPerPkt, func(v float64) string { return fmt.Sprintf("%.0f", v) })
-		row("latency p50 us", s.P50, us)
-		row("latency p90 us", s.P90, us)
-		row("latency p99 us", s.P99, us)
-		row("latency p99.9 us", s.P999, us)
+		if lat := LatencyKind(c); lat != "none" {
+			row("latency p50 us", s.P50, us)
+			row("latency p90 us", s.P90, us)
+			row("latency p99 us", s.P99, us)
+			row("latency p99.9 us", s.P999, us)
+		}
+		pct := func(v float64) string { return fmt.Sprintf("%.0f", v) }
+		row("generator CPU %", s.GeneratorCPUPct, pct)
+		row("receiver CPU %", s.ReceiverCPUPct, pct)
 		tw.Flush()
 		acct := "closed in every trial"
 		if !s.Closed {
 			acct = "NOT CLOSED in some trials"
 		}
-		fmt.Fprintf(b, "accounting: sent %d = received %d + dropped %d: %s\n", s.Sent, s.Received, s.Dropped, acct)
+		switch c.Traffic.Generator {
+		case "tcp":
+			fmt.Fprintf(b, "accounting: bytes written %d = bytes read %d: %s\n", s.Sent, s.Received, acct)
+		case "rr":
+			fmt.Fprintf(b, "accounting: requests %d = responses %d + given up on: %s\n", s.Sent, s.Received, acct)
+		default:
+			fmt.Fprintf(b, "accounting: sent %d = received %d + dropped %d: %s\n", s.Sent, s.Received, s.Dropped, acct)
+		}
+		if bn := s.Bottleneck; bn != nil {
+			fmt.Fprintf(b, "limit: %s: %s\n", bn.Side, bn.Detail)
+		}
 		if len(s.DropReasons) > 0 {
 			fmt.Fprintf(b, "drops by reason (%s): %s\n", c.DropCounter, reasons(s.DropReasons))
 		}
-		if len(c.Trials) > 0 {
-			fmt.Fprintf(b, "latency: one-way, send call to receiver ingress; buckets are %.1f%% wide\n", 100*c.Trials[0].Latency.Resolution)
+		if len(c.Trials) > 0 && LatencyKind(c) != "none" {
+			fmt.Fprintf(b, "latency: %s; buckets are %.1f%% wide\n", LatencyMeaning(c), 100*c.Trials[0].Latency.Resolution)
+		}
+		if c.Traffic.Bypasses != "" {
+			fmt.Fprintf(b, "generator %s: %s\n", c.Traffic.Generator, c.Traffic.Bypasses)
 		}
 	}
 	for _, w := range c.Warnings {
@@ -120,4 +147,40 @@ func reasons(m map[string]uint64) string {
 		parts[i] = fmt.Sprintf("%s %d", k, m[k])
 	}
 	return strings.Join(parts, ", ")
+}
+
+// RateName names a case's main rate by what it counts.
+func RateName(t result.Traffic) string {
+	switch t.Generator {
+	case "tcp":
+		return "segments/s"
+	case "rr":
+		return "transactions/s"
+	}
+	return "pps"
+}
+
+// LatencyKind is "one-way", "round-trip" or "none" (tcp).
+func LatencyKind(c result.Case) string {
+	for _, t := range c.Trials {
+		if t.Latency.Kind != "" {
+			return t.Latency.Kind
+		}
+	}
+	return "one-way"
+}
+
+// LatencyMeaning says in words what a case's latency measures.
+func LatencyMeaning(c result.Case) string {
+	switch LatencyKind(c) {
+	case "round-trip":
+		return "round trip, from each request's intended send time to its response read by the client"
+	case "none":
+		return "none (a TCP stream carries no timestamps)"
+	}
+	switch c.Traffic.Generator {
+	case "packet", "xdp":
+		return "one-way, the frame's stamp (one per send batch) to receiver ingress"
+	}
+	return "one-way, send call to receiver ingress"
 }

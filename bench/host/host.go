@@ -101,6 +101,50 @@ func parseStat(b []byte) (CPUTimes, error) {
 	if len(f) < 9 || f[0] != "cpu" {
 		return CPUTimes{}, fmt.Errorf("parse /proc/stat: unexpected first line %q", line)
 	}
+	return parseCPULine(f)
+}
+
+// ReadPerCPU reads each CPU's times, indexed by CPU number (a CPU that is
+// offline is absent and stays zero).
+func ReadPerCPU() ([]CPUTimes, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return nil, fmt.Errorf("read /proc/stat: %w", err)
+	}
+	return parsePerCPU(b)
+}
+
+func parsePerCPU(b []byte) ([]CPUTimes, error) {
+	var out []CPUTimes
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || !strings.HasPrefix(f[0], "cpu") || f[0] == "cpu" {
+			continue
+		}
+		n, err := strconv.Atoi(f[0][3:])
+		if err != nil || n < 0 || n > 1<<16 {
+			return nil, fmt.Errorf("parse /proc/stat: bad CPU line %q", line)
+		}
+		c, err := parseCPULine(f)
+		if err != nil {
+			return nil, err
+		}
+		for len(out) <= n {
+			out = append(out, CPUTimes{})
+		}
+		out[n] = c
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("parse /proc/stat: no per-CPU lines")
+	}
+	return out, nil
+}
+
+// parseCPULine reads the fields of one "cpu" or "cpuN" line.
+func parseCPULine(f []string) (CPUTimes, error) {
+	if len(f) < 9 {
+		return CPUTimes{}, fmt.Errorf("parse /proc/stat: short line %q", strings.Join(f, " "))
+	}
 	var v [8]time.Duration
 	for i := range v {
 		n, err := strconv.ParseUint(f[i+1], 10, 64)

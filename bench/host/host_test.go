@@ -52,3 +52,20 @@ func TestReadLive(t *testing.T) {
 		t.Fatalf("no CPU time in %+v", a)
 	}
 }
+
+func TestParsePerCPU(t *testing.T) {
+	stat := "cpu  10 0 20 300 0 0 5 1 0 0\ncpu0 4 0 10 150 0 0 5 1 0 0\ncpu1 6 0 10 150 0 0 0 0 0 0\nintr 1 2\n"
+	cpus, err := parsePerCPU([]byte(stat))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cpus) != 2 || cpus[0].SoftIRQ != 50*time.Millisecond || cpus[1].User != 60*time.Millisecond {
+		t.Fatalf("got %+v", cpus)
+	}
+	if _, err := parsePerCPU([]byte("cpu 1 2 3 4 5 6 7 8\n")); err == nil {
+		t.Fatal("no per-CPU lines accepted")
+	}
+	if live, err := ReadPerCPU(); err != nil || len(live) == 0 {
+		t.Fatalf("ReadPerCPU: %v, %d CPUs", err, len(live))
+	}
+}

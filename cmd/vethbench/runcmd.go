@@ -28,6 +28,9 @@ type runFlags struct {
 	peerTxQueues int
 	peerRxQueues int
 	generator    string
+	gso          int
+	qdiscBypass  bool
+	proto        string
 	pktSize      int
 	flows        int
 	senders      int
@@ -66,10 +69,34 @@ from the eBPF histogram; and whether the accounting closed
 (sent = received + dropped, the drops read from the kernel's own counters).
 
 Packet size is the Ethernet frame without FCS, as pktgen and trafgen count
-it: 64 means 14 (Ethernet) + 20 (IPv4) + 8 (UDP) + 22 bytes of payload.`,
+it: 64 means 14 (Ethernet) + 20 (IPv4) + 8 (UDP) + 22 bytes of payload.
+
+Generators (--generator), each counted by the same eBPF counters:
+  udp     sendmmsg through the sender's UDP socket: the whole sending stack.
+          --gso N sends each message as N datagrams with UDP GSO (UDP_SEGMENT).
+  packet  complete frames from an AF_PACKET TX ring into the sender's device,
+          skipping its IP/UDP stack (what trafgen does); --qdisc-bypass also
+          skips its qdisc.
+  xdp     BPF_PROG_RUN live frames redirected into the sender's veth (what
+          xdp-trafficgen does): the ceiling of the receive path. It bypasses
+          the sender's qdisc and skb path entirely, needs a veth as the
+          sender's device and NAPI at its peer (vethbench turns GRO on there
+          unless the case sets gro or xdp).
+  tcp     bulk TCP, --flows connections: bits/s and segments/s, for GRO, GSO
+          and TSO effects; --pkt-size and --rate do not apply.
+  rr      request/response over --proto udp|tcp: round-trip percentiles.
+          --rate R is an open loop timed from each request's intended send
+          time (no coordinated omission); --rate 0 is a closed loop (one
+          request in flight per flow, like sockperf ping-pong).
+
+Every result says which side limited it: the generator (its threads
+saturated: the figure is the generator's limit, not the device's), the
+receiver, the path (drops on the way) or none (a fixed rate was met).`,
 		Example: `  vethbench run --topology veth --pkt-size 64 --duration 5s --trials 5
   vethbench run --topology loopback --pkt-size 1400 --format json -o lo.json
-  vethbench run --rate 100000 --trials 10   # open-loop, fixed rate`,
+  vethbench run --rate 100000 --trials 10   # open-loop, fixed rate
+  vethbench run --generator packet --qdisc-bypass
+  vethbench run --generator rr --proto tcp --rate 10000`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runRun(cmd, f, stdout, stderr)
@@ -85,12 +112,15 @@ it: 64 means 14 (Ethernet) + 20 (IPv4) + 8 (UDP) + 22 bytes of payload.`,
 	fl.IntVar(&f.rxQueues, "rx-queues", 1, "RX queues of the sending end of every link")
 	fl.IntVar(&f.peerTxQueues, "peer-tx-queues", 0, "TX queues of the receiving end of every link; 0 = same as --tx-queues")
 	fl.IntVar(&f.peerRxQueues, "peer-rx-queues", 0, "RX queues of the receiving end of every link; 0 = same as --rx-queues")
-	fl.StringVar(&f.generator, "generator", "udp", "traffic generator: udp (sendmmsg through the sender's socket)")
+	fl.StringVar(&f.generator, "generator", "udp", "traffic generator: "+strings.Join(bench.Generators, "|")+" (see above)")
+	fl.IntVar(&f.gso, "gso", 0, "udp: datagrams per UDP GSO send (UDP_SEGMENT), at most 64; 0 = off")
+	fl.BoolVar(&f.qdiscBypass, "qdisc-bypass", false, "packet: set PACKET_QDISC_BYPASS, frames skip the sender's qdisc")
+	fl.StringVar(&f.proto, "proto", "", "rr: udp|tcp (default udp)")
 	fl.IntVar(&f.pktSize, "pkt-size", 64, "frame size in bytes without FCS (IPv4: 58 to MTU+14; IPv6: 78 to MTU+14)")
 	fl.IntVar(&f.flows, "flows", 1, "number of flows (distinct UDP source ports)")
 	fl.IntVar(&f.senders, "senders", 1, "sending goroutines, each with its own flows and sockets (at most --flows); on veth each sender's CPU also runs the receive path")
 	fl.Float64Var(&f.rate, "rate", 0, "packets per second over all flows, sent open-loop on a fixed schedule; 0 = as fast as possible")
-	fl.IntVar(&f.batch, "batch", 64, "packets per sendmmsg call")
+	fl.IntVar(&f.batch, "batch", 64, "packets per send call: sendmmsg messages (udp), frames per ring kick (packet), live-frames batch (xdp)")
 	fl.IntVar(&f.rcvbuf, "rcvbuf", 0, "receiver socket buffer (SO_RCVBUF) in bytes; 0 = the kernel default")
 	fl.DurationVar(&f.duration, "duration", 5*time.Second, "length of one trial's sending window (at least 100ms)")
 	fl.DurationVar(&f.warmup, "warmup", time.Second, "discarded window before the first trial; 0 to skip")
@@ -112,6 +142,7 @@ func runRun(cmd *cobra.Command, f runFlags, stdout, stderr io.Writer) error {
 		Traffic: bench.Traffic{
 			Generator: f.generator, FrameSize: f.pktSize, Flows: f.flows, Senders: f.senders,
 			Rate: f.rate, Batch: f.batch, RcvBuf: f.rcvbuf,
+			GSO: f.gso, QdiscBypass: f.qdiscBypass, Proto: f.proto,
 		},
 	}
 	m := bench.Measure{Trials: f.trials, Duration: f.duration, Warmup: f.warmup, Confidence: f.confidence}

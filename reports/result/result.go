@@ -143,7 +143,22 @@ type Setting struct {
 
 // Traffic describes the generator of a case.
 type Traffic struct {
-	Generator string  `json:"generator"` // "udp"
+	// Generator is udp, packet, xdp, tcp or rr (see SCHEMA.md for what
+	// each one's figures mean).
+	Generator string `json:"generator"`
+	// Unit is what sent and received count: "datagrams" (udp, packet,
+	// xdp), "bytes" (tcp) or "requests" (rr: sent requests, received
+	// responses). Empty in files before generators other than udp: datagrams.
+	Unit string `json:"unit,omitempty"`
+	// GSO is the UDP GSO segment count of the udp generator (0: off).
+	GSO int `json:"gso_segments,omitempty"`
+	// QdiscBypass: the packet generator's frames skipped the sender's qdisc.
+	QdiscBypass bool `json:"qdisc_bypass,omitempty"`
+	// Proto is the rr generator's protocol: udp or tcp.
+	Proto string `json:"proto,omitempty"`
+	// Bypasses names the parts of the sending path the generator skips,
+	// in words, for reports: the figure does not include their cost.
+	Bypasses  string  `json:"bypasses,omitempty"`
 	FrameSize int     `json:"frame_size"`
 	Flows     int     `json:"flows"`
 	Senders   int     `json:"senders"`
@@ -230,7 +245,35 @@ type Trial struct {
 	GeneratorLag int64   `json:"generator_lag_ns,omitempty"`
 	// Outlier marks a trial whose pps lies outside Tukey's fences (1.5 IQR)
 	// among the case's trials. It is flagged, never dropped.
-	Outlier bool `json:"outlier,omitempty"` // fixed rate: worst lateness behind schedule
+	Outlier bool `json:"outlier,omitempty"`
+
+	// GeneratorCPUPct is the generator threads' CPU time over the window,
+	// in percent of one CPU per thread (100: every sending thread always
+	// busy). On veth it includes the receive path's softirq work, which
+	// runs on the sending thread. ReceiverCPUPct is the same for the
+	// thread that reads the traffic (the UDP receiver, the TCP sink, the
+	// rr server).
+	GeneratorCPUPct float64 `json:"generator_cpu_pct"`
+	ReceiverCPUPct  float64 `json:"receiver_cpu_pct"`
+	// SenderSoftirqPct is the share of the sender CPUs' busy time spent in
+	// softirq (from /proc/stat; 0 when the senders were not pinned): on
+	// veth, the receive path of what was sent, run on the sending CPU.
+	SenderSoftirqPct float64 `json:"sender_softirq_pct"`
+	// Segments (tcp) is the TCP segments that reached the receiving
+	// device (GRO aggregates count their segments), SegmentsPerSec their
+	// rate; SentSegments is the sender's TCP segments out (TSO/GSO
+	// aggregates count their segments), Retransmits those retransmitted.
+	Segments       uint64  `json:"segments,omitempty"`
+	SegmentsPerSec float64 `json:"segments_per_sec,omitempty"`
+	SentSegments   uint64  `json:"sent_segments,omitempty"`
+	Retransmits    uint64  `json:"retransmits,omitempty"`
+	// AtDeviceSkbs is the skbs (GSO/GRO aggregates count once) behind
+	// AtDevice, where they differ.
+	AtDeviceSkbs uint64 `json:"at_device_skbs,omitempty"`
+	// Lost (rr) is the requests given up on after the timeout, Late the
+	// responses that came after it (not in the histogram).
+	Lost uint64 `json:"lost,omitempty"`
+	Late uint64 `json:"late,omitempty"`
 }
 
 // AccountingTolerance is the share of sent packets that may be unaccounted
@@ -241,6 +284,11 @@ const AccountingTolerance = 0.001
 // ingress) from the eBPF histogram. Each is the midpoint of its bucket;
 // Resolution is the bucket's relative width, the error bound.
 type Latency struct {
+	// Kind is "one-way" (the send call or, for packet and xdp, the frame's
+	// stamp, to the receiving device's ingress, from the eBPF histogram)
+	// or "round-trip" (rr: from the request's intended send time to the
+	// response read by the client). Empty in older files: one-way.
+	Kind       string   `json:"kind,omitempty"`
 	Count      uint64   `json:"count"`
 	P50        float64  `json:"p50_ns"`
 	P90        float64  `json:"p90_ns"`
@@ -280,6 +328,42 @@ type Summary struct {
 	// DropReasons sums the trials' drops by reason.
 	DropReasons map[string]uint64 `json:"drop_reasons,omitempty"`
 	Closed      bool              `json:"accounting_closed"` // every trial closed
+	// SentPPS is the rate the generator sent at (requests/s for rr,
+	// bytes/s for tcp).
+	SentPPS Estimate `json:"sent_pps"`
+	// GeneratorCPUPct and ReceiverCPUPct summarise the trials' (see Trial).
+	GeneratorCPUPct  Estimate `json:"generator_cpu_pct"`
+	ReceiverCPUPct   Estimate `json:"receiver_cpu_pct"`
+	SenderSoftirqPct Estimate `json:"sender_softirq_pct"`
+	// Bottleneck says which side limited the figure; see Bottleneck.
+	Bottleneck *Bottleneck `json:"bottleneck,omitempty"`
+}
+
+// Bottleneck sides.
+const (
+	// BoundGenerator: the generator's threads were saturated and nothing
+	// downstream dropped or saturated: the figure is the generator's
+	// limit on this path, not the device's; a faster generator (or more
+	// senders) would offer more.
+	BoundGenerator = "generator"
+	// BoundReceiver: the receiving thread was saturated or its socket
+	// overflowed: the figure is what the receiver read, not what the
+	// path can carry (device_pps shows what reached the device).
+	BoundReceiver = "receiver"
+	// BoundPath: packets were dropped on the path (a qdisc, a backlog, a
+	// device): the path is the limit, which is what a device is measured for.
+	BoundPath = "path"
+	// BoundNone: a fixed rate was offered and delivered: nothing saturated.
+	BoundNone = "none"
+	// BoundUnknown: no side was saturated yet the offered load was not
+	// met or the rate was unlimited (steal, another process...).
+	BoundUnknown = "unknown"
+)
+
+// Bottleneck is which side limited a case's figure, and why.
+type Bottleneck struct {
+	Side   string `json:"side"`
+	Detail string `json:"detail"`
 }
 
 // ErrSchema is returned for files that are not vethbench results or are of

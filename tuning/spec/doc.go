@@ -49,6 +49,9 @@
 //	tx_queues, rx_queues, peer_tx_queues, peer_rx_queues   Topology queue counts
 //	pkt_size        Traffic.FrameSize, bytes without FCS
 //	flows, senders, rate, batch, rcvbuf, generator         Traffic fields of the same names
+//	gso             Traffic.GSO: UDP GSO datagrams per send (udp generator)
+//	qdisc_bypass    Traffic.QdiscBypass: on or off (packet generator)
+//	proto           Traffic.Proto: udp or tcp (rr generator)
 //
 // Every other key is a knob, looked up in the Catalog passed to Parse
 // (txqueuelen, qdisc, gro, xdp, sysctl.net.core.rmem_max, ...); the catalog
@@ -73,7 +76,8 @@
 //
 // # Names and merging
 //
-// CaseSpec.Name is bench.Case.Name, plus /batch=, /rcvbuf= and /generator=
+// CaseSpec.Name is bench.Case.Name (with /gso=, /qdisc_bypass=on,
+// /generator= and /proto= when they apply), plus /batch= and /rcvbuf=
 // when they differ from the defaults, plus /knob=value for every knob the
 // case sets, in knob name order: "veth/pkt=64/qdisc=pfifo_fast/txqueuelen=1000".
 // A knob set to the kernel's default value still differs from a knob left

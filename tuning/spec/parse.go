@@ -623,6 +623,15 @@ func (p *parser) value(key string, n *yaml.Node, path string) (Value, error) {
 		if f, msg = floatOf(n); msg == "" {
 			v.Value = strconv.FormatFloat(f, 'g', -1, 64)
 		}
+	case kindBool:
+		switch {
+		case n.ShortTag() == "!!bool" && n.Value == "true", n.ShortTag() == "!!str" && n.Value == "on":
+			v.Value = "on"
+		case n.ShortTag() == "!!bool" && n.Value == "false", n.ShortTag() == "!!str" && n.Value == "off":
+			v.Value = "off"
+		default:
+			msg = "want on or off (or true, false), got " + describe(n)
+		}
 	default:
 		switch {
 		case n.ShortTag() != "!!str":

@@ -1,0 +1,41 @@
+// Command bench-peers measures vethbench's generators against trafgen,
+// iperf3 and sockperf on one veth pair and prints the ratios; `make
+// bench-peers` installs the peers and runs it. It needs root.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/vethbench/vethbench/internal/peers"
+)
+
+func main() {
+	d := flag.Duration("duration", 3*time.Second, "length of one measurement")
+	n := flag.Int("repeats", 3, "measurements of each side, alternating; the medians are compared")
+	flag.Parse()
+	if *d < time.Second || *n < 1 {
+		fmt.Fprintln(os.Stderr, "bench-peers: -duration must be at least 1s and -repeats at least 1")
+		os.Exit(2)
+	}
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "bench-peers: needs root (network namespaces, devices, BPF)")
+		os.Exit(1)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rows, err := peers.Run(ctx, peers.Options{Duration: *d, Repeats: *n, Progress: os.Stderr})
+	if len(rows) > 0 {
+		fmt.Println()
+		peers.Write(os.Stdout, rows)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench-peers:", err)
+		os.Exit(1)
+	}
+}
