@@ -118,7 +118,7 @@ func (c Case) Name() string {
 		name += fmt.Sprintf("/rcvbuf=%d", c.Traffic.RcvBuf)
 	}
 	if c.Traffic.GSO > 0 {
-		name += fmt.Sprintf("/gso=%d", c.Traffic.GSO)
+		name += fmt.Sprintf("/udp_gso=%d", c.Traffic.GSO)
 	}
 	if c.Traffic.QdiscBypass {
 		name += "/qdisc_bypass=on"
@@ -239,14 +239,14 @@ func (c Case) Validate(m Measure) error {
 		return bad("batch", "%d out of range [1, %d]", t.Batch, MaxBatch)
 	}
 	if t.GSO != 0 && t.Generator != GenUDP {
-		return bad("gso", "only the udp generator uses UDP GSO (generator %s)", t.Generator)
+		return bad("udp-gso", "only the udp generator uses UDP GSO (generator %s)", t.Generator)
 	}
 	if t.GSO < 0 || t.GSO > traffic.MaxGSOSegments {
-		return bad("gso", "%d out of range [0, %d] (0: off)", t.GSO, traffic.MaxGSOSegments)
+		return bad("udp-gso", "%d out of range [0, %d] (0: off)", t.GSO, traffic.MaxGSOSegments)
 	}
 	if t.GSO > 1 {
 		if p, _ := traffic.PayloadLen(t.FrameSize, ipv6); p*t.GSO > 65535-traffic.UDPHeaderLen-traffic.IPv4HeaderLen {
-			return bad("gso", "%d datagrams of %d payload bytes exceed one 64 KiB send", t.GSO, p)
+			return bad("udp-gso", "%d datagrams of %d payload bytes exceed one 64 KiB send", t.GSO, p)
 		}
 	}
 	if t.QdiscBypass && t.Generator != GenPacket {

@@ -33,25 +33,25 @@ func TestValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	for want, mod := range map[string]func(*Case, *Measure){
-		"trials: 0":            func(c *Case, m *Measure) { m.Trials = 0 },
-		"duration: -1s":        func(c *Case, m *Measure) { m.Duration = -time.Second },
-		"warmup: -1s":          func(c *Case, m *Measure) { m.Warmup = -time.Second },
-		"pkt-size: 57 bytes":   func(c *Case, m *Measure) { c.Traffic.FrameSize = 57 },
-		"pkt-size: 77 bytes":   func(c *Case, m *Measure) { c.Traffic.FrameSize = 77; c.Topology.Family = topology.IPv6 },
-		"pkt-size: 9015 bytes": func(c *Case, m *Measure) { c.Traffic.FrameSize = 9015; c.Topology.MTU = 9000 },
-		"flows: 0":             func(c *Case, m *Measure) { c.Traffic.Flows = 0 },
-		"batch: 0":             func(c *Case, m *Measure) { c.Traffic.Batch = 0 },
-		"senders: 2 out of":    func(c *Case, m *Measure) { c.Traffic.Senders = 2 },
-		"rate: -1":             func(c *Case, m *Measure) { c.Traffic.Rate = -1 },
-		"rcvbuf: -1":           func(c *Case, m *Measure) { c.Traffic.RcvBuf = -1 },
-		`generator: unknown`:   func(c *Case, m *Measure) { c.Traffic.Generator = "pktgen" },
-		"gso: only the udp":    func(c *Case, m *Measure) { c.Traffic.Generator, c.Traffic.GSO = "packet", 8 },
-		"gso: 65 out of range": func(c *Case, m *Measure) { c.Traffic.GSO = 65 },
-		"gso: 45 datagrams":    func(c *Case, m *Measure) { c.Traffic.GSO, c.Traffic.FrameSize = 45, 1514 },
-		"qdisc-bypass: only":   func(c *Case, m *Measure) { c.Traffic.QdiscBypass = true },
-		"proto: only the rr":   func(c *Case, m *Measure) { c.Traffic.Proto = "tcp" },
-		`proto: "sctp"`:        func(c *Case, m *Measure) { c.Traffic.Generator, c.Traffic.Proto = "rr", "sctp" },
-		"rate: 1000: the tcp":  func(c *Case, m *Measure) { c.Traffic.Generator, c.Traffic.Rate = "tcp", 1000 },
+		"trials: 0":                func(c *Case, m *Measure) { m.Trials = 0 },
+		"duration: -1s":            func(c *Case, m *Measure) { m.Duration = -time.Second },
+		"warmup: -1s":              func(c *Case, m *Measure) { m.Warmup = -time.Second },
+		"pkt-size: 57 bytes":       func(c *Case, m *Measure) { c.Traffic.FrameSize = 57 },
+		"pkt-size: 77 bytes":       func(c *Case, m *Measure) { c.Traffic.FrameSize = 77; c.Topology.Family = topology.IPv6 },
+		"pkt-size: 9015 bytes":     func(c *Case, m *Measure) { c.Traffic.FrameSize = 9015; c.Topology.MTU = 9000 },
+		"flows: 0":                 func(c *Case, m *Measure) { c.Traffic.Flows = 0 },
+		"batch: 0":                 func(c *Case, m *Measure) { c.Traffic.Batch = 0 },
+		"senders: 2 out of":        func(c *Case, m *Measure) { c.Traffic.Senders = 2 },
+		"rate: -1":                 func(c *Case, m *Measure) { c.Traffic.Rate = -1 },
+		"rcvbuf: -1":               func(c *Case, m *Measure) { c.Traffic.RcvBuf = -1 },
+		`generator: unknown`:       func(c *Case, m *Measure) { c.Traffic.Generator = "pktgen" },
+		"udp-gso: only the udp":    func(c *Case, m *Measure) { c.Traffic.Generator, c.Traffic.GSO = "packet", 8 },
+		"udp-gso: 65 out of range": func(c *Case, m *Measure) { c.Traffic.GSO = 65 },
+		"udp-gso: 45 datagrams":    func(c *Case, m *Measure) { c.Traffic.GSO, c.Traffic.FrameSize = 45, 1514 },
+		"qdisc-bypass: only":       func(c *Case, m *Measure) { c.Traffic.QdiscBypass = true },
+		"proto: only the rr":       func(c *Case, m *Measure) { c.Traffic.Proto = "tcp" },
+		`proto: "sctp"`:            func(c *Case, m *Measure) { c.Traffic.Generator, c.Traffic.Proto = "rr", "sctp" },
+		"rate: 1000: the tcp":      func(c *Case, m *Measure) { c.Traffic.Generator, c.Traffic.Rate = "tcp", 1000 },
 		"generator: xdp redirects": func(c *Case, m *Measure) {
 			c.Traffic.Generator, c.Topology.Kind = "xdp", topology.KindLoopback
 		},
@@ -91,7 +91,7 @@ func TestCaseName(t *testing.T) {
 	}
 	c = vethCase(64)
 	c.Traffic.GSO = 16
-	if got := c.Name(); got != "veth/pkt=64/gso=16" {
+	if got := c.Name(); got != "veth/pkt=64/udp_gso=16" {
 		t.Errorf("Name = %q", got)
 	}
 }

@@ -73,7 +73,7 @@ it: 64 means 14 (Ethernet) + 20 (IPv4) + 8 (UDP) + 22 bytes of payload.
 
 Generators (--generator), each counted by the same eBPF counters:
   udp     sendmmsg through the sender's UDP socket: the whole sending stack.
-          --gso N sends each message as N datagrams with UDP GSO (UDP_SEGMENT).
+          --udp-gso N sends each message as N datagrams with UDP GSO (UDP_SEGMENT).
   packet  complete frames from an AF_PACKET TX ring into the sender's device,
           skipping its IP/UDP stack (what trafgen does); --qdisc-bypass also
           skips its qdisc.
@@ -113,7 +113,7 @@ receiver, the path (drops on the way) or none (a fixed rate was met).`,
 	fl.IntVar(&f.peerTxQueues, "peer-tx-queues", 0, "TX queues of the receiving end of every link; 0 = same as --tx-queues")
 	fl.IntVar(&f.peerRxQueues, "peer-rx-queues", 0, "RX queues of the receiving end of every link; 0 = same as --rx-queues")
 	fl.StringVar(&f.generator, "generator", "udp", "traffic generator: "+strings.Join(bench.Generators, "|")+" (see above)")
-	fl.IntVar(&f.gso, "gso", 0, "udp: datagrams per UDP GSO send (UDP_SEGMENT), at most 64; 0 = off")
+	fl.IntVar(&f.gso, "udp-gso", 0, "udp: datagrams per UDP GSO send (UDP_SEGMENT), at most 64; 0 = off")
 	fl.BoolVar(&f.qdiscBypass, "qdisc-bypass", false, "packet: set PACKET_QDISC_BYPASS, frames skip the sender's qdisc")
 	fl.StringVar(&f.proto, "proto", "", "rr: udp|tcp (default udp)")
 	fl.IntVar(&f.pktSize, "pkt-size", 64, "frame size in bytes without FCS (IPv4: 58 to MTU+14; IPv6: 78 to MTU+14)")

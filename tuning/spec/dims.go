@@ -35,7 +35,7 @@ type dimension struct {
 // documented. Any other key under defaults, set, vary or one_of is a knob.
 var Dimensions = []string{
 	"topology", "mode", "family", "mtu", "tx_queues", "rx_queues", "peer_tx_queues", "peer_rx_queues",
-	"pkt_size", "flows", "senders", "rate", "batch", "rcvbuf", "generator", "gso", "qdisc_bypass", "proto",
+	"pkt_size", "flows", "senders", "rate", "batch", "rcvbuf", "generator", "udp_gso", "qdisc_bypass", "proto",
 }
 
 func atoi(v string) int {
@@ -71,7 +71,7 @@ var dimensions = map[string]*dimension{
 	"batch":          {field: "batch", kind: kindInt, apply: func(c *bench.Case, v string) { c.Traffic.Batch = atoi(v) }},
 	"rcvbuf":         {field: "rcvbuf", kind: kindInt, apply: func(c *bench.Case, v string) { c.Traffic.RcvBuf = atoi(v) }},
 	"generator":      {field: "generator", kind: kindName, apply: func(c *bench.Case, v string) { c.Traffic.Generator = v }},
-	"gso":            {field: "gso", kind: kindInt, apply: func(c *bench.Case, v string) { c.Traffic.GSO = atoi(v) }},
+	"udp_gso":        {field: "udp-gso", kind: kindInt, apply: func(c *bench.Case, v string) { c.Traffic.GSO = atoi(v) }},
 	"qdisc_bypass":   {field: "qdisc-bypass", kind: kindBool, apply: func(c *bench.Case, v string) { c.Traffic.QdiscBypass = v == "on" }},
 	"proto":          {field: "proto", kind: kindName, apply: func(c *bench.Case, v string) { c.Traffic.Proto = v }},
 }

@@ -49,7 +49,7 @@
 //	tx_queues, rx_queues, peer_tx_queues, peer_rx_queues   Topology queue counts
 //	pkt_size        Traffic.FrameSize, bytes without FCS
 //	flows, senders, rate, batch, rcvbuf, generator         Traffic fields of the same names
-//	gso             Traffic.GSO: UDP GSO datagrams per send (udp generator)
+//	udp_gso         Traffic.GSO: UDP GSO datagrams per send (udp generator; gso is the ethtool knob)
 //	qdisc_bypass    Traffic.QdiscBypass: on or off (packet generator)
 //	proto           Traffic.Proto: udp or tcp (rr generator)
 //
@@ -76,7 +76,7 @@
 //
 // # Names and merging
 //
-// CaseSpec.Name is bench.Case.Name (with /gso=, /qdisc_bypass=on,
+// CaseSpec.Name is bench.Case.Name (with /udp_gso=, /qdisc_bypass=on,
 // /generator= and /proto= when they apply), plus /batch= and /rcvbuf=
 // when they differ from the defaults, plus /knob=value for every knob the
 // case sets, in knob name order: "veth/pkt=64/qdisc=pfifo_fast/txqueuelen=1000".
