@@ -8,7 +8,6 @@ import (
 	"math"
 	"net/netip"
 	"os"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -150,7 +149,7 @@ type PacketSender struct {
 	heads   [][]byte // per flow: its UDP header and vethbench header
 	workers []*packetWorker
 
-	maxLag  atomic.Int64 // ns
+	lag     lagMeter
 	cpuTime atomic.Int64 // ns
 	errs    errnoCounts
 
@@ -376,7 +375,7 @@ func (s *PacketSender) Errors() map[string]uint64 { return s.errs.snapshot() }
 
 // MaxLag is how far behind its schedule a rate-limited sender fell at
 // worst, over all Runs; 0 for an unlimited rate.
-func (s *PacketSender) MaxLag() time.Duration { return time.Duration(s.maxLag.Load()) }
+func (s *PacketSender) MaxLag() time.Duration { return s.lag.max() }
 
 // CPUTime is the CPU time the workers' threads used during all Runs,
 // softirq work on them included.
@@ -384,15 +383,6 @@ func (s *PacketSender) CPUTime() time.Duration { return time.Duration(s.cpuTime.
 
 // Threads is the number of workers.
 func (s *PacketSender) Threads() int { return len(s.workers) }
-
-func (s *PacketSender) noteLag(lag int64) {
-	for {
-		cur := s.maxLag.Load()
-		if lag <= cur || s.maxLag.CompareAndSwap(cur, lag) {
-			return
-		}
-	}
-}
 
 // Run sends until ctx is done, then returns nil, within a few milliseconds
 // of the cancellation (no call it makes blocks; its sleeps are at most
@@ -408,68 +398,37 @@ func (s *PacketSender) Run(ctx context.Context) error {
 	defer end()
 	defer reserveProcs(len(s.workers))() // see procs.go
 	clock := newMonoClock()
-	errs := make([]error, len(s.workers))
-	var wg sync.WaitGroup
-	for i, k := range s.workers[1:] {
-		wg.Go(func() { errs[i+1] = k.run(clock, stop) })
-	}
-	errs[0] = s.workers[0].run(clock, stop)
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := runWorkers(len(s.workers), stop, func(i int) error { return s.workers[i].run(clock, stop) }); err != nil {
 		return err
 	}
 	return s.state.closedErr()
 }
 
-// run is one worker's Run. A fatal error stops the other workers too.
+// run is one worker's Run, on its pinned thread.
 func (k *packetWorker) run(clock monoClock, stop *atomic.Bool) error {
 	k.clock, k.stop = clock, stop
 	unpin, err := pin(k.cpu)
 	if err != nil {
-		stop.Store(true)
 		return err
 	}
 	defer unpin()
 	cpu0 := threadCPU()
 	err = k.loop()
 	k.s.cpuTime.Add(int64(threadCPU() - cpu0))
-	if err != nil {
-		stop.Store(true)
-	}
 	return err
 }
 
-// loop paces kicks like UDPSender's worker loop: open loop, packet n due at
-// t0 + n/rate, what is due sent at once when behind.
+// loop paces kicks on the open-loop schedule (see schedule), in frames.
 func (k *packetWorker) loop() error {
-	s := k.s
-	stop := k.stop
-	maxBatch := s.cfg.Batch
-	batch := maxBatch
-	limited := k.rate > 0
-	nsPerPkt := 0.0
-	if limited {
-		nsPerPkt = 1e9 / k.rate
-		batch = int(math.Round(k.rate * scheduleQuantum.Seconds()))
-		batch = max(1, min(batch, maxBatch))
-	}
-	t0 := k.clock.now()
-	var n int64 // frames scheduled so far: the position in the schedule
+	most := k.s.cfg.Batch
+	batch := quantumBatch(k.rate, most)
+	sch := newSchedule(k.rate, k.clock.now(), &k.s.lag)
 	flow := 0
-	for !stop.Load() {
-		b := batch
-		if limited {
-			now := k.clock.now()
-			due := t0 + int64(float64(n)*nsPerPkt)
-			if wait := due - now; wait >= int64(minSleep) {
-				k.sleep(time.Duration(wait))
-				continue
-			} else if wait < 0 {
-				s.noteLag(-wait)
-				if dueNow := int64(float64(now-t0)/nsPerPkt) + 1 - n; dueNow > int64(b) {
-					b = int(min(dueNow, int64(maxBatch)))
-				}
-			}
+	for !k.stop.Load() {
+		b, wait := sch.next(k.clock.now(), batch, most)
+		if wait > 0 {
+			k.sleep(wait)
+			continue
 		}
 		put, taken, err := k.kick(flow, b)
 		if err != nil {
@@ -488,7 +447,7 @@ func (k *packetWorker) loop() error {
 		}
 		// What the ring had no room for is still due; what the kernel
 		// refused is not sent again, as with UDPSender.
-		n += int64(put)
+		sch.advance(put)
 		if flow++; flow == len(k.flows) {
 			flow = 0
 		}
@@ -497,14 +456,7 @@ func (k *packetWorker) loop() error {
 }
 
 // sleep waits for d or until Run is stopped, like worker.sleep.
-func (k *packetWorker) sleep(d time.Duration) {
-	for d > 0 && !k.stop.Load() {
-		c := min(d, maxSleepChunk)
-		ts := unix.NsecToTimespec(int64(c))
-		_ = unix.Nanosleep(&ts, nil)
-		d -= c
-	}
-}
+func (k *packetWorker) sleep(d time.Duration) { sleepFor(d, k.stop) }
 
 // kick writes up to b frames of flow (its index among the worker's flows)
 // into the ring, stamped with the flow's next sequence numbers and one

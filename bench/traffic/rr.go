@@ -155,7 +155,7 @@ type RRClient struct {
 	udp     bool
 	flows   []*rrFlow
 	workers []*rrWorker
-	maxLag  atomic.Int64 // ns
+	lag     lagMeter
 	errs    errnoCounts
 	state   runState
 }
@@ -351,16 +351,7 @@ func (c *RRClient) Errors() map[string]uint64 { return c.errs.snapshot() }
 
 // MaxLag is, in open loop, the worst delay between a request's due time
 // and its send call over all Runs; 0 in closed loop.
-func (c *RRClient) MaxLag() time.Duration { return time.Duration(c.maxLag.Load()) }
-
-func (c *RRClient) noteLag(lag int64) {
-	for {
-		cur := c.maxLag.Load()
-		if lag <= cur || c.maxLag.CompareAndSwap(cur, lag) {
-			return
-		}
-	}
-}
+func (c *RRClient) MaxLag() time.Duration { return c.lag.max() }
 
 // CPUTime is the CPU time of the client's threads over all Runs, updated
 // when a Run returns.
@@ -540,7 +531,7 @@ func (k *rrWorker) sendLoop() error {
 			}
 			continue // spin on the clock for the last stretch
 		}
-		k.c.noteLag(now - due)
+		k.c.lag.note(now - due)
 		f := k.flows[flow]
 		if f.woff > 0 {
 			// The previous request on this connection is still being

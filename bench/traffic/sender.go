@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net/netip"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -43,8 +41,8 @@ type UDPSender struct {
 	fds     []int // one connected socket per flow
 	workers []*worker
 
-	maxLag atomic.Int64 // ns
-	errs   errnoCounts
+	lag  lagMeter
+	errs errnoCounts
 
 	state runState
 }
@@ -183,16 +181,7 @@ func (s *UDPSender) Errors() map[string]uint64 { return s.errs.snapshot() }
 // MaxLag is how far behind its schedule a rate-limited sender fell at worst,
 // over all Runs: the largest delay between a batch's due time and its send
 // call. It stays 0 for an unlimited rate.
-func (s *UDPSender) MaxLag() time.Duration { return time.Duration(s.maxLag.Load()) }
-
-func (s *UDPSender) noteLag(lag int64) {
-	for {
-		cur := s.maxLag.Load()
-		if lag <= cur || s.maxLag.CompareAndSwap(cur, lag) {
-			return
-		}
-	}
-}
+func (s *UDPSender) MaxLag() time.Duration { return s.lag.max() }
 
 // Run sends until ctx is done, then returns nil, within about 10 ms of the
 // cancellation even when the socket buffers are full. Send errors that a
@@ -208,77 +197,44 @@ func (s *UDPSender) Run(ctx context.Context) error {
 	defer end()
 	defer reserveProcs(len(s.workers))() // see procs.go
 	clock := newMonoClock()
-	errs := make([]error, len(s.workers))
-	var wg sync.WaitGroup
-	for i, k := range s.workers[1:] {
-		wg.Go(func() { errs[i+1] = k.run(clock, stop) })
-	}
-	errs[0] = s.workers[0].run(clock, stop)
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	err = runWorkers(len(s.workers), stop, func(i int) error { return s.workers[i].run(clock, stop) })
+	if err != nil {
 		return err
 	}
 	return s.state.closedErr()
 }
 
-// run is one worker's loop. A fatal error stops the other workers too.
+// run is one worker's loop on its pinned thread.
 func (k *worker) run(clock monoClock, stop *atomic.Bool) error {
 	k.clock, k.stop = clock, stop
 	unpin, err := pin(k.cpu)
 	if err != nil {
-		stop.Store(true)
 		return err
 	}
 	defer unpin()
 	k.cpuT.begin()
 	defer k.cpuT.end()
-	err = k.loop()
-	if err != nil {
-		stop.Store(true)
-	}
-	return err
+	return k.loop()
 }
 
-// loop sends messages (of segs datagrams each) until stopped; the schedule
-// counts datagrams.
+// loop sends messages (of segs datagrams each) on the open-loop schedule
+// (see schedule), which counts messages: datagrams/segs.
 func (k *worker) loop() error {
-	s := k.s
-	stop := k.stop
-	maxBatch := s.cfg.Batch
-	batch := maxBatch
-	limited := k.rate > 0
-	nsPerMsg := 0.0
-	if limited {
-		nsPerMsg = 1e9 * float64(k.segs) / k.rate
-		batch = int(math.Round(k.rate / float64(k.segs) * scheduleQuantum.Seconds()))
-		batch = max(1, min(batch, maxBatch))
-	}
-	t0 := k.clock.now()
-	var n int64 // messages scheduled so far: the position in the schedule
+	rate := k.rate / float64(k.segs)
+	most := k.s.cfg.Batch
+	batch := quantumBatch(rate, most)
+	sch := newSchedule(rate, k.clock.now(), &k.s.lag)
 	flow := 0
-	for !stop.Load() {
-		b := batch
-		if limited {
-			// Open loop: message n is due at t0 + n*segs/rate whatever
-			// happened to the ones before it.
-			now := k.clock.now()
-			due := t0 + int64(float64(n)*nsPerMsg)
-			if wait := due - now; wait >= int64(minSleep) {
-				k.sleep(time.Duration(wait))
-				continue // re-read the clock, re-check stop
-			} else if wait < 0 {
-				s.noteLag(-wait)
-				// Behind: send what is due by now at once, in one call if
-				// it fits; never skip.
-				if dueNow := int64(float64(now-t0)/nsPerMsg) + 1 - n; dueNow > int64(b) {
-					b = int(min(dueNow, int64(maxBatch)))
-				}
-			}
+	for !k.stop.Load() {
+		b, wait := sch.next(k.clock.now(), batch, most)
+		if wait > 0 {
+			sleepFor(wait, k.stop)
+			continue // re-read the clock, re-check stop
 		}
 		if err := k.sendBatch(flow, b); err != nil {
 			return err
 		}
-		n += int64(b)
+		sch.advance(b)
 		if flow++; flow == len(k.fds) {
 			flow = 0
 		}
@@ -319,18 +275,6 @@ func (k *worker) sendBatch(flow, b int) error {
 		return fmt.Errorf("send on socket %d: %w", k.fds[flow], err)
 	}
 	return nil
-}
-
-// sleep waits for d or until Run is stopped, in chunks of at most
-// maxSleepChunk. nanosleep wakes within the timer slack, unlike time.Sleep,
-// whose sub-millisecond sleeps can round up to the netpoller's millisecond.
-func (k *worker) sleep(d time.Duration) {
-	for d > 0 && !k.stop.Load() {
-		c := min(d, maxSleepChunk)
-		ts := unix.NsecToTimespec(int64(c))
-		_ = unix.Nanosleep(&ts, nil) // EINTR: the caller re-reads the clock anyway
-		d -= c
-	}
 }
 
 // send sends the first b messages of the batch with sendmmsg on fd and

@@ -7,7 +7,6 @@ import (
 	"math"
 	"net"
 	"net/netip"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -156,8 +155,8 @@ type XDPSender struct {
 	// xmitKnown: the kernel reports XDP features, so Run checks them.
 	xmitKnown bool
 
-	maxLag atomic.Int64 // ns
-	errs   errnoCounts
+	lag  lagMeter
+	errs errnoCounts
 
 	state runState
 }
@@ -294,16 +293,7 @@ func (s *XDPSender) Errors() map[string]uint64 { return s.errs.snapshot() }
 
 // MaxLag is how far behind its schedule a rate-limited sender fell at
 // worst, over all Runs; 0 for an unlimited rate.
-func (s *XDPSender) MaxLag() time.Duration { return time.Duration(s.maxLag.Load()) }
-
-func (s *XDPSender) noteLag(lag int64) {
-	for {
-		cur := s.maxLag.Load()
-		if lag <= cur || s.maxLag.CompareAndSwap(cur, lag) {
-			return
-		}
-	}
-}
+func (s *XDPSender) MaxLag() time.Duration { return s.lag.max() }
 
 // CPUTime is the CPU time of the worker threads over all Runs, including
 // the receive path the kernel runs on them (on veth: the peer's NAPI poll,
@@ -339,13 +329,7 @@ func (s *XDPSender) Run(ctx context.Context) error {
 		}
 	}
 	clock := newMonoClock()
-	errs := make([]error, len(s.workers))
-	var wg sync.WaitGroup
-	for i, k := range s.workers {
-		wg.Go(func() { errs[i] = k.run(clock, stop) })
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := runWorkers(len(s.workers), stop, func(i int) error { return s.workers[i].run(clock, stop) }); err != nil {
 		return err
 	}
 	return s.state.closedErr()
@@ -353,10 +337,9 @@ func (s *XDPSender) Run(ctx context.Context) error {
 
 // run is one worker's loop, on a thread inside the sender's namespace
 // (the kernel resolves the redirect's ifindex in the caller's namespace).
-// A fatal error stops the other workers too.
 func (k *xdpWorker) run(clock monoClock, stop *atomic.Bool) error {
 	k.clock, k.stop = clock, stop
-	err := k.s.ns.Do(func() error {
+	return k.s.ns.Do(func() error {
 		unpin, err := pin(k.cpu)
 		if err != nil {
 			return err
@@ -366,10 +349,6 @@ func (k *xdpWorker) run(clock monoClock, stop *atomic.Bool) error {
 		defer func() { k.cpuNS.Add(int64(threadCPU() - cpu0)) }()
 		return k.loop()
 	})
-	if err != nil {
-		stop.Store(true)
-	}
-	return err
 }
 
 func (k *xdpWorker) loop() error {
@@ -377,32 +356,19 @@ func (k *xdpWorker) loop() error {
 	batch := s.cfg.Batch
 	limited := k.rate > 0
 	repeat := xdpFirstRepeat
-	nsPerFrame := 0.0
 	if limited {
-		nsPerFrame = 1e9 / k.rate
-		repeat = max(1, int(math.Round(k.rate*scheduleQuantum.Seconds())))
+		repeat = quantumBatch(k.rate, math.MaxInt)
 	}
 	// Behind schedule, a call runs what is due, up to this many frames:
 	// bursts much larger than the device's ring would only be dropped.
 	catchUp := max(repeat, batch)
-	t0 := k.clock.now()
-	var n int64 // frames scheduled so far: the position in the schedule
+	sch := newSchedule(k.rate, k.clock.now(), &s.lag)
 	flow := 0
 	for !k.stop.Load() {
-		r := repeat
-		if limited {
-			// Open loop: frame n is due at t0 + n/rate.
-			now := k.clock.now()
-			due := t0 + int64(float64(n)*nsPerFrame)
-			if wait := due - now; wait >= int64(minSleep) {
-				k.sleep(time.Duration(wait))
-				continue
-			} else if wait < 0 {
-				s.noteLag(-wait)
-				if dueNow := int64(float64(now-t0)/nsPerFrame) + 1 - n; dueNow > int64(r) {
-					r = int(min(dueNow, int64(catchUp)))
-				}
-			}
+		r, wait := sch.next(k.clock.now(), repeat, catchUp)
+		if wait > 0 {
+			k.sleep(wait)
+			continue
 		}
 		start := k.clock.now()
 		got, err := s.gen.Run(k.frames[flow], r, batch)
@@ -418,7 +384,7 @@ func (k *xdpWorker) loop() error {
 		// A call that ran short (an error) skips the rest of its frames,
 		// as a refused send does; one that ran long (a signal made the
 		// kernel start over) moves the schedule on by what it sent.
-		n += max(int64(got), int64(r))
+		sch.advance(max(int(got), r))
 		if !limited && got > 0 && took > 0 {
 			// Aim the next call at xdpCallTarget, halfway from this one.
 			want := float64(got) * float64(xdpCallTarget) / float64(took)
@@ -438,14 +404,7 @@ func transientRunErr(e unix.Errno) bool {
 }
 
 // sleep waits for d or until Run is stopped, as the UDP worker does.
-func (k *xdpWorker) sleep(d time.Duration) {
-	for d > 0 && !k.stop.Load() {
-		c := min(d, maxSleepChunk)
-		ts := unix.NsecToTimespec(int64(c))
-		_ = unix.Nanosleep(&ts, nil)
-		d -= c
-	}
-}
+func (k *xdpWorker) sleep(d time.Duration) { sleepFor(d, k.stop) }
 
 // Close stops a running Run (which then returns ErrClosed), waits for it
 // and frees the program. Close is idempotent.
