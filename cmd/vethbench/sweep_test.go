@@ -44,7 +44,7 @@ func TestSweepDryRunDefault(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{`sweep "default": 24 cases in 4 groups`, "Does GRO help veth?", "about "} {
+	for _, want := range []string{`sweep "default": 26 cases in 5 groups`, "Does GRO help veth?", "about "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("plan lacks %q:\n%s", want, out)
 		}

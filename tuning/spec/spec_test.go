@@ -62,6 +62,7 @@ func TestDefault(t *testing.T) {
 		"veth/pkt=64/qdisc=pfifo_fast/txqueuelen=1000", "veth/pkt=64/qdisc=pfifo_fast/txqueuelen=5000",
 		"veth/pkt=64/flows=2/senders=2/gro=off", "veth/pkt=64/flows=2/senders=2/gro=on",
 		"veth/pkt=64/queues=2x2/flows=2/senders=2/gro=off", "veth/pkt=64/queues=2x2/flows=2/senders=2/gro=on",
+		"veth/pkt=64/generator=packet", "veth/pkt=64/generator=xdp",
 	}
 	if got := names(cs); !slices.Equal(got, want) {
 		t.Errorf("default cases:\n got %q\nwant %q", got, want)
