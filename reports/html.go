@@ -273,6 +273,9 @@ func buildAnswers(a *analysis) (any, error) {
 	if o := overflows(a.r); o != "" {
 		v.Caveats = append(v.Caveats, o)
 	}
+	if g := generatorBoundCases(a.r); g != "" {
+		v.Caveats = append(v.Caveats, g)
+	}
 	if unsupported > 0 {
 		v.Caveats = append(v.Caveats, plural(unsupported, "case is", "cases are")+" unsupported on this kernel")
 	}
@@ -769,6 +772,33 @@ func caseWarnings(c *result.Case) []string {
 // flags, then its warnings (but its stop reason).
 func caseReasons(c *result.Case) []string {
 	return append(caseFlags(c), caseWarnings(c)...)
+}
+
+// generatorBoundCases summarises the cases whose figure is the generator's
+// limit (result.BoundGenerator): "" when none is.
+func generatorBoundCases(r *result.Result) string {
+	n, ok := 0, 0
+	gens := map[string]bool{}
+	for i := range r.Cases {
+		c := &r.Cases[i]
+		if c.Status != result.StatusOK || c.Summary == nil {
+			continue
+		}
+		ok++
+		if b := c.Summary.Bottleneck; b != nil && b.Side == result.BoundGenerator {
+			n++
+			gens[c.Traffic.Generator] = true
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	verb := "are"
+	if n == 1 {
+		verb = "is"
+	}
+	return fmt.Sprintf("%d of %d measured cases %s generator-bound (%s): the sending threads were saturated with nothing downstream dropping, so the figure is the generator's limit on that path, not the device's; compare cases at the same generator, and see the packet and xdp generators for what the path itself carries",
+		n, ok, verb, strings.Join(slices.Sorted(maps.Keys(gens)), ", "))
 }
 
 // overflows summarises the cases whose receiving socket overflowed (more

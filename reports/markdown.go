@@ -40,6 +40,9 @@ func WriteMarkdown(w io.Writer, r *result.Result) error {
 	if o := overflows(r); o != "" {
 		caveats = append(caveats, strings.ToUpper(o[:1])+o[1:]+".")
 	}
+	if g := generatorBoundCases(r); g != "" {
+		caveats = append(caveats, g+".")
+	}
 	if len(caveats) > 0 {
 		b.WriteString("\n### Caveats\n\n")
 		for _, c := range caveats {
