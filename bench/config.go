@@ -241,13 +241,8 @@ func (c Case) Validate(m Measure) error {
 	if t.GSO != 0 && t.Generator != GenUDP {
 		return bad("udp-gso", "only the udp generator uses UDP GSO (generator %s)", t.Generator)
 	}
-	if t.GSO < 0 || t.GSO > traffic.MaxGSOSegments {
-		return bad("udp-gso", "%d out of range [0, %d] (0: off)", t.GSO, traffic.MaxGSOSegments)
-	}
-	if t.GSO > 1 {
-		if p, _ := traffic.PayloadLen(t.FrameSize, ipv6); p*t.GSO > 65535-traffic.UDPHeaderLen-traffic.IPv4HeaderLen {
-			return bad("udp-gso", "%d datagrams of %d payload bytes exceed one 64 KiB send", t.GSO, p)
-		}
+	if err := traffic.CheckGSO(t.GSO, t.FrameSize, ipv6); err != nil {
+		return bad("udp-gso", "%v", err)
 	}
 	if t.QdiscBypass && t.Generator != GenPacket {
 		return bad("qdisc-bypass", "only the packet generator can bypass the qdisc (generator %s)", t.Generator)

@@ -59,6 +59,19 @@ type UDPConfig struct {
 	GSO int
 }
 
+// CheckGSO says whether gso datagrams of frameSize fit one UDP GSO send:
+// at most MaxGSOSegments of them (0 is off), whose payloads together fit
+// one 64 KiB IP packet. The frame size itself is checked elsewhere.
+func CheckGSO(gso, frameSize int, ipv6 bool) error {
+	if gso < 0 || gso > MaxGSOSegments {
+		return fmt.Errorf("%d out of range [0, %d] (0: off)", gso, MaxGSOSegments)
+	}
+	if p, _ := PayloadLen(frameSize, ipv6); gso > 1 && p*gso > maxIPPacket-UDPHeaderLen-IPv4HeaderLen {
+		return fmt.Errorf("%d datagrams of %d payload bytes exceed one 64 KiB send", gso, p)
+	}
+	return nil
+}
+
 // IPv6 reports whether the configured traffic is IPv6.
 func (c UDPConfig) IPv6() bool { return c.Dst.Unmap().Is6() }
 
@@ -135,11 +148,8 @@ func (c UDPConfig) Validate() error {
 	if c.Batch < 0 || c.Batch > MaxBatch {
 		return bad("Batch %d out of range [1, %d] (0: %d)", c.Batch, MaxBatch, DefaultBatch)
 	}
-	if c.GSO < 0 || c.GSO > MaxGSOSegments {
-		return bad("GSO %d out of range [0, %d] (0: no UDP GSO)", c.GSO, MaxGSOSegments)
-	}
-	if p, _ := PayloadLen(c.FrameSize, c.IPv6()); c.GSO > 1 && p*c.GSO > maxIPPacket-UDPHeaderLen-IPv4HeaderLen {
-		return bad("GSO %d: %d datagrams of %d bytes exceed one 64 KiB send", c.GSO, c.GSO, p)
+	if err := CheckGSO(c.GSO, c.FrameSize, c.IPv6()); err != nil {
+		return bad("GSO %v", err)
 	}
 	if c.Workers < 0 || c.Workers > c.Flows {
 		return bad("Workers %d out of range [1, Flows=%d] (0: 1)", c.Workers, c.Flows)

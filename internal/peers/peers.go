@@ -184,8 +184,8 @@ func (b *bench) withUDPReceiver(ctx context.Context, f func() (float64, error)) 
 // the configured duration for its start and its report; one that does not
 // (trafgen) is interrupted after the duration.
 func (b *bench) timed(ctx context.Context, ns *netns.NS, cpu int, selfStop bool, name string, args ...string) (*proc, time.Duration, error) {
-	start := time.Now()
-	p, err := startOn(ns, cpu, name, args...)
+	t0 := time.Now()
+	p, err := start(ns, cpu, name, args...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -194,17 +194,12 @@ func (b *bench) timed(ctx context.Context, ns *netns.NS, cpu int, selfStop bool,
 		limit += 10 * time.Second
 	}
 	err = p.wait(ctx, limit)
-	d := time.Since(start)
+	d := time.Since(t0)
 	if err != nil && (selfStop || !strings.Contains(err.Error(), "did not finish")) {
 		p.close()
 		return nil, 0, p.exitErr(err)
 	}
 	return p, d, nil
-}
-
-// startOn starts a peer inside ns pinned to cpu.
-func startOn(ns *netns.NS, cpu int, name string, args ...string) (*proc, error) {
-	return start(ns, cpu, name, args...)
 }
 
 // frame is the 64-byte frame of vethbench's packet generator, for trafgen.
@@ -321,7 +316,7 @@ func (b *bench) udpVsIperf3N(ctx context.Context, senders int, want float64) Row
 		})
 	}
 	peer := func(ctx context.Context) (float64, error) {
-		srv, err := startOn(rx.NS, b.rcvCPU, "iperf3", "-s", "-1", "-B", rx.Addr.String(), "-p", fmt.Sprint(peerPort))
+		srv, err := start(rx.NS, b.rcvCPU, "iperf3", "-s", "-1", "-B", rx.Addr.String(), "-p", fmt.Sprint(peerPort))
 		if err != nil {
 			return 0, err
 		}
@@ -391,7 +386,7 @@ func (b *bench) tcpVsIperf3(ctx context.Context) Row {
 		return 8 * float64(sink.Received()-r0) / d.Seconds() / 1e9, nil
 	}
 	peer := func(ctx context.Context) (float64, error) {
-		srv, err := startOn(rx.NS, b.rcvCPU, "iperf3", "-s", "-1", "-B", rx.Addr.String(), "-p", fmt.Sprint(peerPort))
+		srv, err := start(rx.NS, b.rcvCPU, "iperf3", "-s", "-1", "-B", rx.Addr.String(), "-p", fmt.Sprint(peerPort))
 		if err != nil {
 			return 0, err
 		}
@@ -465,7 +460,7 @@ func (b *bench) rrVsSockperf(proto string, oneCPU bool) func(context.Context) Ro
 			if proto == traffic.ProtoTCP {
 				args = append(args, "--tcp")
 			}
-			srv, err := startOn(rx.NS, b.rcvCPU, "sockperf", args...)
+			srv, err := start(rx.NS, b.rcvCPU, "sockperf", args...)
 			if err != nil {
 				return 0, err
 			}

@@ -2,7 +2,6 @@ package peers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -121,15 +120,11 @@ func (p *proc) close() {
 	p.out.Close()
 }
 
-// exitErr describes a failed run with the tail of its output.
+// exitErr describes a failed run (err non-nil) with the tail of its output.
 func (p *proc) exitErr(err error) error {
 	out := strings.TrimSpace(p.output())
 	if len(out) > 400 {
 		out = "..." + out[len(out)-400:]
 	}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) || err != nil {
-		return fmt.Errorf("%s: %w: %s", p.name, err, out)
-	}
-	return nil
+	return fmt.Errorf("%s: %w: %s", p.name, err, out)
 }
