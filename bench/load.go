@@ -8,6 +8,7 @@ import (
 	"github.com/vethbench/vethbench/bench/topology"
 	"github.com/vethbench/vethbench/bench/traffic"
 	vbpf "github.com/vethbench/vethbench/ebpf"
+	"github.com/vethbench/vethbench/internal/histogram"
 )
 
 // Units of result.Traffic.Unit.
@@ -38,7 +39,7 @@ type load struct {
 	// gaps is the receiver's count of sequence gaps (datagram generators).
 	gaps func() uint64
 	// rtt is the round-trip histogram (rr); nil for one-way traffic.
-	rtt func() vbpf.Histogram
+	rtt func() histogram.Histogram
 	// lost and late count rr requests given up on and responses after it.
 	lost, late func() uint64
 	// tcp: the sender's segments out and retransmissions.

@@ -12,9 +12,10 @@ import (
 	"time"
 
 	"github.com/vethbench/vethbench/bench/host"
-	"github.com/vethbench/vethbench/bench/stats"
 	"github.com/vethbench/vethbench/bench/topology"
 	vbpf "github.com/vethbench/vethbench/ebpf"
+	"github.com/vethbench/vethbench/internal/histogram"
+	"github.com/vethbench/vethbench/internal/stats"
 	"github.com/vethbench/vethbench/reports/result"
 	"github.com/vethbench/vethbench/tuning"
 )
@@ -317,7 +318,7 @@ type snapshot struct {
 	sent, sentBytes  uint64
 	received, gaps   uint64
 	lost, late       uint64
-	rtt              vbpf.Histogram
+	rtt              histogram.Histogram
 	tcpSegs, retrans uint64
 	genCPU, rcvCPU   time.Duration
 	sendErrs         map[string]uint64
@@ -600,8 +601,8 @@ func latency(s vbpf.Snapshot) result.Latency {
 	return latencyOf(s.Latency, "one-way", s.BadTimestamp)
 }
 
-func latencyOf(h vbpf.Histogram, kind string, bad uint64) result.Latency {
-	l := result.Latency{Kind: kind, Count: h.Total(), Resolution: vbpf.Resolution, BadStamps: bad}
+func latencyOf(h histogram.Histogram, kind string, bad uint64) result.Latency {
+	l := result.Latency{Kind: kind, Count: h.Total(), Resolution: histogram.Resolution, BadStamps: bad}
 	q := func(p float64) float64 {
 		est, _, _, ok := h.Quantile(p)
 		if !ok {

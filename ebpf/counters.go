@@ -12,7 +12,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
-	"github.com/vethbench/vethbench/bench/netns"
+	"github.com/vethbench/vethbench/internal/histogram"
+	"github.com/vethbench/vethbench/internal/netns"
 )
 
 // ErrNotSupported is wrapped by errors about what the running kernel lacks
@@ -109,14 +110,14 @@ type Options struct {
 // (max(1, gso_segs) per skb). Latency has one value per UDP skb, the first
 // datagram's, so with UDP GSO its total is Matched-BadTimestamp, not Segs.
 type Snapshot struct {
-	Packets      uint64    `json:"packets"`       // every packet at ingress
-	Bytes        uint64    `json:"bytes"`         // their skb->len, Ethernet header included (as rx_bytes)
-	Matched      uint64    `json:"matched"`       // vethbench skbs (see Proto)
-	MatchedBytes uint64    `json:"matched_bytes"` // their skb->len
-	Segs         uint64    `json:"segs"`          // datagrams or TCP segments in the matched skbs
-	PayloadBytes uint64    `json:"payload_bytes"` // UDP or TCP payload of the matched skbs, all segments
-	BadTimestamp uint64    `json:"bad_timestamp"` // UDP: matched skbs with a zero or future timestamp; not in Latency
-	Latency      Histogram `json:"latency"`       // UDP: one-way latency of the other matched skbs, ns; TCP: empty
+	Packets      uint64              `json:"packets"`       // every packet at ingress
+	Bytes        uint64              `json:"bytes"`         // their skb->len, Ethernet header included (as rx_bytes)
+	Matched      uint64              `json:"matched"`       // vethbench skbs (see Proto)
+	MatchedBytes uint64              `json:"matched_bytes"` // their skb->len
+	Segs         uint64              `json:"segs"`          // datagrams or TCP segments in the matched skbs
+	PayloadBytes uint64              `json:"payload_bytes"` // UDP or TCP payload of the matched skbs, all segments
+	BadTimestamp uint64              `json:"bad_timestamp"` // UDP: matched skbs with a zero or future timestamp; not in Latency
+	Latency      histogram.Histogram `json:"latency"`       // UDP: one-way latency of the other matched skbs, ns; TCP: empty
 }
 
 // Sub returns s minus prev, an earlier snapshot of the same Counters.
@@ -429,7 +430,7 @@ func (c *Counters) Snapshot() (Snapshot, error) {
 	if err := c.objs.Latency.Lookup(uint32(0), &hists); err != nil {
 		return Snapshot{}, fmt.Errorf("read latency histogram: %w", err)
 	}
-	s.Latency.Counts = make([]uint64, NumBuckets)
+	s.Latency.Counts = make([]uint64, histogram.NumBuckets)
 	for _, h := range hists {
 		for i, n := range h.Buckets {
 			s.Latency.Counts[i] += n
@@ -462,3 +463,6 @@ func (c *Counters) Close() error {
 	errs = append(errs, c.objs.close())
 	return errors.Join(errs...)
 }
+
+// counterVbHist must hold exactly the buckets histogram.BucketOf knows.
+var _ = [1]struct{}{}[len(counterVbHist{}.Buckets)-histogram.NumBuckets]

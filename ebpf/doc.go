@@ -22,7 +22,7 @@
 // the protocol (Options.Proto) baked in (read-only globals set at load
 // time: the verifier sees them as constants and drops the other mode's
 // code, so one object serves both) and attaches it at the ingress of one
-// device inside a namespace made by bench/netns. Counters
+// device inside a namespace made by internal/netns. Counters
 // reads the per-CPU maps (Snapshot, Sub for a window's deltas) and Close
 // removes everything AttachIngress added, and only that.
 //

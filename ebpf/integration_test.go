@@ -12,8 +12,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"fmt"
-	"github.com/vethbench/vethbench/bench/netns"
 	"github.com/vethbench/vethbench/bench/topology"
+	"github.com/vethbench/vethbench/internal/netns"
 	"github.com/vethbench/vethbench/internal/testenv"
 )
 

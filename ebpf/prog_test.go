@@ -10,6 +10,7 @@ import (
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
+	"github.com/vethbench/vethbench/internal/histogram"
 	"github.com/vethbench/vethbench/internal/testenv"
 )
 
@@ -371,8 +372,8 @@ func TestProgramLatency(t *testing.T) {
 	if hi < age || lo > elapsed {
 		t.Fatalf("latency counted in bucket [%d, %d], but it was between %d and %d ns", lo, hi, age, elapsed)
 	}
-	if elapsed-age < 1000 && BucketOf(age) != BucketOf(est) {
-		t.Errorf("latency in bucket %d, Go's BucketOf(%d) = %d", BucketOf(est), age, BucketOf(age))
+	if elapsed-age < 1000 && histogram.BucketOf(age) != histogram.BucketOf(est) {
+		t.Errorf("latency in bucket %d, Go's histogram.BucketOf(%d) = %d", histogram.BucketOf(est), age, histogram.BucketOf(age))
 	}
 	t.Logf("now-%dus: bucket [%d, %d] ns, run took %d ns", age/1000, lo, hi, elapsed-age)
 
@@ -417,8 +418,8 @@ func TestBucketOfMatchesC(t *testing.T) {
 		if err != nil {
 			t.Fatalf("BPF_PROG_RUN: %v", err)
 		}
-		if int(int32(ret)) != BucketOf(v) {
-			t.Fatalf("value %d: C bucket %d, Go BucketOf %d", v, int32(ret), BucketOf(v))
+		if int(int32(ret)) != histogram.BucketOf(v) {
+			t.Fatalf("value %d: C bucket %d, Go histogram.BucketOf %d", v, int32(ret), histogram.BucketOf(v))
 		}
 	}
 	t.Logf("C and Go agree on %d values", len(values))

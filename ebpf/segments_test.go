@@ -21,8 +21,8 @@ import (
 	"github.com/safchain/ethtool"
 	"golang.org/x/sys/unix"
 
-	"github.com/vethbench/vethbench/bench/netns"
 	"github.com/vethbench/vethbench/bench/topology"
+	"github.com/vethbench/vethbench/internal/netns"
 	"github.com/vethbench/vethbench/internal/testenv"
 )
 

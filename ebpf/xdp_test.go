@@ -14,8 +14,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vethbench/vethbench/bench/kstat"
-	"github.com/vethbench/vethbench/bench/netns"
 	"github.com/vethbench/vethbench/bench/topology"
+	"github.com/vethbench/vethbench/internal/netns"
 	"github.com/vethbench/vethbench/internal/testenv"
 )
 

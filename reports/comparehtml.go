@@ -23,7 +23,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
-	"github.com/vethbench/vethbench/bench/stats"
+	"github.com/vethbench/vethbench/internal/stats"
 	"github.com/vethbench/vethbench/reports/compare"
 	"github.com/vethbench/vethbench/reports/result"
 )

@@ -13,7 +13,7 @@ package reports
 //     fastest value by median pps is compared with the runner-up (devices;
 //     loopback, which has no device, is the baseline, not a contender) or the
 //     slowest (knobs) as a ratio of medians with a bootstrap interval
-//     (bench/stats.RatioOfMedians, the result's confidence level and seed).
+//     (internal/stats.RatioOfMedians, the result's confidence level and seed).
 //     An interval that holds 1 or lies within ±3% (NoEffectBand) is "no
 //     measurable effect". Cases that did not run are named with the reason.
 //   - Device comparison: pps and CPU ns per packet by device at each packet
@@ -45,7 +45,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vethbench/vethbench/bench/stats"
+	"github.com/vethbench/vethbench/internal/stats"
 	"github.com/vethbench/vethbench/reports/result"
 )
 

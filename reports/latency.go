@@ -1,7 +1,7 @@
 package reports
 
 import (
-	vbpf "github.com/vethbench/vethbench/ebpf"
+	"github.com/vethbench/vethbench/internal/histogram"
 	"github.com/vethbench/vethbench/reports/result"
 )
 
@@ -28,12 +28,12 @@ func mergedHistogramOf(hs [][]uint64) []uint64 {
 	return h
 }
 
-// bucketBounds is vbpf.BucketBounds, reading buckets past the last as the
+// bucketBounds is histogram.BucketBounds, reading buckets past the last as the
 // last, open-ended one (whose lower bound it returns as both bounds).
 func bucketBounds(i int) (lo, hi uint64) {
-	if i >= vbpf.NumBuckets-1 {
-		lo, _ = vbpf.BucketBounds(vbpf.NumBuckets - 1)
+	if i >= histogram.NumBuckets-1 {
+		lo, _ = histogram.BucketBounds(histogram.NumBuckets - 1)
 		return lo, lo
 	}
-	return vbpf.BucketBounds(i)
+	return histogram.BucketBounds(i)
 }

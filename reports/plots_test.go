@@ -4,7 +4,7 @@ import (
 	"math"
 	"testing"
 
-	vbpf "github.com/vethbench/vethbench/ebpf"
+	"github.com/vethbench/vethbench/internal/histogram"
 )
 
 func TestSI(t *testing.T) {
@@ -45,8 +45,8 @@ func TestPercentileCurve(t *testing.T) {
 	h := make([]uint64, 200)
 	h[bucket(100_000)] = 90 // 100 µs
 	h[bucket(1_000_000)] = 10
-	if vbpf.BucketOf(100_000) != bucket(100_000) {
-		t.Fatalf("bucket formula disagrees with vbpf.BucketOf")
+	if histogram.BucketOf(100_000) != bucket(100_000) {
+		t.Fatalf("bucket formula disagrees with histogram.BucketOf")
 	}
 	xy := percentileCurve(h)
 	if len(xy) != 2 {

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vethbench/vethbench/bench/netns"
 	"github.com/vethbench/vethbench/bench/topology"
+	"github.com/vethbench/vethbench/internal/netns"
 )
 
 // Status of one applied knob on one target.

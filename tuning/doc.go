@@ -46,7 +46,7 @@
 // has changed since alone. Apply refuses a host sysctl that another live
 // vethbench holds, naming its pid.
 //
-// Handles are opened inside a device's namespace through bench/netns and
+// Handles are opened inside a device's namespace through internal/netns and
 // used from outside; sysfs knobs go through netns.DoSysfs, since /sys shows
 // the devices of the namespace that mounted it.
 //

@@ -12,7 +12,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
-	"github.com/vethbench/vethbench/bench/netns"
+	"github.com/vethbench/vethbench/internal/netns"
 	"github.com/vethbench/vethbench/reports/result"
 )
 

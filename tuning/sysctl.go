@@ -6,7 +6,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/vethbench/vethbench/bench/netns"
+	"github.com/vethbench/vethbench/internal/netns"
 )
 
 // sysctlDef is a sysctl on the allow-list, with the range Parse accepts.

@@ -85,7 +85,7 @@ ipvlan_run() {
 
 step modules load_modules
 has_pkg bench/probe && step test-probe gotest bench/probe
-has_pkg bench/netns && step test-netns gotest bench/netns
+has_pkg internal/netns && step test-netns gotest internal/netns
 has_pkg bench/kstat && step test-kstat gotest bench/kstat
 has_pkg bench/topology && step test-topology gotest bench/topology
 has_pkg ebpf && step test-ebpf gotest ebpf

@@ -126,7 +126,7 @@ say "kernel $kver, ${#order[@]} modules"
 # --- static Go binaries ------------------------------------------------------
 # Test packages: path relative to the repo, copied with their testdata/ so
 # the test binary runs from its package directory as go test would.
-TEST_PKGS=(bench/probe bench/topology bench bench/netns bench/kstat ebpf tuning)
+TEST_PKGS=(bench/probe bench/topology bench internal/netns bench/kstat ebpf tuning)
 export CGO_ENABLED=0 GOOS=linux GOARCH=amd64
 say "building static vethbench and test binaries"
 go build -trimpath -o "$ir/bin/vethbench" ./cmd/vethbench

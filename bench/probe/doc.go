@@ -6,7 +6,7 @@
 //
 // Nothing is guessed from the kernel version or its config: each item is
 // the outcome of creating, attaching or opening the thing itself. Devices
-// and qdiscs are made in fresh anonymous namespaces (bench/netns) that are
+// and qdiscs are made in fresh anonymous namespaces (internal/netns) that are
 // closed afterwards, and every probe removes what it made even when it
 // fails; no interface of the initial namespace is touched, no packet is
 // sent, and no sysctl is written (writability is tested by opening the file

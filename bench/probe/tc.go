@@ -10,7 +10,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
-	"github.com/vethbench/vethbench/bench/netns"
+	"github.com/vethbench/vethbench/internal/netns"
 )
 
 // qdiscKinds are tried as the root qdisc, in this order.

@@ -8,7 +8,7 @@ import (
 	"github.com/google/nftables/expr"
 	"golang.org/x/sys/unix"
 
-	"github.com/vethbench/vethbench/bench/netns"
+	"github.com/vethbench/vethbench/internal/netns"
 )
 
 // masquerade makes n masquerade everything it forwards out of oif, with one

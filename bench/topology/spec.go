@@ -7,7 +7,7 @@ import (
 	"regexp"
 	"slices"
 
-	"github.com/vethbench/vethbench/bench/netns"
+	"github.com/vethbench/vethbench/internal/netns"
 )
 
 // Kind names a way of wiring a sender to a receiver.

@@ -13,7 +13,7 @@
 //	tcp     TCPSender writes bulk data over Flows connections; TCPSink
 //	        drains them.
 //	rr      RRClient sends requests (open or closed loop) and times the
-//	        responses RRServer echoes; round trips in a vbpf.Histogram.
+//	        responses RRServer echoes; round trips in a histogram.Histogram.
 //
 // Every generator reports CPUTime, the CPU clock of its own threads, so
 // that a result can say whether the generator saturated (see

@@ -14,7 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/vethbench/vethbench/bench/netns"
+	"github.com/vethbench/vethbench/internal/netns"
 )
 
 // PacketConfig describes the traffic of a PacketSender: complete Ethernet

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vethbench/vethbench/bench/netns"
 	"github.com/vethbench/vethbench/bench/topology"
+	"github.com/vethbench/vethbench/internal/netns"
 )
 
 // The reference tools the benchmarks compare against, run on the same kind

@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/vethbench/vethbench/bench/netns"
+	"github.com/vethbench/vethbench/internal/netns"
 )
 
 // recvBatch is the number of datagrams one recvmmsg call may return.

@@ -13,8 +13,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/vethbench/vethbench/bench/netns"
-	vbpf "github.com/vethbench/vethbench/ebpf"
+	"github.com/vethbench/vethbench/internal/histogram"
+	"github.com/vethbench/vethbench/internal/netns"
 )
 
 // Protocols of RRConfig.Proto.
@@ -201,7 +201,7 @@ type rrWorker struct {
 
 	senderDone atomic.Bool // open loop: the sending thread has returned
 	cpuNS      atomic.Int64
-	hist       [vbpf.NumBuckets]atomic.Uint64 // round trips, ns
+	hist       [histogram.NumBuckets]atomic.Uint64 // round trips, ns
 }
 
 // NewRRClient validates cfg and opens its flows inside ns (nil: the current
@@ -336,8 +336,8 @@ func (c *RRClient) Outstanding() uint64 {
 // RTT returns the histogram of round trips in nanoseconds, over all Runs:
 // from the request's send time (open loop: the time it was due) to the
 // arrival of its response. It may be read while Run runs.
-func (c *RRClient) RTT() vbpf.Histogram {
-	h := vbpf.Histogram{Counts: make([]uint64, vbpf.NumBuckets)}
+func (c *RRClient) RTT() histogram.Histogram {
+	h := histogram.Histogram{Counts: make([]uint64, histogram.NumBuckets)}
 	for _, k := range c.workers {
 		for i := range k.hist {
 			h.Counts[i] += k.hist[i].Load()
@@ -773,7 +773,7 @@ func (k *rrWorker) account(f *rrFlow, seq uint32, rtt int64) {
 		return
 	}
 	f.responses.Add(1)
-	k.hist[vbpf.BucketOf(uint64(max(rtt, 0)))].Add(1)
+	k.hist[histogram.BucketOf(uint64(max(rtt, 0)))].Add(1)
 }
 
 // Close stops a running Run (which then returns ErrClosed, without

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/vethbench/vethbench/bench/topology"
-	vbpf "github.com/vethbench/vethbench/ebpf"
+	"github.com/vethbench/vethbench/internal/histogram"
 	"github.com/vethbench/vethbench/internal/testenv"
 )
 
@@ -158,7 +158,7 @@ func checkAccounting(t *testing.T, cli *RRClient) {
 	}
 }
 
-func quantileUS(h vbpf.Histogram, q float64) float64 {
+func quantileUS(h histogram.Histogram, q float64) float64 {
 	est, _, _, _ := h.Quantile(q)
 	return float64(est) / 1e3
 }
@@ -250,7 +250,7 @@ func TestRROpenLoopShowsStall(t *testing.T) {
 			// here ~stall*rate waited at least half of it.
 			var slow uint64
 			for i, c := range h.Counts {
-				if lo, _ := vbpf.BucketBounds(i); lo >= uint64(stall/4) {
+				if lo, _ := histogram.BucketBounds(i); lo >= uint64(stall/4) {
 					slow += c
 				}
 			}

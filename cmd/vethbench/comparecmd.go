@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vethbench/vethbench/bench/stats"
+	"github.com/vethbench/vethbench/internal/stats"
 	"github.com/vethbench/vethbench/reports/compare"
 )
 

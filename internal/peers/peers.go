@@ -13,10 +13,10 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/vethbench/vethbench/bench/netns"
 	"github.com/vethbench/vethbench/bench/topology"
 	"github.com/vethbench/vethbench/bench/traffic"
 	vbpf "github.com/vethbench/vethbench/ebpf"
+	"github.com/vethbench/vethbench/internal/netns"
 )
 
 // Options configure Run.

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/vethbench/vethbench/bench/stats"
+	"github.com/vethbench/vethbench/internal/stats"
 	"github.com/vethbench/vethbench/reports/result"
 )
 

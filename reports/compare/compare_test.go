@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vethbench/vethbench/bench/stats"
+	"github.com/vethbench/vethbench/internal/stats"
 	"github.com/vethbench/vethbench/reports/result"
 )
 

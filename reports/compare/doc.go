@@ -1,6 +1,6 @@
 // Package compare is `vethbench compare BASE NEW`: it matches the cases of
 // two files and gives each a verdict a nightly CI can trust, following
-// the project's STATS.md with the estimators of package bench/stats.
+// the project's STATS.md with the estimators of package internal/stats.
 //
 // # Inputs
 //

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/vethbench/vethbench/bench/stats"
+	"github.com/vethbench/vethbench/internal/stats"
 )
 
 // Output formats.

@@ -266,7 +266,7 @@ func (s *Spec) checkMeasure() error {
 }
 
 // coverage is the largest coverage an interval of the median from n trials
-// has: that of [min, max], 1 - 2 * 0.5^n (see bench/stats).
+// has: that of [min, max], 1 - 2 * 0.5^n (see internal/stats).
 func coverage(n int) float64 { return 1 - 2*math.Pow(0.5, float64(n)) }
 
 // TrialsFor returns the fewest trials whose median interval can reach the

@@ -1,4 +1,4 @@
-package vbpf
+package histogram
 
 import (
 	"math"
@@ -192,20 +192,5 @@ func TestMergeIsSum(t *testing.T) {
 	short.Add(long)
 	if len(short.Counts) != 3 || short.Counts[0] != 2 || short.Counts[2] != 3 {
 		t.Errorf("Add: %v", short.Counts)
-	}
-}
-
-func TestSnapshotSub(t *testing.T) {
-	prev := Snapshot{Packets: 10, Bytes: 1000, Matched: 5, MatchedBytes: 500, BadTimestamp: 1, Latency: hist(100, 2000)}
-	cur := Snapshot{Packets: 25, Bytes: 2600, Matched: 12, MatchedBytes: 1200, BadTimestamp: 2, Latency: hist(100, 2000, 2000, 50000)}
-	d := cur.Sub(prev)
-	if d.Packets != 15 || d.Bytes != 1600 || d.Matched != 7 || d.MatchedBytes != 700 || d.BadTimestamp != 1 {
-		t.Fatalf("Sub = %+v", d)
-	}
-	if d.Latency.Total() != 2 || d.Latency.Counts[BucketOf(2000)] != 1 || d.Latency.Counts[BucketOf(50000)] != 1 {
-		t.Fatalf("latency delta %v", d.Latency.Counts)
-	}
-	if z := cur.Sub(cur); z.Packets != 0 || z.Latency.Total() != 0 {
-		t.Fatalf("s.Sub(s) = %+v", z)
 	}
 }

@@ -1,4 +1,4 @@
-package vbpf
+package histogram
 
 import (
 	"fmt"
@@ -10,7 +10,8 @@ import (
 // 1<<subBits equal sub-buckets. Values 0..7 ns have a bucket each; a value
 // v >= 8 with e = floor(log2 v) goes to bucket (e-2)*8 + ((v >> (e-3)) & 7).
 // Values of 2^maxLog2 ns (about 18 minutes) and more share the last bucket.
-// counter.c (vb_bucket_of) computes the same function; a test runs both.
+// ebpf/counter.c (vb_bucket_of) computes the same function; a test in package
+// vbpf runs both.
 const (
 	subBits = 3
 	maxLog2 = 40
@@ -45,7 +46,7 @@ func BucketOf(v uint64) int {
 func BucketBounds(i int) (lo, hi uint64) {
 	switch {
 	case i < 0 || i >= NumBuckets:
-		panic(fmt.Sprintf("vbpf: bucket %d out of range [0, %d)", i, NumBuckets))
+		panic(fmt.Sprintf("histogram: bucket %d out of range [0, %d)", i, NumBuckets))
 	case i < 1<<subBits:
 		return uint64(i), uint64(i)
 	case i == NumBuckets-1:
@@ -152,6 +153,3 @@ func (h Histogram) Quantile(q float64) (est, lo, hi uint64, ok bool) {
 	}
 	panic("unreachable: rank <= total")
 }
-
-// counterVbHist must hold exactly the buckets BucketOf knows.
-var _ = [1]struct{}{}[len(counterVbHist{}.Buckets)-NumBuckets]

@@ -1,0 +1,30 @@
+package vbpf
+
+import (
+	"testing"
+
+	"github.com/vethbench/vethbench/internal/histogram"
+)
+
+func histOf(values ...uint64) histogram.Histogram {
+	var h histogram.Histogram
+	for _, v := range values {
+		h.Record(v)
+	}
+	return h
+}
+
+func TestSnapshotSub(t *testing.T) {
+	prev := Snapshot{Packets: 10, Bytes: 1000, Matched: 5, MatchedBytes: 500, BadTimestamp: 1, Latency: histOf(100, 2000)}
+	cur := Snapshot{Packets: 25, Bytes: 2600, Matched: 12, MatchedBytes: 1200, BadTimestamp: 2, Latency: histOf(100, 2000, 2000, 50000)}
+	d := cur.Sub(prev)
+	if d.Packets != 15 || d.Bytes != 1600 || d.Matched != 7 || d.MatchedBytes != 700 || d.BadTimestamp != 1 {
+		t.Fatalf("Sub = %+v", d)
+	}
+	if d.Latency.Total() != 2 || d.Latency.Counts[histogram.BucketOf(2000)] != 1 || d.Latency.Counts[histogram.BucketOf(50000)] != 1 {
+		t.Fatalf("latency delta %v", d.Latency.Counts)
+	}
+	if z := cur.Sub(cur); z.Packets != 0 || z.Latency.Total() != 0 {
+		t.Fatalf("s.Sub(s) = %+v", z)
+	}
+}
