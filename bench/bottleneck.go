@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/vethbench/vethbench/bench/plan"
 	"github.com/vethbench/vethbench/reports/result"
 )
 
@@ -39,7 +40,7 @@ func bottleneck(t result.Traffic, s *result.Summary) *result.Bottleneck {
 		return &result.Bottleneck{Side: side, Detail: fmt.Sprintf(format, a...) + " (" + cpus + ")"}
 	}
 	switch {
-	case t.Generator == GenRR && t.Rate == 0:
+	case t.Generator == plan.GenRR && t.Rate == 0:
 		return b(result.BoundNone, "closed loop: each flow has one request in flight, so the figure is round-trip latency, not capacity")
 	case sent > 0 && float64(socket) > significant*sent:
 		return b(result.BoundReceiver, "the receiving socket dropped %.1f%% of what was sent: the figure is what the receiver read, device_pps what reached the device", 100*float64(socket)/sent)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/vethbench/vethbench/bench/plan"
 	"github.com/vethbench/vethbench/bench/topology"
 	"github.com/vethbench/vethbench/internal/testenv"
 	"github.com/vethbench/vethbench/reports/result"
@@ -14,7 +15,7 @@ import (
 // says what was measured and which side limited it.
 func TestRunCaseGenerators(t *testing.T) {
 	testenv.RequireRoot(t)
-	gen := func(name string, mod func(*Case)) Case {
+	gen := func(name string, mod func(*plan.Case)) plan.Case {
 		c := vethCase(64)
 		c.Traffic.Generator = name
 		if mod != nil {
@@ -22,13 +23,15 @@ func TestRunCaseGenerators(t *testing.T) {
 		}
 		return c
 	}
-	datagrams := []Case{
-		gen(GenUDP, func(c *Case) { c.Traffic.GSO, c.Traffic.FrameSize = 16, 200 }),
-		gen(GenPacket, nil),
-		gen(GenPacket, func(c *Case) { c.Traffic.QdiscBypass, c.Topology.Family, c.Traffic.FrameSize = true, topology.IPv6, 78 }),
-		gen(GenPacket, func(c *Case) { c.Topology.Kind = topology.KindRouter }),
+	datagrams := []plan.Case{
+		gen(plan.GenUDP, func(c *plan.Case) { c.Traffic.GSO, c.Traffic.FrameSize = 16, 200 }),
+		gen(plan.GenPacket, nil),
+		gen(plan.GenPacket, func(c *plan.Case) {
+			c.Traffic.QdiscBypass, c.Topology.Family, c.Traffic.FrameSize = true, topology.IPv6, 78
+		}),
+		gen(plan.GenPacket, func(c *plan.Case) { c.Topology.Kind = topology.KindRouter }),
 		// A live frame's datagram holds a page of socket buffer.
-		gen(GenXDP, func(c *Case) { c.Traffic.RcvBuf = 32 << 20 }),
+		gen(plan.GenXDP, func(c *plan.Case) { c.Traffic.RcvBuf = 32 << 20 }),
 	}
 	for _, c := range datagrams {
 		t.Run(c.Name(), func(t *testing.T) {
@@ -36,7 +39,7 @@ func TestRunCaseGenerators(t *testing.T) {
 			if rc.Traffic.Unit != unitDatagrams {
 				t.Errorf("unit %q", rc.Traffic.Unit)
 			}
-			if (c.Traffic.Generator == GenUDP) == (rc.Traffic.Bypasses != "") {
+			if (c.Traffic.Generator == plan.GenUDP) == (rc.Traffic.Bypasses != "") {
 				t.Errorf("generator %s, bypasses %q", c.Traffic.Generator, rc.Traffic.Bypasses)
 			}
 			for _, tr := range rc.Trials {
@@ -46,14 +49,14 @@ func TestRunCaseGenerators(t *testing.T) {
 				}
 				checkCPU(t, tr)
 			}
-			if k := rc.Settings; c.Traffic.Generator == GenXDP && (len(k) == 0 || k[0].Knob != "gro") {
+			if k := rc.Settings; c.Traffic.Generator == plan.GenXDP && (len(k) == 0 || k[0].Knob != "gro") {
 				t.Errorf("xdp case set %+v, want gro on at the receiving ends (NAPI)", k)
 			}
 		})
 	}
 
 	t.Run("tcp", func(t *testing.T) {
-		c := gen(GenTCP, func(c *Case) { c.Traffic.Flows, c.Traffic.Senders = 2, 2 })
+		c := gen(plan.GenTCP, func(c *plan.Case) { c.Traffic.Flows, c.Traffic.Senders = 2, 2 })
 		rc := runOK(t, c)
 		for _, tr := range rc.Trials {
 			// Every byte written was read; the device saw the segments.
@@ -70,10 +73,10 @@ func TestRunCaseGenerators(t *testing.T) {
 		}
 	})
 
-	for _, c := range []Case{
-		gen(GenRR, nil),
-		gen(GenRR, func(c *Case) { c.Traffic.Proto = "tcp" }),
-		gen(GenRR, func(c *Case) { c.Traffic.Rate, c.Traffic.Flows, c.Traffic.Senders = 4000, 2, 2 }),
+	for _, c := range []plan.Case{
+		gen(plan.GenRR, nil),
+		gen(plan.GenRR, func(c *plan.Case) { c.Traffic.Proto = "tcp" }),
+		gen(plan.GenRR, func(c *plan.Case) { c.Traffic.Rate, c.Traffic.Flows, c.Traffic.Senders = 4000, 2, 2 }),
 	} {
 		t.Run(c.Name(), func(t *testing.T) {
 			rc := runOK(t, c)
@@ -98,7 +101,7 @@ func TestRunCaseGenerators(t *testing.T) {
 	}
 }
 
-func runOK(t *testing.T, c Case) result.Case {
+func runOK(t *testing.T, c plan.Case) result.Case {
 	t.Helper()
 	rc, err := RunCase(context.Background(), c, quick, Options{})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vethbench/vethbench/bench/plan"
 	"github.com/vethbench/vethbench/bench/topology"
 	"github.com/vethbench/vethbench/bench/traffic"
 	vbpf "github.com/vethbench/vethbench/ebpf"
@@ -51,9 +52,9 @@ type load struct {
 
 func zero() uint64 { return 0 }
 
-// proto is the transport the counters must match.
-func (c Case) proto() vbpf.Proto {
-	if c.Traffic.Generator == GenTCP || c.Traffic.Generator == GenRR && c.Traffic.proto() == "tcp" {
+// counterProto is the transport the counters must match.
+func counterProto(c plan.Case) vbpf.Proto {
+	if c.Traffic.Generator == plan.GenTCP || c.Traffic.Generator == plan.GenRR && c.Traffic.RRProto() == "tcp" {
 		return vbpf.ProtoTCP
 	}
 	return vbpf.ProtoUDP
@@ -61,12 +62,12 @@ func (c Case) proto() vbpf.Proto {
 
 // newLoad opens the receiving side in the receiver's namespace, then the
 // generator in the sender's. The caller starts the server and closes both.
-func newLoad(c Case, topo *topology.Topology, port uint16, senderCPUs []int, receiverCPU int) (*load, error) {
+func newLoad(c plan.Case, topo *topology.Topology, port uint16, senderCPUs []int, receiverCPU int) (*load, error) {
 	t := c.Traffic
 	snd, rx := topo.Sender, topo.Receiver
 	l := &load{unit: unitDatagrams, gaps: zero, lost: zero, late: zero}
 	switch t.Generator {
-	case GenUDP, GenPacket, GenXDP:
+	case plan.GenUDP, plan.GenPacket, plan.GenXDP:
 		rcv, err := traffic.NewUDPReceiver(rx.NS, rx.Addr, port, t.RcvBuf)
 		if err != nil {
 			return l, fmt.Errorf("receiver: %w", err)
@@ -78,13 +79,13 @@ func newLoad(c Case, topo *topology.Topology, port uint16, senderCPUs []int, rec
 	}
 	var err error
 	switch t.Generator {
-	case GenUDP:
+	case plan.GenUDP:
 		l.gen, err = traffic.NewUDPSender(snd.NS, traffic.UDPConfig{
 			Src: snd.Addr, Dst: rx.Addr, DstPort: port, SrcPortBase: SrcPortBase,
 			Flows: t.Flows, FrameSize: t.FrameSize, Rate: t.Rate, Batch: t.Batch,
 			Workers: t.Senders, MTU: topo.Spec.MTU, CPUs: senderCPUs, GSO: t.GSO,
 		})
-	case GenPacket:
+	case plan.GenPacket:
 		var path traffic.L2Path
 		if path, err = traffic.ResolveL2(snd.NS, rx.Addr); err != nil {
 			break
@@ -98,7 +99,7 @@ func newLoad(c Case, topo *topology.Topology, port uint16, senderCPUs []int, rec
 			Flows: t.Flows, FrameSize: t.FrameSize, MTU: topo.Spec.MTU, Rate: t.Rate, Batch: t.Batch,
 			Workers: t.Senders, CPUs: senderCPUs, QdiscBypass: t.QdiscBypass,
 		})
-	case GenTCP:
+	case plan.GenTCP:
 		l.unit = unitBytes
 		var sink *traffic.TCPSink
 		if sink, err = traffic.NewTCPSink(rx.NS, rx.Addr, port); err != nil {
@@ -122,7 +123,7 @@ func newLoad(c Case, topo *topology.Topology, port uint16, senderCPUs []int, rec
 				return st.DataSegsOut, st.TotalRetrans
 			}
 		}
-	case GenXDP:
+	case plan.GenXDP:
 		if d, ok := device(topo, "sender"); !ok || d.Kind != "veth" {
 			return l, &topology.UnsupportedError{Reason: fmt.Sprintf("generator xdp needs a veth as the sender's device (%s has %s): only veth takes redirected XDP frames here", topo.Spec.Kind, d.Kind)}
 		}
@@ -137,11 +138,11 @@ func newLoad(c Case, topo *topology.Topology, port uint16, senderCPUs []int, rec
 			FrameSize: t.FrameSize, MTU: topo.Spec.MTU, Rate: t.Rate, Batch: t.Batch,
 			Workers: t.Senders, CPUs: senderCPUs,
 		})
-	case GenRR:
+	case plan.GenRR:
 		l.unit = unitRequests
 		size, _ := traffic.PayloadLen(t.FrameSize, rx.Addr.Is6()) // checked by Validate
 		cfg := traffic.RRConfig{
-			Proto: t.proto(), Src: snd.Addr, Dst: rx.Addr, Port: port, Flows: t.Flows, Size: size,
+			Proto: t.RRProto(), Src: snd.Addr, Dst: rx.Addr, Port: port, Flows: t.Flows, Size: size,
 			Rate: t.Rate, Workers: t.Senders, CPUs: senderCPUs,
 		}
 		if cfg.Proto == traffic.ProtoUDP && snd.Addr != rx.Addr {

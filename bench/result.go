@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vethbench/vethbench/bench/host"
+	"github.com/vethbench/vethbench/bench/plan"
 	"github.com/vethbench/vethbench/reports/result"
 	"github.com/vethbench/vethbench/tuning"
 )
@@ -41,7 +42,7 @@ func ToolVersion() string {
 // Run measures every case in order and returns the result file's contents.
 // It validates all cases before creating anything. When ctx is cancelled it
 // returns the cases finished so far, with Interrupted set, and ctx's error.
-func Run(ctx context.Context, cases []Case, m Measure, opts Options) (*result.Result, error) {
+func Run(ctx context.Context, cases []plan.Case, m plan.Measure, opts Options) (*result.Result, error) {
 	progress := opts.Progress
 	for _, c := range cases {
 		if err := c.Validate(m); err != nil {

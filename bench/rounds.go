@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"github.com/vethbench/vethbench/bench/plan"
 	"github.com/vethbench/vethbench/internal/stats"
 	"github.com/vethbench/vethbench/reports/result"
 )
@@ -19,7 +20,7 @@ import (
 // median, and at m.MaxTrials in any case. A case that is unsupported or
 // fails leaves the rounds at once. On cancellation the cases measured so
 // far are returned with ctx's error.
-func rounds(ctx context.Context, cases []Case, m Measure, opts Options) ([]result.Case, error) {
+func rounds(ctx context.Context, cases []plan.Case, m plan.Measure, opts Options) ([]result.Case, error) {
 	maxTrials := max(m.MaxTrials, m.Trials)
 	one := m
 	one.Trials = 1

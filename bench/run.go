@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vethbench/vethbench/bench/host"
+	"github.com/vethbench/vethbench/bench/plan"
 	"github.com/vethbench/vethbench/bench/topology"
 	vbpf "github.com/vethbench/vethbench/ebpf"
 	"github.com/vethbench/vethbench/internal/histogram"
@@ -51,7 +52,7 @@ type Options struct {
 // RunCase measures one case. Failures that belong to the case (an
 // unsupported topology, a setup error) are recorded in the returned case;
 // the error is non-nil only when the context was cancelled.
-func RunCase(ctx context.Context, c Case, m Measure, opts Options) (result.Case, error) {
+func RunCase(ctx context.Context, c plan.Case, m plan.Measure, opts Options) (result.Case, error) {
 	out, err := session(ctx, c, m, opts, 0, m.Trials)
 	if err == nil && out.Status == result.StatusOK {
 		finish(&out, m)
@@ -62,7 +63,7 @@ func RunCase(ctx context.Context, c Case, m Measure, opts Options) (result.Case,
 // session builds a case, runs a warm-up and m.Trials windows, and tears it
 // down. Its trials are numbered from base+1, out of total, in events and
 // in the result. The summary is left to finish.
-func session(ctx context.Context, c Case, m Measure, opts Options, base, total int) (out result.Case, err error) {
+func session(ctx context.Context, c plan.Case, m plan.Measure, opts Options, base, total int) (out result.Case, err error) {
 	progress := opts.Progress
 	if progress == nil {
 		progress = func(Event) {}
@@ -145,7 +146,7 @@ func session(ctx context.Context, c Case, m Measure, opts Options, base, total i
 
 // finish summarises a measured case's trials and says what a reader must
 // know about them.
-func finish(out *result.Case, m Measure) {
+func finish(out *result.Case, m plan.Measure) {
 	pps := make([]float64, len(out.Trials))
 	for i, t := range out.Trials {
 		pps[i] = t.PPS
@@ -193,7 +194,7 @@ func (r *running) fail(ctx context.Context, out *result.Case, err error) error {
 
 // running holds everything a case has set up, torn down by close.
 type running struct {
-	c            Case
+	c            plan.Case
 	topo         *topology.Topology
 	counters     *vbpf.Counters
 	drops        *vbpf.Drops // nil where the kernel cannot give drop reasons
@@ -215,14 +216,14 @@ type running struct {
 	rcvExit   chan error // the receiver's Run result, once it has returned
 }
 
-func setup(ctx context.Context, c Case, j *tuning.Journal) (*running, error) {
+func setup(ctx context.Context, c plan.Case, j *tuning.Journal) (*running, error) {
 	topo, err := topology.Realize(ctx, c.Topology)
 	if err != nil {
 		return nil, err
 	}
 	r := &running{c: c, topo: topo, rcvCancel: func() {}, restore: func() error { return nil }}
 	knobs := c.Knobs
-	if c.Traffic.Generator == GenXDP && knobValue(knobs, "gro") == "" && knobValue(knobs, "xdp") == "" {
+	if c.Traffic.Generator == plan.GenXDP && plan.KnobValue(knobs, "gro") == "" && plan.KnobValue(knobs, "xdp") == "" {
 		// veth takes XDP frames only into a peer with NAPI, which GRO
 		// turns on; the setting is recorded with the case's own.
 		knobs = append(slices.Clone(knobs), tuning.Setting{Name: "gro", Value: "on"})
@@ -254,10 +255,10 @@ func setup(ctx context.Context, c Case, j *tuning.Journal) (*running, error) {
 	}
 	rx := topo.Receiver
 	port := dstPort(topo.Spec.RunID)
-	if r.counters, err = vbpf.AttachIngress(rx.NS, rx.Ifname, vbpf.Options{DstPort: port, Proto: c.proto()}); err != nil {
+	if r.counters, err = vbpf.AttachIngress(rx.NS, rx.Ifname, vbpf.Options{DstPort: port, Proto: counterProto(c)}); err != nil {
 		return r, fmt.Errorf("attach counters: %w", err)
 	}
-	switch r.drops, err = vbpf.AttachDrops(vbpf.DropOptions{DstPort: port, Proto: c.proto()}); {
+	switch r.drops, err = vbpf.AttachDrops(vbpf.DropOptions{DstPort: port, Proto: counterProto(c)}); {
 	case errors.Is(err, vbpf.ErrNotSupported):
 		r.dropCounter = "kernel counters"
 		r.knobWarnings = append(r.knobWarnings, fmt.Sprintf("drop reasons unavailable (%v): drops are summed from the kernel's device and SNMP counters", err))
@@ -531,7 +532,7 @@ func (r *running) trial(s0, s1 snapshot, cpu host.CPUTimes, elapsed time.Duratio
 		// freed without an skb, so kfree_skb never sees them; the
 		// sender's tx_dropped counts them (and nothing else: no skb
 		// leaves the sender).
-		if r.c.Traffic.Generator == GenXDP {
+		if r.c.Traffic.Generator == plan.GenXDP {
 			if n := t.Drops["sender.tx_dropped"]; n > 0 {
 				if t.DropReasons == nil {
 					t.DropReasons = map[string]uint64{}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vethbench/vethbench/bench/plan"
 	"github.com/vethbench/vethbench/bench/topology"
 	"github.com/vethbench/vethbench/internal/testenv"
 	"github.com/vethbench/vethbench/reports/result"
@@ -19,82 +20,14 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
-func vethCase(pkt int) Case {
-	return Case{
+func vethCase(pkt int) plan.Case {
+	return plan.Case{
 		Topology: topology.Spec{Kind: topology.KindVeth},
-		Traffic:  Traffic{Generator: "udp", FrameSize: pkt, Flows: 1, Senders: 1, Batch: 64},
+		Traffic:  plan.Traffic{Generator: "udp", FrameSize: pkt, Flows: 1, Senders: 1, Batch: 64},
 	}
 }
 
-var quick = Measure{Trials: 2, Duration: time.Second, Warmup: 200 * time.Millisecond, Confidence: 0.95}
-
-func TestValidate(t *testing.T) {
-	if err := vethCase(64).Validate(quick); err != nil {
-		t.Fatal(err)
-	}
-	for want, mod := range map[string]func(*Case, *Measure){
-		"trials: 0":                func(c *Case, m *Measure) { m.Trials = 0 },
-		"duration: -1s":            func(c *Case, m *Measure) { m.Duration = -time.Second },
-		"warmup: -1s":              func(c *Case, m *Measure) { m.Warmup = -time.Second },
-		"pkt-size: 57 bytes":       func(c *Case, m *Measure) { c.Traffic.FrameSize = 57 },
-		"pkt-size: 77 bytes":       func(c *Case, m *Measure) { c.Traffic.FrameSize = 77; c.Topology.Family = topology.IPv6 },
-		"pkt-size: 9015 bytes":     func(c *Case, m *Measure) { c.Traffic.FrameSize = 9015; c.Topology.MTU = 9000 },
-		"flows: 0":                 func(c *Case, m *Measure) { c.Traffic.Flows = 0 },
-		"batch: 0":                 func(c *Case, m *Measure) { c.Traffic.Batch = 0 },
-		"senders: 2 out of":        func(c *Case, m *Measure) { c.Traffic.Senders = 2 },
-		"rate: -1":                 func(c *Case, m *Measure) { c.Traffic.Rate = -1 },
-		"rcvbuf: -1":               func(c *Case, m *Measure) { c.Traffic.RcvBuf = -1 },
-		`generator: unknown`:       func(c *Case, m *Measure) { c.Traffic.Generator = "pktgen" },
-		"udp-gso: only the udp":    func(c *Case, m *Measure) { c.Traffic.Generator, c.Traffic.GSO = "packet", 8 },
-		"udp-gso: 65 out of range": func(c *Case, m *Measure) { c.Traffic.GSO = 65 },
-		"udp-gso: 45 datagrams":    func(c *Case, m *Measure) { c.Traffic.GSO, c.Traffic.FrameSize = 45, 1514 },
-		"qdisc-bypass: only":       func(c *Case, m *Measure) { c.Traffic.QdiscBypass = true },
-		"proto: only the rr":       func(c *Case, m *Measure) { c.Traffic.Proto = "tcp" },
-		`proto: "sctp"`:            func(c *Case, m *Measure) { c.Traffic.Generator, c.Traffic.Proto = "rr", "sctp" },
-		"rate: 1000: the tcp":      func(c *Case, m *Measure) { c.Traffic.Generator, c.Traffic.Rate = "tcp", 1000 },
-		"generator: xdp redirects": func(c *Case, m *Measure) {
-			c.Traffic.Generator, c.Topology.Kind = "xdp", topology.KindLoopback
-		},
-		"generator: xdp needs NAPI": func(c *Case, m *Measure) {
-			c.Traffic.Generator, c.Knobs = "xdp", []tuning.Setting{{Name: "gro", Value: "off"}}
-		},
-		`topology: unknown`:     func(c *Case, m *Measure) { c.Topology.Kind = "nope" },
-		"confidence: 1 out of ": func(c *Case, m *Measure) { m.Confidence = 1 },
-	} {
-		c, m := vethCase(64), quick
-		mod(&c, &m)
-		err := c.Validate(m)
-		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), want) {
-			t.Errorf("error %v, want one containing %q", err, want)
-		}
-	}
-}
-
-func TestCaseName(t *testing.T) {
-	c := vethCase(64)
-	if got := c.Name(); got != "veth/pkt=64" {
-		t.Errorf("Name = %q", got)
-	}
-	c.Topology.Family, c.Traffic.Flows, c.Traffic.Senders, c.Traffic.Rate = topology.IPv6, 4, 2, 1e5
-	if got := c.Name(); got != "veth/pkt=64/ipv6/flows=4/senders=2/rate=100000" {
-		t.Errorf("Name = %q", got)
-	}
-	c = vethCase(64)
-	c.Traffic.Generator, c.Traffic.Proto = "rr", "tcp"
-	if got := c.Name(); got != "veth/pkt=64/generator=rr/proto=tcp" {
-		t.Errorf("Name = %q", got)
-	}
-	c = vethCase(64)
-	c.Traffic.Generator = "tcp"
-	if got := c.Name(); got != "veth/generator=tcp" {
-		t.Errorf("Name = %q", got)
-	}
-	c = vethCase(64)
-	c.Traffic.GSO = 16
-	if got := c.Name(); got != "veth/pkt=64/udp_gso=16" {
-		t.Errorf("Name = %q", got)
-	}
-}
+var quick = plan.Measure{Trials: 2, Duration: time.Second, Warmup: 200 * time.Millisecond, Confidence: 0.95}
 
 func TestSummarizeAndWarnings(t *testing.T) {
 	var trials []result.Trial
@@ -122,7 +55,7 @@ func TestSummarizeAndWarnings(t *testing.T) {
 // runs above a sanity bound of 100,000 pps.
 func TestRunCaseVeth(t *testing.T) {
 	testenv.RequireRoot(t)
-	for _, c := range []Case{vethCase(64), vethCase(1400), func() Case {
+	for _, c := range []plan.Case{vethCase(64), vethCase(1400), func() plan.Case {
 		c := vethCase(64)
 		c.Topology.Family = topology.IPv6
 		c.Traffic.FrameSize = 78
@@ -145,7 +78,7 @@ func TestRunCaseVeth(t *testing.T) {
 	}
 }
 
-func checkTrial(t *testing.T, c Case, tr result.Trial) {
+func checkTrial(t *testing.T, c plan.Case, tr result.Trial) {
 	t.Helper()
 	within := func(a, b uint64, tol float64) bool {
 		return math.Abs(float64(a)-float64(b)) <= tol*math.Max(float64(b), 1)
@@ -255,7 +188,7 @@ func TestRunCaseCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(700*time.Millisecond, cancel)
 	start := time.Now()
-	_, err := RunCase(ctx, vethCase(64), Measure{Trials: 3, Duration: 20 * time.Second, Confidence: 0.95}, Options{})
+	_, err := RunCase(ctx, vethCase(64), plan.Measure{Trials: 3, Duration: 20 * time.Second, Confidence: 0.95}, Options{})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("RunCase after cancel: %v", err)
 	}
@@ -270,7 +203,7 @@ func TestRunCaseCancel(t *testing.T) {
 // warm-up and three 2 s trials); the metrics are the case's medians.
 func BenchmarkRunVeth64(b *testing.B) {
 	testenv.RequireRoot(b)
-	m := Measure{Trials: 3, Duration: 2 * time.Second, Warmup: 500 * time.Millisecond, Confidence: 0.95}
+	m := plan.Measure{Trials: 3, Duration: 2 * time.Second, Warmup: 500 * time.Millisecond, Confidence: 0.95}
 	for b.Loop() {
 		rc, err := RunCase(context.Background(), vethCase(64), m, Options{})
 		if err != nil || rc.Status != result.StatusOK {
@@ -355,14 +288,14 @@ func TestRunRounds(t *testing.T) {
 	lo.Topology.Kind = topology.KindLoopback
 	ipv := vethCase(64)
 	ipv.Topology.Kind = topology.KindIPvlan
-	m := Measure{Trials: 2, MaxTrials: 3, Target: 1e-9, Seed: 7, Duration: 300 * time.Millisecond, Warmup: 100 * time.Millisecond, Confidence: 0.5}
+	m := plan.Measure{Trials: 2, MaxTrials: 3, Target: 1e-9, Seed: 7, Duration: 300 * time.Millisecond, Warmup: 100 * time.Millisecond, Confidence: 0.5}
 	var order []string
 	progress := func(ev Event) {
 		if ev.Phase == "setup" {
 			order = append(order, ev.Case)
 		}
 	}
-	res, err := Run(context.Background(), []Case{vethCase(64), lo, ipv}, m, Options{Progress: progress})
+	res, err := Run(context.Background(), []plan.Case{vethCase(64), lo, ipv}, m, Options{Progress: progress})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -396,7 +329,7 @@ func TestFinishFlagsOutliers(t *testing.T) {
 	for i, pps := range []float64{100, 101, 99, 100, 102, 40, 98, 100} {
 		c.Trials = append(c.Trials, result.Trial{Index: i, PPS: pps, Closed: true})
 	}
-	finish(&c, Measure{Confidence: 0.95})
+	finish(&c, plan.Measure{Confidence: 0.95})
 	if !c.Trials[5].Outlier || c.Trials[0].Outlier || c.Summary.PPS.N != 8 {
 		t.Fatalf("outliers %v, n %d", c.Trials, c.Summary.PPS.N)
 	}

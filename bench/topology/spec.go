@@ -2,11 +2,11 @@ package topology
 
 import (
 	"errors"
-	"fmt"
 	"net/netip"
 	"regexp"
 	"slices"
 
+	"github.com/vethbench/vethbench/internal/field"
 	"github.com/vethbench/vethbench/internal/netns"
 )
 
@@ -68,14 +68,15 @@ const MaxQueues = 64
 
 var runIDRe = regexp.MustCompile(`^[0-9a-f]{1,6}$`)
 
-// ErrInvalid is wrapped by every validation error.
+// ErrInvalid is wrapped by every validation error, each a *field.Error
+// naming the field as the CLI spells it.
 var ErrInvalid = errors.New("invalid topology spec")
 
 // Validate checks the spec without touching the kernel.
 func (s Spec) Validate() error {
 	// Messages start with the field's name as the CLI spells it.
-	bad := func(field, format string, a ...any) error {
-		return fmt.Errorf("%w: %s: %s", ErrInvalid, field, fmt.Sprintf(format, a...))
+	bad := func(name, format string, a ...any) error {
+		return field.Errorf(ErrInvalid, name, format, a...)
 	}
 	if !slices.Contains(Kinds, s.Kind) {
 		return bad("topology", "unknown topology %q (known: %v)", s.Kind, Kinds)

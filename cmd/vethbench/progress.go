@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vethbench/vethbench/bench"
+	"github.com/vethbench/vethbench/bench/plan"
 	"github.com/vethbench/vethbench/reports"
 	"github.com/vethbench/vethbench/reports/result"
 )
@@ -26,7 +27,7 @@ const (
 type progressLine struct {
 	w        io.Writer
 	tty      bool
-	m        bench.Measure
+	m        plan.Measure
 	start    time.Time
 	perTrial time.Duration // planned time of one trial
 	cases    int
@@ -35,7 +36,7 @@ type progressLine struct {
 	skipped  int // cases that ended without measuring
 }
 
-func newProgressLine(w io.Writer, m bench.Measure, cases int) *progressLine {
+func newProgressLine(w io.Writer, m plan.Measure, cases int) *progressLine {
 	p := &progressLine{w: w, m: m, start: time.Now(), cases: cases}
 	// Several cases run in rounds, each trial in a topology of its own;
 	// one case keeps its topology for all its trials.

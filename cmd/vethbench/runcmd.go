@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vethbench/vethbench/bench"
+	"github.com/vethbench/vethbench/bench/plan"
 	"github.com/vethbench/vethbench/bench/topology"
 	"github.com/vethbench/vethbench/reports"
 	"github.com/vethbench/vethbench/reports/benchfmt"
@@ -112,7 +113,7 @@ receiver, the path (drops on the way) or none (a fixed rate was met).`,
 	fl.IntVar(&f.rxQueues, "rx-queues", 1, "RX queues of the sending end of every link")
 	fl.IntVar(&f.peerTxQueues, "peer-tx-queues", 0, "TX queues of the receiving end of every link; 0 = same as --tx-queues")
 	fl.IntVar(&f.peerRxQueues, "peer-rx-queues", 0, "RX queues of the receiving end of every link; 0 = same as --rx-queues")
-	fl.StringVar(&f.generator, "generator", "udp", "traffic generator: "+strings.Join(bench.Generators, "|")+" (see above)")
+	fl.StringVar(&f.generator, "generator", "udp", "traffic generator: "+strings.Join(plan.Generators, "|")+" (see above)")
 	fl.IntVar(&f.gso, "udp-gso", 0, "udp: datagrams per UDP GSO send (UDP_SEGMENT), at most 64; 0 = off")
 	fl.BoolVar(&f.qdiscBypass, "qdisc-bypass", false, "packet: set PACKET_QDISC_BYPASS, frames skip the sender's qdisc")
 	fl.StringVar(&f.proto, "proto", "", "rr: udp|tcp (default udp)")
@@ -133,19 +134,19 @@ receiver, the path (drops on the way) or none (a fixed rate was met).`,
 }
 
 func runRun(cmd *cobra.Command, f runFlags, stdout, stderr io.Writer) error {
-	c := bench.Case{
+	c := plan.Case{
 		Topology: topology.Spec{
 			Kind: topology.Kind(f.topology), Mode: f.mode, Family: topology.Family(f.family),
 			MTU: f.mtu, TxQueues: f.txQueues, RxQueues: f.rxQueues,
 			PeerTxQueues: f.peerTxQueues, PeerRxQueues: f.peerRxQueues,
 		},
-		Traffic: bench.Traffic{
+		Traffic: plan.Traffic{
 			Generator: f.generator, FrameSize: f.pktSize, Flows: f.flows, Senders: f.senders,
 			Rate: f.rate, Batch: f.batch, RcvBuf: f.rcvbuf,
 			GSO: f.gso, QdiscBypass: f.qdiscBypass, Proto: f.proto,
 		},
 	}
-	m := bench.Measure{Trials: f.trials, Duration: f.duration, Warmup: f.warmup, Confidence: f.confidence}
+	m := plan.Measure{Trials: f.trials, Duration: f.duration, Warmup: f.warmup, Confidence: f.confidence}
 	if !slices.Contains(outputFormats, f.format) {
 		return usageErr(fmt.Errorf("--format: unknown format %q (%s)", f.format, strings.Join(outputFormats, ", ")))
 	}
@@ -162,7 +163,7 @@ func runRun(cmd *cobra.Command, f runFlags, stdout, stderr io.Writer) error {
 	if !f.quiet {
 		progress = newProgressLine(stderr, m, 1).event
 	}
-	res, err := bench.Run(cmd.Context(), []bench.Case{c}, m, bench.Options{
+	res, err := bench.Run(cmd.Context(), []plan.Case{c}, m, bench.Options{
 		Progress: progress, Command: append([]string{"vethbench"}, os.Args[1:]...),
 	})
 	if res == nil {
@@ -218,7 +219,7 @@ func caseOutcome(cases []result.Case) error {
 
 // flagError rewrites "invalid configuration: pkt-size: ..." as "--pkt-size: ...".
 func flagError(err error) error {
-	msg := strings.TrimPrefix(err.Error(), bench.ErrInvalid.Error()+": ")
+	msg := strings.TrimPrefix(err.Error(), plan.ErrInvalid.Error()+": ")
 	msg = strings.TrimPrefix(msg, topology.ErrInvalid.Error()+": ")
 	if field, rest, ok := strings.Cut(msg, ": "); ok && !strings.Contains(field, " ") {
 		return fmt.Errorf("--%s: %s", field, rest)

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vethbench/vethbench/bench"
+	"github.com/vethbench/vethbench/bench/plan"
 	"github.com/vethbench/vethbench/reports"
 	"github.com/vethbench/vethbench/reports/result"
 	"github.com/vethbench/vethbench/tuning"
@@ -102,7 +103,7 @@ func runSweep(cmd *cobra.Command, f sweepFlags, stdout, stderr io.Writer) error 
 	if err != nil {
 		return usageErr(err)
 	}
-	m := s.Measure.Bench()
+	m := s.Measure
 	dir := f.output
 	if dir == "" {
 		dir = filepath.Join("vethbench-results", time.Now().Format("2006-01-02T15-04-05"))
@@ -126,7 +127,7 @@ func runSweep(cmd *cobra.Command, f sweepFlags, stdout, stderr io.Writer) error 
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("output directory: %w", err)
 	}
-	bcases := make([]bench.Case, len(cases))
+	bcases := make([]plan.Case, len(cases))
 	for i, c := range cases {
 		bcases[i] = c.Case
 		bcases[i].Questions = c.Questions

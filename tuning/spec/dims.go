@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/vethbench/vethbench/bench"
+	"github.com/vethbench/vethbench/bench/plan"
 	"github.com/vethbench/vethbench/bench/topology"
 	"github.com/vethbench/vethbench/bench/traffic"
 )
@@ -20,18 +20,18 @@ const (
 	kindBool                   // on/off, true/false
 )
 
-// dimension is a key that maps to a field of bench.Case.
+// dimension is a key that maps to a field of plan.Case.
 type dimension struct {
 	key   string
 	field string // the field's name in bench and topology errors
 	kind  valueKind
 	// check rejects a value no case could use (nil: no single-value check;
-	// combinations are checked per case by bench.Case.Validate).
+	// combinations are checked per case by plan.Case.Validate).
 	check func(v string) error
-	apply func(c *bench.Case, v string)
+	apply func(c *plan.Case, v string)
 }
 
-// Dimensions lists the keys that map to bench.Case fields, in the order
+// Dimensions lists the keys that map to plan.Case fields, in the order
 // documented. Any other key under defaults, set, vary or one_of is a knob.
 var Dimensions = []string{
 	"topology", "mode", "family", "mtu", "tx_queues", "rx_queues", "peer_tx_queues", "peer_rx_queues",
@@ -51,29 +51,29 @@ func atof(v string) float64 {
 var dimensions = map[string]*dimension{
 	"topology": {field: "topology", kind: kindName,
 		check: func(v string) error { return topology.Spec{Kind: topology.Kind(v)}.Validate() },
-		apply: func(c *bench.Case, v string) { c.Topology.Kind = topology.Kind(v) }},
+		apply: func(c *plan.Case, v string) { c.Topology.Kind = topology.Kind(v) }},
 	"mode": {field: "mode", kind: kindName,
-		apply: func(c *bench.Case, v string) { c.Topology.Mode = v }},
+		apply: func(c *plan.Case, v string) { c.Topology.Mode = v }},
 	"family": {field: "family", kind: kindName,
 		check: func(v string) error {
 			return topology.Spec{Kind: topology.KindVeth, Family: topology.Family(v)}.Validate()
 		},
-		apply: func(c *bench.Case, v string) { c.Topology.Family = topology.Family(v) }},
-	"mtu":            {field: "mtu", kind: kindInt, apply: func(c *bench.Case, v string) { c.Topology.MTU = atoi(v) }},
-	"tx_queues":      {field: "tx-queues", kind: kindInt, apply: func(c *bench.Case, v string) { c.Topology.TxQueues = atoi(v) }},
-	"rx_queues":      {field: "rx-queues", kind: kindInt, apply: func(c *bench.Case, v string) { c.Topology.RxQueues = atoi(v) }},
-	"peer_tx_queues": {field: "peer-tx-queues", kind: kindInt, apply: func(c *bench.Case, v string) { c.Topology.PeerTxQueues = atoi(v) }},
-	"peer_rx_queues": {field: "peer-rx-queues", kind: kindInt, apply: func(c *bench.Case, v string) { c.Topology.PeerRxQueues = atoi(v) }},
-	"pkt_size":       {field: "pkt-size", kind: kindInt, apply: func(c *bench.Case, v string) { c.Traffic.FrameSize = atoi(v) }},
-	"flows":          {field: "flows", kind: kindInt, apply: func(c *bench.Case, v string) { c.Traffic.Flows = atoi(v) }},
-	"senders":        {field: "senders", kind: kindInt, apply: func(c *bench.Case, v string) { c.Traffic.Senders = atoi(v) }},
-	"rate":           {field: "rate", kind: kindFloat, apply: func(c *bench.Case, v string) { c.Traffic.Rate = atof(v) }},
-	"batch":          {field: "batch", kind: kindInt, apply: func(c *bench.Case, v string) { c.Traffic.Batch = atoi(v) }},
-	"rcvbuf":         {field: "rcvbuf", kind: kindInt, apply: func(c *bench.Case, v string) { c.Traffic.RcvBuf = atoi(v) }},
-	"generator":      {field: "generator", kind: kindName, apply: func(c *bench.Case, v string) { c.Traffic.Generator = v }},
-	"udp_gso":        {field: "udp-gso", kind: kindInt, apply: func(c *bench.Case, v string) { c.Traffic.GSO = atoi(v) }},
-	"qdisc_bypass":   {field: "qdisc-bypass", kind: kindBool, apply: func(c *bench.Case, v string) { c.Traffic.QdiscBypass = v == "on" }},
-	"proto":          {field: "proto", kind: kindName, apply: func(c *bench.Case, v string) { c.Traffic.Proto = v }},
+		apply: func(c *plan.Case, v string) { c.Topology.Family = topology.Family(v) }},
+	"mtu":            {field: "mtu", kind: kindInt, apply: func(c *plan.Case, v string) { c.Topology.MTU = atoi(v) }},
+	"tx_queues":      {field: "tx-queues", kind: kindInt, apply: func(c *plan.Case, v string) { c.Topology.TxQueues = atoi(v) }},
+	"rx_queues":      {field: "rx-queues", kind: kindInt, apply: func(c *plan.Case, v string) { c.Topology.RxQueues = atoi(v) }},
+	"peer_tx_queues": {field: "peer-tx-queues", kind: kindInt, apply: func(c *plan.Case, v string) { c.Topology.PeerTxQueues = atoi(v) }},
+	"peer_rx_queues": {field: "peer-rx-queues", kind: kindInt, apply: func(c *plan.Case, v string) { c.Topology.PeerRxQueues = atoi(v) }},
+	"pkt_size":       {field: "pkt-size", kind: kindInt, apply: func(c *plan.Case, v string) { c.Traffic.FrameSize = atoi(v) }},
+	"flows":          {field: "flows", kind: kindInt, apply: func(c *plan.Case, v string) { c.Traffic.Flows = atoi(v) }},
+	"senders":        {field: "senders", kind: kindInt, apply: func(c *plan.Case, v string) { c.Traffic.Senders = atoi(v) }},
+	"rate":           {field: "rate", kind: kindFloat, apply: func(c *plan.Case, v string) { c.Traffic.Rate = atof(v) }},
+	"batch":          {field: "batch", kind: kindInt, apply: func(c *plan.Case, v string) { c.Traffic.Batch = atoi(v) }},
+	"rcvbuf":         {field: "rcvbuf", kind: kindInt, apply: func(c *plan.Case, v string) { c.Traffic.RcvBuf = atoi(v) }},
+	"generator":      {field: "generator", kind: kindName, apply: func(c *plan.Case, v string) { c.Traffic.Generator = v }},
+	"udp_gso":        {field: "udp-gso", kind: kindInt, apply: func(c *plan.Case, v string) { c.Traffic.GSO = atoi(v) }},
+	"qdisc_bypass":   {field: "qdisc-bypass", kind: kindBool, apply: func(c *plan.Case, v string) { c.Traffic.QdiscBypass = v == "on" }},
+	"proto":          {field: "proto", kind: kindName, apply: func(c *plan.Case, v string) { c.Traffic.Proto = v }},
 }
 
 // byField maps a field name in bench's errors to the dimension key.
@@ -86,7 +86,7 @@ func init() {
 	}
 }
 
-// related lists, for a field bench.Case.Validate complains about, the keys
+// related lists, for a field plan.Case.Validate complains about, the keys
 // whose values can make it fail: the error points at the most specific of
 // them (see blame).
 var related = map[string][]string{
@@ -100,10 +100,10 @@ const maxInt = math.MaxInt32
 
 // builtin is every dimension's value when the spec does not give one: the
 // defaults of `vethbench run`.
-func builtin() bench.Case {
-	return bench.Case{
+func builtin() plan.Case {
+	return plan.Case{
 		Topology: topology.Spec{Kind: topology.KindVeth, Family: topology.IPv4},
-		Traffic: bench.Traffic{
+		Traffic: plan.Traffic{
 			Generator: "udp", FrameSize: 64, Flows: 1, Senders: 1, Batch: traffic.DefaultBatch,
 		},
 	}

@@ -40,7 +40,7 @@
 // # Keys: dimensions and knobs
 //
 // defaults, set, vary and the entries of one_of take the same keys.
-// Dimensions map to bench.Case fields:
+// Dimensions map to plan.Case fields:
 //
 //	topology        Topology.Kind: veth, bridge, router, hostnat, macvlan, ipvlan, loopback
 //	mode            Topology.Mode: macvlan bridge, vepa, passthru; ipvlan l2, l3, l3s
@@ -76,7 +76,7 @@
 //
 // # Names and merging
 //
-// CaseSpec.Name is bench.Case.Name (with /udp_gso=, /qdisc_bypass=on,
+// CaseSpec.Name is plan.Case.Name (with /udp_gso=, /qdisc_bypass=on,
 // /generator= and /proto= when they apply), plus /batch= and /rcvbuf=
 // when they differ from the defaults, plus /knob=value for every knob the
 // case sets, in knob name order: "veth/pkt=64/qdisc=pfifo_fast/txqueuelen=1000".
@@ -120,7 +120,7 @@
 //   - also under set / vary: a key both fixed and varied in one group.
 //   - same question as groups[i]: two groups asking one question.
 //   - X out of range ..., unknown topology, has no modes, each sender needs
-//     a flow of its own ...: bench.Case.Validate and topology.Spec.Validate
+//     a flow of its own ...: plan.Case.Validate and topology.Spec.Validate
 //     refuse a value or a combination. The error points at the most specific
 //     value involved (a vary element before a set value before a default);
 //     when that is not the field the message is about, the message starts

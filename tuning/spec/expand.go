@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vethbench/vethbench/bench"
+	"github.com/vethbench/vethbench/bench/plan"
 )
 
 // Limits on the size of a sweep.
@@ -40,7 +40,7 @@ type source struct {
 // `vethbench run`), then takes the spec's defaults, then the group's set,
 // one_of entry and vary values.
 //
-// Every case is validated (bench.Case.Validate with Measure.Bench()); the
+// Every case is validated (plan.Case.Validate with the spec's Measure); the
 // first invalid one is an *Error pointing at the value that makes it
 // invalid. Two grid points of one group that make the same case are an
 // error. A case asked for by several groups (same Name) is merged: it
@@ -53,7 +53,7 @@ func (s *Spec) Expand() ([]CaseSpec, error) {
 	if n := s.size(); n > HardMaxCases {
 		return nil, s.sizeErr(n, HardMaxCases, "even when forced")
 	}
-	m := s.Measure.Bench()
+	m := s.Measure
 	var out []CaseSpec
 	index := map[string]int{}
 	for gi := range s.Groups {
@@ -156,7 +156,7 @@ func (g *Group) points(f func(grid []*Value) error) error {
 }
 
 // build makes the case and its knobs from the values in src.
-func build(src map[string]source) bench.Case {
+func build(src map[string]source) plan.Case {
 	c := builtin()
 	var knobs []Setting
 	for key, s := range src {
@@ -244,15 +244,15 @@ func (s *Spec) checkMeasure() error {
 	bad := func(path string, err error, format string, a ...any) error {
 		return &Error{File: s.File, Line: line(path), Path: path, Msg: fmt.Sprintf(format, a...), Err: err}
 	}
-	if err := builtin().Validate(m.Bench()); err != nil {
+	if err := builtin().Validate(m); err != nil {
 		field, msg := splitField(err)
 		return bad("measure."+field, err, "%s", msg)
 	}
 	if m.MaxTrials < m.Trials {
 		return bad("measure.max_trials", nil, "%d is below trials (%d): it is the upper bound of adaptive stopping", m.MaxTrials, m.Trials)
 	}
-	if m.MaxTrials > bench.MaxTrials {
-		return bad("measure.max_trials", nil, "%d out of range [trials, %d]", m.MaxTrials, bench.MaxTrials)
+	if m.MaxTrials > plan.MaxTrials {
+		return bad("measure.max_trials", nil, "%d out of range [trials, %d]", m.MaxTrials, plan.MaxTrials)
 	}
 	if need, best := TrialsFor(m.Confidence), coverage(m.Trials); m.Trials < need {
 		path := "measure.trials"
@@ -273,7 +273,7 @@ func coverage(n int) float64 { return 1 - 2*math.Pow(0.5, float64(n)) }
 // confidence level: 6 for 0.95, 8 for 0.99.
 func TrialsFor(confidence float64) int {
 	n := 1
-	for n < bench.MaxTrials && coverage(n) < confidence {
+	for n < plan.MaxTrials && coverage(n) < confidence {
 		n++
 	}
 	return n
@@ -352,7 +352,7 @@ const (
 // + Trials * (Duration + DrainCost). Cases the kernel cannot build (ipvlan
 // without ipvlan support) take almost nothing, so the estimate errs long;
 // adaptive stopping can add up to MaxTrials - Trials trials a case.
-func EstimateDuration(cases []CaseSpec, m Measure) time.Duration {
+func EstimateDuration(cases []CaseSpec, m plan.Measure) time.Duration {
 	if len(cases) == 1 {
 		return SetupCost + m.Warmup + time.Duration(m.Trials)*(m.Duration+DrainCost)
 	}

@@ -71,7 +71,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("%d cases", len(cases))
 		}
 		seen := map[string]bool{}
-		m := s.Measure.Bench()
+		m := s.Measure
 		for _, c := range cases {
 			if seen[c.Name] {
 				t.Fatalf("case %q twice", c.Name)

@@ -16,7 +16,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/vethbench/vethbench/bench"
+	"github.com/vethbench/vethbench/bench/plan"
 	"github.com/vethbench/vethbench/bench/topology"
 )
 
@@ -365,7 +365,12 @@ func (p *parser) measure(n *yaml.Node, s *Spec) error {
 		case "target":
 			m.Target, msg = floatOf(kv.v)
 		case "seed":
-			m.Seed, msg = intOf(kv.v)
+			var v int64
+			if v, msg = intOf(kv.v); msg == "" {
+				// Any 64 bits make a seed; a negative one is taken as
+				// its two's complement, as the runner always has.
+				m.Seed = uint64(v)
+			}
 		default:
 			return p.errf(kv.kn, path, "%s", unknownKey(measureKeys))
 		}
@@ -733,7 +738,7 @@ func durationOf(n *yaml.Node) (time.Duration, string) {
 // into the field and the message.
 func splitField(err error) (field, msg string) {
 	msg = err.Error()
-	msg = strings.TrimPrefix(msg, bench.ErrInvalid.Error()+": ")
+	msg = strings.TrimPrefix(msg, plan.ErrInvalid.Error()+": ")
 	msg = strings.TrimPrefix(msg, topology.ErrInvalid.Error()+": ")
 	if f, rest, ok := strings.Cut(msg, ": "); ok && !strings.Contains(f, " ") {
 		return f, rest

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vethbench/vethbench/bench"
+	"github.com/vethbench/vethbench/bench/plan"
 	"github.com/vethbench/vethbench/tuning"
 )
 
@@ -59,7 +59,7 @@ type Catalog interface {
 type Spec struct {
 	File     string // as given to Parse; errors start with it
 	Name     string
-	Measure  Measure
+	Measure  plan.Measure
 	Defaults []Value // in file order
 	Groups   []Group
 	// Lines holds the line of the top-level keys ("name", "measure",
@@ -67,32 +67,10 @@ type Spec struct {
 	Lines map[string]int
 }
 
-// Measure is how every case of a sweep is measured: bench.Measure plus the
-// settings of the interleaved rounds.
-type Measure struct {
-	Trials     int // minimum trials per case
-	MaxTrials  int // upper bound for adaptive stopping; >= Trials
-	Duration   time.Duration
-	Warmup     time.Duration
-	Confidence float64
-	Seed       int64 // seed of the shuffled round order
-	// Target is the relative half-width of the median's interval at which
-	// a case stops adding trials (between Trials and MaxTrials).
-	Target float64
-}
-
 // DefaultMeasure is what a spec's measure section starts from: a key left
 // out keeps its value here (max_trials left out equals trials).
-func DefaultMeasure() Measure {
-	return Measure{Trials: 6, MaxTrials: 6, Duration: 2 * time.Second, Warmup: time.Second, Confidence: 0.95, Seed: 1, Target: 0.02}
-}
-
-// Bench returns the part of m that bench.Run takes.
-func (m Measure) Bench() bench.Measure {
-	return bench.Measure{
-		Trials: m.Trials, MaxTrials: m.MaxTrials, Target: m.Target, Seed: uint64(m.Seed),
-		Duration: m.Duration, Warmup: m.Warmup, Confidence: m.Confidence,
-	}
+func DefaultMeasure() plan.Measure {
+	return plan.Measure{Trials: 6, MaxTrials: 6, Duration: 2 * time.Second, Warmup: time.Second, Confidence: 0.95, Seed: 1, Target: 0.02}
 }
 
 // Group is one question and the small grid of cases that answers it.
@@ -133,7 +111,7 @@ type CaseSpec struct {
 	// once and reported under each of them.
 	Groups    []int
 	Questions []string
-	Case      bench.Case
+	Case      plan.Case
 	Knobs     []Setting // sorted by name; only the knobs the spec sets
 	Name      string    // stable and unique within the sweep
 }

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vethbench/vethbench/bench"
+	"github.com/vethbench/vethbench/bench/plan"
 	"github.com/vethbench/vethbench/bench/topology"
 )
 
@@ -188,7 +188,7 @@ func TestMinimal(t *testing.T) {
 	if len(cs) != 1 || !reflect.DeepEqual(cs[0], want) {
 		t.Errorf("got %+v\nwant %+v", cs, want)
 	}
-	if err := cs[0].Case.Validate(s.Measure.Bench()); err != nil {
+	if err := cs[0].Case.Validate(s.Measure); err != nil {
 		t.Error(err)
 	}
 	if s := mustParse(t, "x y.yaml", "groups:\n  - question: q\n"); s.Name != "sweep" {
@@ -205,13 +205,9 @@ measure:
   seed: 9223372036854775807
 groups: [{question: q}]
 `)
-	want := Measure{Trials: 8, MaxTrials: 8, Duration: 1500 * time.Millisecond, Warmup: time.Second, Confidence: 0.9, Seed: 1<<63 - 1, Target: DefaultMeasure().Target}
+	want := plan.Measure{Trials: 8, MaxTrials: 8, Duration: 1500 * time.Millisecond, Warmup: time.Second, Confidence: 0.9, Seed: 1<<63 - 1, Target: DefaultMeasure().Target}
 	if s.Measure != want {
 		t.Errorf("got %+v, want %+v (max_trials left out equals trials)", s.Measure, want)
-	}
-	if got := s.Measure.Bench(); got != (bench.Measure{Trials: 8, MaxTrials: 8, Target: DefaultMeasure().Target, Seed: 1<<63 - 1,
-		Duration: 1500 * time.Millisecond, Warmup: time.Second, Confidence: 0.9}) {
-		t.Errorf("Bench() = %+v", got)
 	}
 }
 
@@ -328,9 +324,9 @@ groups:
 		t.Fatalf("got %q\nwant %q", names(cs), want)
 	}
 	c := cs[0].Case
-	wantCase := bench.Case{
+	wantCase := plan.Case{
 		Topology: topology.Spec{Kind: topology.KindMacvlan, Mode: "vepa", Family: topology.IPv6, MTU: 9000, TxQueues: 2, PeerRxQueues: 4},
-		Traffic:  bench.Traffic{Generator: "udp", FrameSize: 1400, Flows: 8, Senders: 2, Rate: 250000, Batch: 16, RcvBuf: 4194304},
+		Traffic:  plan.Traffic{Generator: "udp", FrameSize: 1400, Flows: 8, Senders: 2, Rate: 250000, Batch: 16, RcvBuf: 4194304},
 		Knobs:    c.Knobs, // checked below
 	}
 	if !reflect.DeepEqual(c, wantCase) {
@@ -426,7 +422,7 @@ func TestCheck(t *testing.T) {
 }
 
 func TestEstimateDuration(t *testing.T) {
-	m := Measure{Trials: 6, Duration: 2 * time.Second, Warmup: time.Second}
+	m := plan.Measure{Trials: 6, Duration: 2 * time.Second, Warmup: time.Second}
 	cs := make([]CaseSpec, 10)
 	// Interleaved, every trial in its own topology: 10 * 6 * (0.3 + 1 + 2 + 0.1) = 204 s
 	if got := EstimateDuration(cs, m); got != 204*time.Second {

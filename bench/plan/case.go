@@ -1,38 +1,23 @@
-package bench
+package plan
 
 import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/vethbench/vethbench/bench/topology"
 	"github.com/vethbench/vethbench/bench/traffic"
+	"github.com/vethbench/vethbench/internal/field"
+	"github.com/vethbench/vethbench/reports/result"
 	"github.com/vethbench/vethbench/tuning"
 )
 
-// ErrInvalid is wrapped by every configuration error.
+// ErrInvalid is wrapped by every configuration error, each a *field.Error
+// naming the field as the CLI's flags spell it.
 var ErrInvalid = errors.New("invalid configuration")
-
-// Ports of the measured flows, inside the private namespaces. The
-// destination port differs per run (see dstPort) because the drop counter
-// watches every namespace of the host and must not count another vethbench
-// process's packets.
-const (
-	dstPortBase  = 47000
-	dstPortRange = 2000
-	SrcPortBase  = 40000
-)
-
-// dstPort derives a run's destination port from its run id (6 hex digits).
-func dstPort(runID string) uint16 {
-	var h uint32
-	for _, c := range runID {
-		h = h*31 + uint32(c)
-	}
-	return uint16(dstPortBase + h%dstPortRange)
-}
 
 // Generators lists the traffic generators, in the order help text shows
 // them.
@@ -80,65 +65,51 @@ type Case struct {
 	Questions []string
 }
 
-// Name is the case's stable identifier in results and comparisons.
+// Name is the case's stable identifier in results and comparisons, in the
+// grammar of result.FormatName: dimensions at their default are left out.
 func (c Case) Name() string {
 	s := c.Topology.WithDefaults()
-	name := string(s.Kind)
+	device := string(s.Kind)
 	if s.Mode != "" {
-		name += "-" + s.Mode
+		device += "-" + s.Mode
 	}
-	if c.Traffic.Generator != GenTCP {
-		name += fmt.Sprintf("/pkt=%d", c.Traffic.FrameSize)
+	t := c.Traffic
+	dims := map[string]string{
+		result.DimFamily:    string(s.Family),
+		result.DimMTU:       "default",
+		result.DimQueues:    fmt.Sprintf("%dx%d", s.TxQueues, s.RxQueues),
+		result.DimFlows:     strconv.Itoa(t.Flows),
+		result.DimSenders:   strconv.Itoa(t.Senders),
+		result.DimRate:      strconv.FormatFloat(t.Rate, 'g', -1, 64),
+		result.DimBatch:     strconv.Itoa(t.Batch),
+		result.DimRcvBuf:    strconv.Itoa(t.RcvBuf),
+		result.DimUDPGSO:    strconv.Itoa(t.GSO),
+		result.DimGenerator: t.Generator,
 	}
-	if s.Family != topology.IPv4 {
-		name += "/" + string(s.Family)
+	if t.Generator != GenTCP {
+		dims[result.DimPkt] = strconv.Itoa(t.FrameSize)
 	}
 	if def := (topology.Spec{Kind: s.Kind}).WithDefaults(); s.MTU != def.MTU {
-		name += fmt.Sprintf("/mtu=%d", s.MTU)
+		dims[result.DimMTU] = strconv.Itoa(s.MTU)
 	}
-	if s.TxQueues != 1 || s.RxQueues != 1 || s.PeerTxQueues != s.TxQueues || s.PeerRxQueues != s.RxQueues {
-		name += fmt.Sprintf("/queues=%dx%d", s.TxQueues, s.RxQueues)
-		if s.PeerTxQueues != s.TxQueues || s.PeerRxQueues != s.RxQueues {
-			name += fmt.Sprintf(":%dx%d", s.PeerTxQueues, s.PeerRxQueues)
-		}
+	if s.PeerTxQueues != s.TxQueues || s.PeerRxQueues != s.RxQueues {
+		dims[result.DimQueues] += fmt.Sprintf(":%dx%d", s.PeerTxQueues, s.PeerRxQueues)
 	}
-	if c.Traffic.Flows > 1 {
-		name += fmt.Sprintf("/flows=%d", c.Traffic.Flows)
+	if t.QdiscBypass {
+		dims[result.DimQdiscBypass] = "on"
 	}
-	if c.Traffic.Senders > 1 {
-		name += fmt.Sprintf("/senders=%d", c.Traffic.Senders)
+	if t.Generator == GenRR {
+		dims[result.DimProto] = t.RRProto()
 	}
-	if c.Traffic.Rate > 0 {
-		name += fmt.Sprintf("/rate=%g", c.Traffic.Rate)
+	knobs := map[string]string{}
+	for _, k := range c.Knobs {
+		knobs[k.Name] = k.Value
 	}
-	if c.Traffic.Batch != traffic.DefaultBatch {
-		name += fmt.Sprintf("/batch=%d", c.Traffic.Batch)
-	}
-	if c.Traffic.RcvBuf != 0 {
-		name += fmt.Sprintf("/rcvbuf=%d", c.Traffic.RcvBuf)
-	}
-	if c.Traffic.GSO > 0 {
-		name += fmt.Sprintf("/udp_gso=%d", c.Traffic.GSO)
-	}
-	if c.Traffic.QdiscBypass {
-		name += "/qdisc_bypass=on"
-	}
-	if c.Traffic.Generator != GenUDP {
-		name += "/generator=" + c.Traffic.Generator
-	}
-	if c.Traffic.Generator == GenRR {
-		name += "/proto=" + c.Traffic.proto()
-	}
-	knobs := slices.Clone(c.Knobs)
-	slices.SortFunc(knobs, func(a, b tuning.Setting) int { return strings.Compare(a.Name, b.Name) })
-	for _, k := range knobs {
-		name += "/" + k.Name + "=" + k.Value
-	}
-	return name
+	return result.FormatName(device, dims, knobs)
 }
 
-// knobValue is the value a case sets for a knob, or "".
-func knobValue(knobs []tuning.Setting, name string) string {
+// KnobValue is the value a case sets for a knob, or "".
+func KnobValue(knobs []tuning.Setting, name string) string {
 	for _, k := range knobs {
 		if k.Name == name {
 			return k.Value
@@ -147,8 +118,8 @@ func knobValue(knobs []tuning.Setting, name string) string {
 	return ""
 }
 
-// proto is the rr protocol with its default.
-func (t Traffic) proto() string {
+// RRProto is the rr protocol with its default.
+func (t Traffic) RRProto() string {
 	if t.Proto == "" {
 		return "udp"
 	}
@@ -181,8 +152,8 @@ const (
 // Validate checks the case and measurement settings without privileges.
 // Errors name the flag-level field.
 func (c Case) Validate(m Measure) error {
-	bad := func(field, format string, a ...any) error {
-		return fmt.Errorf("%w: %s: %s", ErrInvalid, field, fmt.Sprintf(format, a...))
+	bad := func(name, format string, a ...any) error {
+		return field.Errorf(ErrInvalid, name, format, a...)
 	}
 	if err := c.Topology.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
@@ -250,10 +221,10 @@ func (c Case) Validate(m Measure) error {
 	if t.Proto != "" && t.Generator != GenRR {
 		return bad("proto", "only the rr generator takes a protocol (generator %s)", t.Generator)
 	}
-	if p := t.proto(); t.Generator == GenRR && p != "udp" && p != "tcp" {
+	if p := t.RRProto(); t.Generator == GenRR && p != "udp" && p != "tcp" {
 		return bad("proto", "%q: want udp or tcp", t.Proto)
 	}
-	if t.Generator == GenXDP && knobValue(c.Knobs, "gro") == "off" && (knobValue(c.Knobs, "xdp") == "" || knobValue(c.Knobs, "xdp") == "off") {
+	if t.Generator == GenXDP && KnobValue(c.Knobs, "gro") == "off" && (KnobValue(c.Knobs, "xdp") == "" || KnobValue(c.Knobs, "xdp") == "off") {
 		return bad("generator", "xdp needs NAPI at the sender's peer, and gro=off without an xdp program turns it off")
 	}
 	if t.Generator == GenXDP && s.Kind == topology.KindLoopback {

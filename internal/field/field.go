@@ -1,0 +1,33 @@
+// Package field holds Error, the error for one bad input value, shared by
+// the packages that validate what a user asked for (bench/plan,
+// bench/topology, tuning) so that the CLI can name the flag and a spec
+// the key, with errors.As instead of cutting strings. It needs no
+// privileges and imports nothing of vethbench.
+package field
+
+import "fmt"
+
+// Error is a bad value of one named field.
+type Error struct {
+	// Field is the field in flag form: "pkt-size", "tx-queues",
+	// "trials". Callers map it to a flag (--pkt-size) or a spec key.
+	Field string
+	Msg   string // what is wrong, without the field's name
+	// Err is the validating package's sentinel (plan.ErrInvalid,
+	// topology.ErrInvalid), so errors.Is still works; it may be nil.
+	Err error
+}
+
+// Errorf returns an *Error for field, wrapping sentinel.
+func Errorf(sentinel error, name, format string, a ...any) *Error {
+	return &Error{Field: name, Msg: fmt.Sprintf(format, a...), Err: sentinel}
+}
+
+func (e *Error) Error() string {
+	if e.Err == nil {
+		return e.Field + ": " + e.Msg
+	}
+	return e.Err.Error() + ": " + e.Field + ": " + e.Msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
