@@ -92,4 +92,3 @@ func TestCaseName(t *testing.T) {
 		t.Errorf("Name = %q", got)
 	}
 }
-
