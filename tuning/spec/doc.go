@@ -32,10 +32,11 @@
 //	    vary:
 //	      gro: [off, on]
 //
-// examples/annotated.yaml is a commented example of every feature;
-// default.yaml is the default spec. Top-level keys starting with "x-" are
-// ignored: a place to define YAML anchors. Anchors and aliases work
-// anywhere; merge keys (<<) do not.
+// The repository's examples/annotated.yaml is a commented example of every
+// feature, and examples/ holds further specs to copy; default.yaml, beside
+// this file, is the default spec, embedded in the binary. Top-level keys
+// starting with "x-" are ignored: a place to define YAML anchors. Anchors
+// and aliases work anywhere; merge keys (<<) do not.
 //
 // # Keys: dimensions and knobs
 //

@@ -12,11 +12,11 @@ import (
 // FuzzParse feeds Parse arbitrary bytes. It must never panic; it either
 // returns one *Error naming the file, or a spec whose every case expands
 // and validates, with unique names. The seed corpus is every spec under
-// testdata and examples, the default spec, the inputs below, and the files
-// under testdata/fuzz/FuzzParse (where go test also writes any failing
-// input it finds).
+// testdata and under the repository's examples/, the default spec, the
+// inputs below, and the files under testdata/fuzz/FuzzParse (where go test
+// also writes any failing input it finds).
 func FuzzParse(f *testing.F) {
-	for _, pattern := range []string{"testdata/*/*.yaml", "examples/*.yaml"} {
+	for _, pattern := range []string{"testdata/*/*.yaml", "../../examples/*.yaml"} {
 		files, err := filepath.Glob(pattern)
 		if err != nil {
 			f.Fatal(err)

@@ -3,18 +3,23 @@ package spec
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/vethbench/vethbench/tuning"
 )
 
-// TestRealCatalog parses the default spec, the example and the good specs
+// TestRealCatalog parses the default spec, the examples and the good specs
 // with package tuning's catalog, so that every knob they use exists there,
 // and checks one of its errors reads well after the spec's position.
 func TestRealCatalog(t *testing.T) {
 	files, _ := filepath.Glob("testdata/good/*.yaml")
-	files = append(files, "examples/annotated.yaml")
+	examples, _ := filepath.Glob("../../examples/*.yaml")
+	if !slices.Contains(examples, "../../examples/annotated.yaml") {
+		t.Fatalf("../../examples/annotated.yaml not found (examples: %v)", examples)
+	}
+	files = append(files, examples...)
 	for _, f := range append(files, DefaultFile) {
 		data := Default()
 		if f != DefaultFile {

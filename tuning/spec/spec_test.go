@@ -111,7 +111,7 @@ func TestDefault(t *testing.T) {
 }
 
 func TestExample(t *testing.T) {
-	data, err := os.ReadFile("examples/annotated.yaml")
+	data, err := os.ReadFile("../../examples/annotated.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
