@@ -1,0 +1,283 @@
+package bench
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/vethbench/vethbench/bench/host"
+	"github.com/vethbench/vethbench/bench/kstat"
+	"github.com/vethbench/vethbench/bench/plan"
+	vbpf "github.com/vethbench/vethbench/ebpf"
+	"github.com/vethbench/vethbench/internal/histogram"
+	"github.com/vethbench/vethbench/internal/stats"
+	"github.com/vethbench/vethbench/reports/result"
+)
+
+// windowCounts is everything a trial's figures are computed from: the
+// differences of every counter over one measuring window, and what the
+// window measured. It holds no handle, so the arithmetic is tested without
+// privileges.
+type windowCounts struct {
+	Unit      string // unitDatagrams, unitBytes or unitRequests
+	Generator string
+	FrameSize int
+	Elapsed   time.Duration
+	CPU       host.CPUTimes // every CPU's time, /proc/stat
+
+	BPF         vbpf.Snapshot // ingress counter at the receiving device
+	ReceiverDev kstat.Device  // the receiving device's own counters
+	// KernelDrops are the kernel's drop counters by "<role>.<counter>";
+	// KernelDropped sums those counting distinct packets.
+	KernelDrops   map[string]uint64
+	KernelDropped uint64
+	// HasReasons: the kfree_skb counter ran and Reasons holds its drops.
+	HasReasons bool
+	Reasons    vbpf.DropSnapshot
+	DropMisses uint64
+
+	Sent, SentBytes, Received, SeqGaps uint64
+	Lost, Late                         uint64              // rr
+	RTT                                histogram.Histogram // rr
+	TCPSegs, Retrans                   uint64              // tcp, the sender's TCP_INFO
+	SendErrs                           map[string]uint64
+
+	GenCPU     time.Duration // the generator threads' CPU time, summed
+	GenThreads int
+	RcvCPU     time.Duration // the receiving thread's
+	MaxLag     time.Duration // the open-loop schedule's largest lag
+}
+
+// trialFigures computes a trial's figures from its window's counts: the
+// rates, the packet accounting (sent = received + dropped, within
+// result.AccountingTolerance), CPU cost and latency.
+func trialFigures(w windowCounts) result.Trial {
+	bpf := w.BPF
+	t := result.Trial{
+		Duration:    w.Elapsed,
+		Sent:        w.Sent,
+		SentBytes:   w.SentBytes,
+		Received:    w.Received,
+		SeqGaps:     w.SeqGaps,
+		AtDevice:    bpf.Segs,
+		EBPFRx:      bpf.Packets,
+		DeviceRx:    w.ReceiverDev.RxPackets,
+		DeviceBytes: w.ReceiverDev.RxBytes,
+	}
+	if bpf.Matched != bpf.Segs {
+		t.AtDeviceSkbs = bpf.Matched
+	}
+	t.Drops, t.KernelDropped = w.KernelDrops, w.KernelDropped
+	t.Dropped = t.KernelDropped
+	if w.HasReasons {
+		t.DropReasons, t.Dropped = w.Reasons, w.Reasons.Total()
+		t.DropMisses = w.DropMisses
+		// XDP frames the sender's veth cannot put in its peer's ring are
+		// freed without an skb, so kfree_skb never sees them; the
+		// sender's tx_dropped counts them (and nothing else: no skb
+		// leaves the sender).
+		if w.Generator == plan.GenXDP {
+			if n := t.Drops["sender.tx_dropped"]; n > 0 {
+				if t.DropReasons == nil {
+					t.DropReasons = map[string]uint64{}
+				}
+				t.DropReasons[XDPRingDrop] += n
+				t.Dropped += n
+			}
+		}
+	}
+	t.SendErrs = w.SendErrs
+	secs := w.Elapsed.Seconds()
+	t.SentPPS = float64(t.Sent) / secs
+	t.DevicePPS = float64(t.AtDevice) / secs
+	t.CPUBusyPct = w.CPU.Pct(w.CPU.Busy())
+	t.StealPct = w.CPU.Pct(w.CPU.Steal)
+	t.GeneratorLag = int64(w.MaxLag)
+	if w.GenThreads > 0 {
+		t.GeneratorCPUPct = 100 * w.GenCPU.Seconds() / (secs * float64(w.GenThreads))
+	}
+	t.ReceiverCPUPct = 100 * w.RcvCPU.Seconds() / secs
+	perPkt := t.Received // what CPU time is divided by
+	switch w.Unit {
+	case unitBytes:
+		// tcp: bytes are what must arrive; segments are what the
+		// device handled (GRO aggregates count their segments).
+		t.Segments = bpf.Segs
+		t.SegmentsPerSec = float64(t.Segments) / secs
+		t.SentSegments, t.Retransmits = w.TCPSegs, w.Retrans
+		t.Unaccounted = int64(t.Sent) - int64(t.Received)
+		t.PPS = t.SegmentsPerSec
+		t.BytesPerSec = float64(t.Received) / secs
+		t.Latency = result.Latency{Kind: "none"}
+		perPkt = t.Segments
+	case unitRequests:
+		// rr: every request gets a response or is given up on; drops
+		// are why one was given up on.
+		t.Lost, t.Late = w.Lost, w.Late
+		t.Unaccounted = int64(t.Sent) - int64(t.Received) - int64(t.Lost)
+		t.PPS = float64(t.Received) / secs
+		t.BytesPerSec = 2 * float64(t.Received) * float64(w.FrameSize) / secs
+		t.Latency = latencyOf(w.RTT, "round-trip", 0)
+	default:
+		t.Unaccounted = int64(t.Sent) - int64(t.Received) - int64(t.Dropped)
+		t.PPS = float64(t.Received) / secs
+		if t.Sent > 0 {
+			// Every vethbench frame has the same size.
+			t.BytesPerSec = float64(t.Received) * float64(t.SentBytes) / float64(t.Sent) / secs
+		}
+		t.Latency = latency(bpf)
+	}
+	t.Closed = math.Abs(float64(t.Unaccounted)) <= result.AccountingTolerance*float64(t.Sent)
+	if perPkt > 0 {
+		t.CPUNsPerPkt = float64(w.CPU.Busy().Nanoseconds()) / float64(perPkt)
+	}
+	return t
+}
+
+// finish summarises a measured case's trials and says what a reader must
+// know about them.
+func finish(out *result.Case, m plan.Measure) {
+	pps := make([]float64, len(out.Trials))
+	for i, t := range out.Trials {
+		pps[i] = t.PPS
+	}
+	for _, i := range stats.Outliers(pps) {
+		out.Trials[i].Outlier = true
+		out.Warnings = append(out.Warnings, fmt.Sprintf("trial %d is an outlier (%.0f pps, outside Tukey's fences); kept in every figure", i+1, pps[i]))
+	}
+	out.Summary = summarize(out.Trials, m.Confidence)
+	out.Warnings = append(out.Warnings, warnings(out.Trials, out.Summary, m.Confidence, out.Traffic.Unit)...)
+	out.Summary.Bottleneck = bottleneck(out.Traffic, out.Summary)
+	if out.Summary.Bottleneck.Side == result.BoundGenerator {
+		out.Warnings = append(out.Warnings, "generator-bound: "+out.Summary.Bottleneck.Detail)
+	}
+	if !out.Summary.Closed {
+		out.Flags = append(out.Flags, "accounting did not close")
+	}
+}
+
+// softirqShare is the share, in percent, of the given CPUs' busy time that
+// was softirq between two readings; 0 without CPUs.
+func softirqShare(cpus []int, before, after []host.CPUTimes) float64 {
+	var soft, busy time.Duration
+	seen := map[int]bool{}
+	for _, c := range cpus {
+		if seen[c] || c >= len(before) || c >= len(after) {
+			continue
+		}
+		seen[c] = true
+		d := after[c].Sub(before[c])
+		soft += d.SoftIRQ
+		busy += d.Busy()
+	}
+	if busy <= 0 {
+		return 0
+	}
+	return 100 * float64(soft) / float64(busy)
+}
+
+// latency is the one-way latency from the eBPF histogram.
+func latency(s vbpf.Snapshot) result.Latency {
+	return latencyOf(s.Latency, "one-way", s.BadTimestamp)
+}
+
+func latencyOf(h histogram.Histogram, kind string, bad uint64) result.Latency {
+	l := result.Latency{Kind: kind, Count: h.Total(), Resolution: histogram.Resolution, BadStamps: bad}
+	q := func(p float64) float64 {
+		est, _, _, ok := h.Quantile(p)
+		if !ok {
+			return 0
+		}
+		return float64(est)
+	}
+	l.P50, l.P90, l.P99, l.P999 = q(0.50), q(0.90), q(0.99), q(0.999)
+	// Keep the histogram, trimmed of trailing empty buckets, so reports can
+	// merge trials and draw distributions from the file alone.
+	last := len(h.Counts) - 1
+	for last >= 0 && h.Counts[last] == 0 {
+		last--
+	}
+	l.Histogram = slices.Clone(h.Counts[:last+1])
+	return l
+}
+
+func estimate(trials []result.Trial, level float64, f func(result.Trial) float64) result.Estimate {
+	x := make([]float64, len(trials))
+	for i, t := range trials {
+		x[i] = f(t)
+	}
+	iv := stats.MedianCI(x, level)
+	return result.Estimate{Median: iv.Median, Lo: iv.Lo, Hi: iv.Hi, Level: iv.Level, Min: iv.Min, Max: iv.Max, N: iv.N}
+}
+
+func summarize(trials []result.Trial, level float64) *result.Summary {
+	s := &result.Summary{
+		PPS:              estimate(trials, level, func(t result.Trial) float64 { return t.PPS }),
+		DevicePPS:        estimate(trials, level, func(t result.Trial) float64 { return t.DevicePPS }),
+		BytesPerSec:      estimate(trials, level, func(t result.Trial) float64 { return t.BytesPerSec }),
+		CPUNsPerPkt:      estimate(trials, level, func(t result.Trial) float64 { return t.CPUNsPerPkt }),
+		P50:              estimate(trials, level, func(t result.Trial) float64 { return t.Latency.P50 }),
+		P90:              estimate(trials, level, func(t result.Trial) float64 { return t.Latency.P90 }),
+		P99:              estimate(trials, level, func(t result.Trial) float64 { return t.Latency.P99 }),
+		P999:             estimate(trials, level, func(t result.Trial) float64 { return t.Latency.P999 }),
+		SentPPS:          estimate(trials, level, func(t result.Trial) float64 { return t.SentPPS }),
+		Closed:           true,
+		GeneratorCPUPct:  estimate(trials, level, func(t result.Trial) float64 { return t.GeneratorCPUPct }),
+		ReceiverCPUPct:   estimate(trials, level, func(t result.Trial) float64 { return t.ReceiverCPUPct }),
+		SenderSoftirqPct: estimate(trials, level, func(t result.Trial) float64 { return t.SenderSoftirqPct }),
+	}
+	for _, t := range trials {
+		s.Sent += t.Sent
+		s.Received += t.Received
+		s.Dropped += t.Dropped
+		for k, v := range t.DropReasons {
+			if s.DropReasons == nil {
+				s.DropReasons = map[string]uint64{}
+			}
+			s.DropReasons[k] += v
+		}
+		s.Closed = s.Closed && t.Closed
+	}
+	return s
+}
+
+// warnings says what a reader must know about a case's trials; unit is
+// result.Traffic.Unit.
+func warnings(trials []result.Trial, s *result.Summary, level float64, unit string) []string {
+	var w []string
+	for _, t := range trials {
+		if !t.Closed {
+			w = append(w, fmt.Sprintf("trial %d: accounting did not close: sent %d, received %d, dropped %d, %d unaccounted",
+				t.Index+1, t.Sent, t.Received, t.Dropped, t.Unaccounted))
+		}
+		// TCP discards duplicates and old segments by design: they are
+		// no loss, and no kernel drop counter counts them.
+		if t.DropReasons != nil && t.KernelDropped != t.Dropped && unit != unitBytes {
+			w = append(w, fmt.Sprintf("trial %d: the kernel's drop counters add up to %d, the drop tracepoint saw %d (%v)",
+				t.Index+1, t.KernelDropped, t.Dropped, t.Drops))
+		}
+		if t.DropMisses > 0 {
+			w = append(w, fmt.Sprintf("trial %d: the drop counter missed %d events; drops may be undercounted", t.Index+1, t.DropMisses))
+		}
+		if t.Latency.BadStamps > 0 {
+			w = append(w, fmt.Sprintf("trial %d: %d packets carried a timestamp in the future", t.Index+1, t.Latency.BadStamps))
+		}
+		if t.Sent > 0 && t.Received == 0 {
+			w = append(w, fmt.Sprintf("trial %d: nothing was received", t.Index+1))
+		}
+	}
+	// The receiving socket, not the path, limits pps when it overflows:
+	// say so, and point at the device's own rate.
+	if s.Sent > 0 {
+		if rcvbuf := s.DropReasons["SOCKET_RCVBUFF"]; float64(rcvbuf) > 0.01*float64(s.Sent) {
+			w = append(w, fmt.Sprintf("the receiving socket overflowed (%.1f%% of packets sent): pps is what the receiver read; the path delivered %.0f pps to the receiving device (device_pps)",
+				100*float64(rcvbuf)/float64(s.Sent), s.DevicePPS.Median))
+		}
+	}
+	if s.PPS.N > 0 && s.PPS.Level < level {
+		w = append(w, fmt.Sprintf("%d trials cannot give a %.0f%% interval for the median; the interval shown is min..max, %.2f%% coverage (use at least 6 trials)",
+			s.PPS.N, 100*level, 100*s.PPS.Level))
+	}
+	return w
+}

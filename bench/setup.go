@@ -1,0 +1,151 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+
+	"github.com/vethbench/vethbench/bench/plan"
+	"github.com/vethbench/vethbench/bench/topology"
+	vbpf "github.com/vethbench/vethbench/ebpf"
+	"github.com/vethbench/vethbench/reports/result"
+	"github.com/vethbench/vethbench/tuning"
+)
+
+// running holds everything a case has set up, torn down by close.
+type running struct {
+	c            plan.Case
+	topo         *topology.Topology
+	counters     *vbpf.Counters
+	drops        *vbpf.Drops // nil where the kernel cannot give drop reasons
+	kernel       *kernelCounters
+	load         *load
+	knobs        map[string]result.DeviceKnobs
+	sysctls      map[string]map[string]string // namespace name -> sysctl knob -> value
+	applied      []tuning.Applied
+	restore      func() error // puts the knobs back
+	knobWarnings []string
+	dropCounter  string        // how drops are counted, for the result
+	live         func(float64) // receives the live rate; nil for none
+	closeErr     error
+	senderCPUs   []int // sender i runs on senderCPUs[i]
+	receiverCPU  int   // -1: not pinned
+
+	rcvCancel context.CancelFunc
+	rcvDone   sync.WaitGroup
+	rcvExit   chan error // the receiver's Run result, once it has returned
+}
+
+func setup(ctx context.Context, c plan.Case, j *tuning.Journal) (*running, error) {
+	topo, err := topology.Realize(ctx, c.Topology)
+	if err != nil {
+		return nil, err
+	}
+	r := &running{c: c, topo: topo, rcvCancel: func() {}, restore: func() error { return nil }}
+	knobs := c.Knobs
+	if c.Traffic.Generator == plan.GenXDP && plan.KnobValue(knobs, "gro") == "" && plan.KnobValue(knobs, "xdp") == "" {
+		// veth takes XDP frames only into a peer with NAPI, which GRO
+		// turns on; the setting is recorded with the case's own.
+		knobs = append(slices.Clone(knobs), tuning.Setting{Name: "gro", Value: "on"})
+	}
+	if len(knobs) > 0 {
+		if r.applied, r.restore, err = tuning.Apply(ctx, topo, knobs, j); err != nil {
+			return r, fmt.Errorf("set knobs: %w", err)
+		}
+		for _, a := range r.applied {
+			if errors.Is(a.Err(), tuning.ErrNotSupported) {
+				return r, &topology.UnsupportedError{Reason: a.Err().Error()}
+			}
+		}
+	}
+	r.sysctls = map[string]map[string]string{}
+	for _, n := range topo.Namespaces() {
+		r.sysctls[n.Name] = tuning.ReadNamespace(n.NS)
+	}
+	r.knobs = make(map[string]result.DeviceKnobs, len(topo.Devices))
+	for _, d := range topo.Devices {
+		k, err := tuning.ReadDevice(d.NS, d.Ifname)
+		if err != nil {
+			return r, fmt.Errorf("read knobs of %s: %w", d.Role, err)
+		}
+		for _, e := range k.Errors {
+			r.knobWarnings = append(r.knobWarnings, fmt.Sprintf("%s %s: %s", d.Role, d.Ifname, e))
+		}
+		r.knobs[d.Role] = k
+	}
+	rx := topo.Receiver
+	port := dstPort(topo.Spec.RunID)
+	if r.counters, err = vbpf.AttachIngress(rx.NS, rx.Ifname, vbpf.Options{DstPort: port, Proto: counterProto(c)}); err != nil {
+		return r, fmt.Errorf("attach counters: %w", err)
+	}
+	switch r.drops, err = vbpf.AttachDrops(vbpf.DropOptions{DstPort: port, Proto: counterProto(c)}); {
+	case errors.Is(err, vbpf.ErrNotSupported):
+		r.dropCounter = "kernel counters"
+		r.knobWarnings = append(r.knobWarnings, fmt.Sprintf("drop reasons unavailable (%v): drops are summed from the kernel's device and SNMP counters", err))
+	case err != nil:
+		return r, fmt.Errorf("attach drop counter: %w", err)
+	default:
+		r.dropCounter = "kfree_skb via " + r.drops.Hook()
+	}
+	if r.kernel, err = newKernelCounters(topo); err != nil {
+		return r, err
+	}
+	r.senderCPUs, r.receiverCPU = placement(c.Traffic.Senders, runtime.NumCPU())
+	r.load, err = newLoad(c, topo, port, r.senderCPUs, r.receiverCPU)
+	if err != nil {
+		return r, err
+	}
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	r.rcvCancel = cancel
+	r.rcvExit = make(chan error, 1)
+	r.rcvDone.Go(func() { r.rcvExit <- r.load.server.Run(rctx) })
+	return r, nil
+}
+
+// close undoes setup in reverse order; safe on a partial setup.
+func (r *running) close() {
+	if err := r.restore(); err != nil {
+		// A value that could not be put back dies with its namespace,
+		// except a host-wide one, which stays in the journal for
+		// `vethbench cleanup`.
+		r.closeErr = fmt.Errorf("restore knobs: %w", err)
+	}
+	if r.load != nil && r.load.gen != nil {
+		r.load.gen.Close()
+	}
+	r.rcvCancel()
+	r.rcvDone.Wait()
+	if r.load != nil {
+		r.load.close()
+	}
+	if r.kernel != nil {
+		r.kernel.close()
+	}
+	if r.drops != nil {
+		r.drops.Close()
+	}
+	if r.counters != nil {
+		r.counters.Close()
+	}
+	r.topo.Close()
+}
+
+// settings turns what the knobs became into the result's records, and flags
+// the ones the kernel refused or took differently.
+func settings(applied []tuning.Applied) ([]result.Setting, []string) {
+	var out []result.Setting
+	var flags []string
+	for _, a := range applied {
+		out = append(out, result.Setting{
+			Knob: a.Knob, Target: a.Target, Asked: a.Asked, Before: a.Before, After: a.After, Status: a.Status, Detail: a.Detail,
+		})
+		switch a.Status {
+		case tuning.StatusRefused, tuning.StatusChanged:
+			flags = append(flags, fmt.Sprintf("knob %s: %s=%s on %s, kernel has %s: %s", a.Status, a.Knob, a.Asked, a.Target, a.After, a.Detail))
+		}
+	}
+	return out, flags
+}
