@@ -68,6 +68,7 @@ func trialFigures(w windowCounts) result.Trial {
 	if bpf.Matched != bpf.Segs {
 		t.AtDeviceSkbs = bpf.Matched
 	}
+	t.AtDevicePayload = bpf.PayloadBytes
 	t.Drops, t.KernelDropped = w.KernelDrops, w.KernelDropped
 	t.Dropped = t.KernelDropped
 	if w.HasReasons {

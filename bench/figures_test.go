@@ -146,10 +146,10 @@ func TestFigures(t *testing.T) {
 		{"gso segments", func() windowCounts {
 			// 100 GSO aggregates of 16 datagrams each reach the device.
 			w := udpWindow(1600, 1600)
-			w.BPF = vbpf.Snapshot{Packets: 100, Matched: 100, Segs: 1600}
+			w.BPF = vbpf.Snapshot{Packets: 100, Matched: 100, Segs: 1600, PayloadBytes: 1600 * 22}
 			return w
 		}, func(t *testing.T, tr result.Trial) {
-			if tr.AtDevice != 1600 || tr.AtDeviceSkbs != 100 || tr.DevicePPS != 1600 || !tr.Closed {
+			if tr.AtDevice != 1600 || tr.AtDeviceSkbs != 100 || tr.DevicePPS != 1600 || !tr.Closed || tr.AtDevicePayload != 1600*22 {
 				t.Errorf("at device %d in %d skbs, %v pps at the device", tr.AtDevice, tr.AtDeviceSkbs, tr.DevicePPS)
 			}
 		}},

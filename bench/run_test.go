@@ -74,7 +74,33 @@ func TestRunCaseVeth(t *testing.T) {
 			for _, tr := range rc.Trials {
 				checkTrial(t, c, tr)
 			}
+			checkSeqGaps(t, rc.Trials)
 		})
+	}
+}
+
+// checkSeqGaps compares the receiver's sequence gaps with the packets
+// lost, trial by trial. A gap is seen only when the flow's next packet
+// arrives, so the packets lost at the end of a window (its tail) show as
+// gaps in the next window, or never after the last: with no reordering,
+// (sent - received) - gaps = tail(this window) - tail(previous window)
+// exactly. Each tail is made of packets lost in its own window, so it is at
+// most that window's drops; the warm-up's tail, before the first trial, is
+// not known, which leaves the first trial's lower bound open. How large a
+// tail is depends on the timing of the last drops (hundreds under
+// emulation), so no fixed tolerance can bound it.
+func checkSeqGaps(t *testing.T, trials []result.Trial) {
+	t.Helper()
+	for i, tr := range trials {
+		diff := int64(tr.Sent-tr.Received) - int64(tr.SeqGaps)
+		hi := int64(tr.Dropped)
+		lo := int64(math.MinInt64)
+		if i > 0 {
+			lo = -int64(trials[i-1].Dropped)
+		}
+		if diff > hi || diff < lo {
+			t.Errorf("trial %d: the receiver's sequence numbers miss %d packets, sent-received is %d: off by more than the drops at the windows' ends allow", tr.Index, tr.SeqGaps, tr.Sent-tr.Received)
+		}
 	}
 }
 
@@ -101,11 +127,6 @@ func checkTrial(t *testing.T, c plan.Case, tr result.Trial) {
 	}
 	if tr.AtDevice != tr.Received+after {
 		t.Errorf("trial %d: eBPF matched %d, socket read %d, receiver-side drops %d", tr.Index, tr.AtDevice, tr.Received, after)
-	}
-	// A gap is seen when the flow's next packet arrives, so losses at the
-	// end of a window are counted in the next one: equal within 1%.
-	if d := math.Abs(float64(tr.SeqGaps) - float64(tr.Sent-tr.Received)); d > 0.01*float64(tr.Sent) {
-		t.Errorf("trial %d: the receiver's sequence numbers miss %d packets, sent-received is %d", tr.Index, tr.SeqGaps, tr.Sent-tr.Received)
 	}
 	if !tr.Closed || tr.Sent != tr.Received+tr.Dropped {
 		t.Errorf("trial %d: sent %d != received %d + dropped %d (drops %v)", tr.Index, tr.Sent, tr.Received, tr.Dropped, tr.Drops)
@@ -160,6 +181,7 @@ func TestRunCaseKinds(t *testing.T) {
 			for _, tr := range rc.Trials {
 				checkTrial(t, c, tr)
 			}
+			checkSeqGaps(t, rc.Trials)
 		})
 	}
 }

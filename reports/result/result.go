@@ -270,6 +270,11 @@ type Trial struct {
 	// AtDeviceSkbs is the skbs (GSO/GRO aggregates count once) behind
 	// AtDevice, where they differ.
 	AtDeviceSkbs uint64 `json:"at_device_skbs,omitempty"`
+	// AtDevicePayload is the UDP or TCP payload bytes of the packets in
+	// at_device, every segment of an aggregate included. For tcp and rr
+	// over TCP it counts what the application sent, where at_device also
+	// counts pure ACKs.
+	AtDevicePayload uint64 `json:"at_device_payload_bytes,omitempty"`
 	// Lost (rr) is the requests given up on after the timeout, Late the
 	// responses that came after it (not in the histogram).
 	Lost uint64 `json:"lost,omitempty"`
