@@ -89,7 +89,7 @@ has_pkg internal/netns && step test-netns gotest internal/netns
 has_pkg bench/kstat && step test-kstat gotest bench/kstat
 has_pkg bench/topology && step test-topology gotest bench/topology
 has_pkg ebpf && step test-ebpf gotest ebpf
-has_pkg bench && step test-bench gotest bench -test.run '^(TestValidate|TestCaseName|TestRunCaseKinds|TestRunCaseVeth|TestRunCaseGenerators)$'
+has_pkg bench && step test-bench gotest bench -test.run '^(TestRunCaseKinds|TestRunCaseVeth|TestRunCaseGenerators)$'
 has_pkg tuning && step test-tuning gotest tuning -test.run '^(TestApplyOtherKinds|TestCatalog|TestReadDeviceVeth)$'
 step vethbench-doctor sh -c 'vethbench doctor >/out/doctor.txt 2>&1; rc=$?; cat /out/doctor.txt; exit $rc'
 step vethbench-ipvlan-l2 ipvlan_run l2

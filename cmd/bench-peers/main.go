@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/vethbench/vethbench/internal/peers"
+	"github.com/vethbench/vethbench/bench/peers"
 )
 
 func main() {
