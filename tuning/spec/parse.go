@@ -16,8 +16,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/vethbench/vethbench/bench/plan"
-	"github.com/vethbench/vethbench/bench/topology"
+	"github.com/vethbench/vethbench/internal/field"
 )
 
 // Known keys of each mapping, in the order messages list them.
@@ -734,14 +733,14 @@ func durationOf(n *yaml.Node) (time.Duration, string) {
 	return 0, "want a duration like 2s or 500ms, got " + describe(n)
 }
 
-// splitField splits bench's and topology's "invalid ...: field: message"
-// into the field and the message.
-func splitField(err error) (field, msg string) {
-	msg = err.Error()
-	msg = strings.TrimPrefix(msg, plan.ErrInvalid.Error()+": ")
-	msg = strings.TrimPrefix(msg, topology.ErrInvalid.Error()+": ")
-	if f, rest, ok := strings.Cut(msg, ": "); ok && !strings.Contains(f, " ") {
-		return f, rest
+// splitField returns the field a validation error of bench/plan or
+// bench/topology names (its *field.Error) and the message without it. An
+// error naming no field, such as a knob's from package tuning, has name ""
+// and its whole text as msg.
+func splitField(err error) (name, msg string) {
+	var fe *field.Error
+	if errors.As(err, &fe) {
+		return fe.Field, fe.Msg
 	}
-	return "", msg
+	return "", err.Error()
 }
