@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/vethbench/vethbench/internal/field"
 	"github.com/vethbench/vethbench/internal/stats"
 	"github.com/vethbench/vethbench/reports/result"
 )
@@ -160,7 +161,9 @@ type Test struct {
 	InFamily bool    `json:"in_family"`
 }
 
-// Compare compares the cases of base and nw. Errors wrap ErrInput.
+// Compare compares the cases of base and nw. Errors wrap ErrInput: a
+// *field.Error for an option (Field "alpha", "metric"...), an *InputError
+// for a file.
 func Compare(base, nw *Input, o Options) (*Report, error) {
 	if err := o.check(); err != nil {
 		return nil, err
@@ -174,11 +177,11 @@ func Compare(base, nw *Input, o Options) (*Report, error) {
 		in    *Input
 	}{{"BASE", base}, {"NEW", nw}} {
 		if ok, units := hasValues(side.in, m); !ok {
-			msg := fmt.Sprintf("--metric %s: no values in %s %s", m.Name, side.label, side.in.Source.Path)
+			msg := fmt.Sprintf("no %s values in %s %s", m.Name, side.label, side.in.Source.Path)
 			if units != nil {
 				msg += fmt.Sprintf(" (units there: %s)", strings.Join(units, ", "))
 			}
-			return nil, fmt.Errorf("%w: %s", ErrInput, msg)
+			return nil, &field.Error{Field: "metric", Msg: msg, Err: ErrInput}
 		}
 	}
 	bIdx, err := index(base, "BASE", o.Ignore)
@@ -330,17 +333,17 @@ func (r *Report) Failed() bool { return r.Summary.Regressions > 0 }
 func (o Options) check() error {
 	switch {
 	case !(o.Alpha > 0 && o.Alpha < 1):
-		return fmt.Errorf("%w: --alpha: %v out of range (0, 1)", ErrInput, o.Alpha)
+		return field.Errorf(ErrInput, "alpha", "%v out of range (0, 1)", o.Alpha)
 	case !(o.Threshold >= 0 && o.Threshold < 1):
-		return fmt.Errorf("%w: --threshold: %v out of range [0, 1)", ErrInput, o.Threshold)
+		return field.Errorf(ErrInput, "threshold", "%v out of range [0, 1)", o.Threshold)
 	case o.Resamples < 100:
-		return fmt.Errorf("%w: resamples: %d is too few (at least 100)", ErrInput, o.Resamples)
+		return field.Errorf(ErrInput, "resamples", "%d is too few (at least 100)", o.Resamples)
 	case o.Metric == "":
-		return fmt.Errorf("%w: --metric: empty", ErrInput)
+		return field.Errorf(ErrInput, "metric", "empty")
 	}
 	for _, k := range o.Ignore {
 		if k == "" || strings.ContainsAny(k, "/= \t") {
-			return fmt.Errorf("%w: --ignore: %q is not a name key (like rate, for segments /rate=...)", ErrInput, k)
+			return field.Errorf(ErrInput, "ignore", "%q is not a name key (like rate, for segments /rate=...)", k)
 		}
 	}
 	return nil
@@ -358,10 +361,10 @@ func index(in *Input, label string, ignore []string) (caseIndex, error) {
 		name := StripKeys(c.Name, ignore)
 		if prev, ok := ix.cases[name]; ok {
 			if len(ignore) > 0 {
-				return ix, fmt.Errorf("%w: --ignore %s: %s has two cases that become %q: %q and %q",
-					ErrInput, strings.Join(ignore, ","), label, name, prev.Name, c.Name)
+				return ix, field.Errorf(ErrInput, "ignore", "%s has two cases that become %q without %s: %q and %q",
+					label, name, strings.Join(ignore, ","), prev.Name, c.Name)
 			}
-			return ix, fmt.Errorf("%w: %s %s: case %q appears twice", ErrInput, label, in.Source.Path, name)
+			return ix, &InputError{File: in.Source.Path, Msg: fmt.Sprintf("case %q appears twice", name)}
 		}
 		ix.cases[name] = c
 		ix.order = append(ix.order, name)

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vethbench/vethbench/internal/field"
 	"github.com/vethbench/vethbench/internal/stats"
 	"github.com/vethbench/vethbench/reports/result"
 )
@@ -329,7 +330,7 @@ func TestIgnore(t *testing.T) {
 		t.Errorf("with --ignore rate: %+v; %+v", rep.Summary, c)
 	}
 	amb := mk(3, "veth/pkt=64/rate=1", "veth/pkt=64/rate=2")
-	if _, err := Compare(amb, nw, o); !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), `BASE has two cases that become "veth/pkt=64"`) {
+	if _, err := Compare(amb, nw, o); !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), `ignore: BASE has two cases that become "veth/pkt=64" without rate`) {
 		t.Errorf("ambiguous --ignore: %v", err)
 	}
 	if got := StripKeys("veth/pkt=64/rate=1/gro=on/rate=2", []string{"rate", "gro"}); got != "veth/pkt=64" {
@@ -337,6 +338,9 @@ func TestIgnore(t *testing.T) {
 	}
 }
 
+// A bad file is an *InputError naming the file (and the line, when the
+// fault is on one); a bad option a *field.Error naming it. Both wrap
+// ErrInput.
 func TestBadInput(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, s string) string {
@@ -346,34 +350,53 @@ func TestBadInput(t *testing.T) {
 		}
 		return p
 	}
+	missing := filepath.Join(dir, "missing.json")
 	for _, tc := range []struct {
-		path, want string
+		path string
+		line int
+		want string
 	}{
-		{"testdata/malformed.txt", "malformed Go benchmark file: testdata/malformed.txt:9: parsing measurement"},
-		{write("empty.txt", "\n"), "empty file"},
-		{write("prose.txt", "hello\nworld\n"), "neither a vethbench result (JSON) nor Go benchmark output"},
-		{write("other.json", `{"schema": "something-else"}`), `not a readable vethbench result: schema "something-else"`},
-		{write("broken.json", `{"schema": `), "not a readable vethbench result"},
-		{filepath.Join(dir, "missing.json"), "no such file"},
+		{"testdata/malformed.txt", 9, "testdata/malformed.txt:9: malformed Go benchmark file: parsing measurement"},
+		{write("empty.txt", "\n"), 0, "empty.txt: empty file"},
+		{write("prose.txt", "hello\nworld\n"), 0, "prose.txt: neither a vethbench result (JSON) nor Go benchmark output"},
+		{write("other.json", `{"schema": "something-else"}`), 0, `other.json: not a readable vethbench result: schema "something-else"`},
+		{write("broken.json", `{"schema": `), 0, "broken.json: not a readable vethbench result"},
+		{missing, 0, missing + ": no such file or directory"},
 	} {
 		_, err := Load(tc.path)
-		if !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: %v, want ErrInput with %q", tc.path, err, tc.want)
+		var ie *InputError
+		if !errors.As(err, &ie) || !errors.Is(err, ErrInput) {
+			t.Errorf("%s: %v (%T), want an *InputError wrapping ErrInput", tc.path, err, err)
+			continue
+		}
+		if ie.File != tc.path || ie.Line != tc.line || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %q (file %q, line %d), want line %d and %q", tc.path, err, ie.File, ie.Line, tc.line, tc.want)
 		}
 	}
 	b, n := load(t, "testdata/base.json"), load(t, "testdata/new.json")
-	for _, mod := range []func(*Options){
-		func(o *Options) { o.Alpha = 0 },
-		func(o *Options) { o.Alpha = 1.5 },
-		func(o *Options) { o.Threshold = -0.1 },
-		func(o *Options) { o.Metric = "ns/op" }, // not a vethbench metric, and no benchmark files
-		func(o *Options) { o.Ignore = []string{"rate=1"} },
+	for _, tc := range []struct {
+		mod   func(*Options)
+		field string
+	}{
+		{func(o *Options) { o.Alpha = 0 }, "alpha"},
+		{func(o *Options) { o.Alpha = 1.5 }, "alpha"},
+		{func(o *Options) { o.Threshold = -0.1 }, "threshold"},
+		{func(o *Options) { o.Resamples = 10 }, "resamples"},
+		{func(o *Options) { o.Metric = "ns/op" }, "metric"}, // not a vethbench metric, and no benchmark files
+		{func(o *Options) { o.Ignore = []string{"rate=1"} }, "ignore"},
 	} {
 		o := DefaultOptions()
-		mod(&o)
-		if _, err := Compare(b, n, o); !errors.Is(err, ErrInput) {
-			t.Errorf("%+v: %v, want ErrInput", o, err)
+		tc.mod(&o)
+		_, err := Compare(b, n, o)
+		var fe *field.Error
+		if !errors.As(err, &fe) || !errors.Is(err, ErrInput) || fe.Field != tc.field {
+			t.Errorf("%+v: %v, want a *field.Error for %s wrapping ErrInput", o, err, tc.field)
 		}
+	}
+	dup := FromResult("dup.json", synth("v", 1, []synthCase{{"veth/pkt=64", result.StatusOK, 6, 1e6, 64}, {"veth/pkt=64", result.StatusOK, 6, 1e6, 64}}))
+	var ie *InputError
+	if _, err := Compare(dup, n, DefaultOptions()); !errors.As(err, &ie) || ie.File != "dup.json" || !strings.Contains(ie.Msg, `case "veth/pkt=64" appears twice`) {
+		t.Errorf("a case twice: %v, want an *InputError for dup.json", err)
 	}
 }
 

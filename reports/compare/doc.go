@@ -69,7 +69,9 @@
 //	  test                 {u (of NEW), p, exact, q (BH-adjusted; = p outside the
 //	                       family), min_p, in_family}
 //
-// Privileges: none. Errors: ErrInput (wrapped) for unreadable or malformed
-// files, unknown metrics, options out of range and ambiguous --ignore
-// matches; otherwise write errors of the destination.
+// Privileges: none. Errors: ErrInput (wrapped) for what was given to
+// compare: an *InputError (file, line, message) for an unreadable or
+// malformed file, a *field.Error naming the option (Field "metric",
+// "alpha", "ignore"...) for unknown metrics, options out of range and
+// ambiguous --ignore matches; otherwise write errors of the destination.
 package compare

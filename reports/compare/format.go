@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/vethbench/vethbench/internal/field"
 	"github.com/vethbench/vethbench/internal/stats"
 )
 
@@ -33,7 +34,7 @@ func (r *Report) Write(w io.Writer, format string) error {
 	case JSON:
 		return r.WriteJSON(w)
 	}
-	return fmt.Errorf("%w: --format: unknown format %q (%s)", ErrInput, format, strings.Join(Formats, ", "))
+	return field.Errorf(ErrInput, "format", "unknown format %q (%s)", format, strings.Join(Formats, ", "))
 }
 
 // WriteJSON writes the report as indented JSON (see the package

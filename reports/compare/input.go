@@ -4,17 +4,48 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strconv"
+
+	gobench "golang.org/x/perf/benchfmt"
 
 	"github.com/vethbench/vethbench/reports/benchfmt"
 	"github.com/vethbench/vethbench/reports/result"
 )
 
 // ErrInput marks errors in what was given to compare: an unreadable or
-// malformed file, an unknown metric, options out of range, --ignore making
-// two cases of one file the same. The CLI exits with code 2 on them.
+// malformed file (an *InputError), an unknown metric, options out of range,
+// --ignore making two cases of one file the same (a *field.Error naming the
+// option). The CLI exits with code 2 on them.
 var ErrInput = errors.New("bad input")
+
+// InputError is a file compare cannot use: unreadable, of neither format,
+// malformed, or holding one case twice. Like x/perf's benchfmt.SyntaxError
+// it names the file and, when the fault is on one line, the line, so that
+// callers need not take its text apart.
+type InputError struct {
+	File string // the path as given to Load or Parse
+	Line int    // 1-based; 0 when the fault is not on one line
+	Msg  string // what is wrong, without the file and line
+	Err  error  // the reader's error behind Msg, if any
+}
+
+// Error formats the error as "file:line: message".
+func (e *InputError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return e.File + ": " + e.Msg
+}
+
+// Unwrap returns ErrInput and the underlying error, if any.
+func (e *InputError) Unwrap() []error {
+	if e.Err != nil {
+		return []error{ErrInput, e.Err}
+	}
+	return []error{ErrInput}
+}
 
 // Input formats, as recorded in Source.Format.
 const (
@@ -58,11 +89,17 @@ func (c InputCase) values(m resolvedMetric) []float64 {
 
 // Load reads a file of either format, telling them apart by content: a
 // JSON object is a vethbench result, text with Benchmark lines is the Go
-// benchmark format. Errors wrap ErrInput.
+// benchmark format. Errors are *InputError.
 func Load(path string) (*Input, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInput, err)
+		// The path is the error's File: keep only what happened to it.
+		msg := err.Error()
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			msg = pe.Err.Error()
+		}
+		return nil, &InputError{File: path, Msg: msg, Err: err}
 	}
 	return Parse(path, data)
 }
@@ -74,19 +111,31 @@ func Parse(path string, data []byte) (*Input, error) {
 	case len(t) > 0 && t[0] == '{':
 		r, err := result.Decode(bytes.NewReader(data))
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %w", ErrInput, path, err)
+			return nil, &InputError{File: path, Msg: err.Error(), Err: err}
 		}
 		return FromResult(path, r), nil
 	case benchfmt.LooksLike(data):
 		f, err := benchfmt.Read(bytes.NewReader(data), path)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrInput, err)
+			return nil, benchfmtErr(path, err)
 		}
 		return FromBenchfmt(path, f), nil
 	case len(t) == 0:
-		return nil, fmt.Errorf("%w: %s: empty file", ErrInput, path)
+		return nil, &InputError{File: path, Msg: "empty file"}
 	}
-	return nil, fmt.Errorf("%w: %s: neither a vethbench result (JSON) nor Go benchmark output (no line starts with \"Benchmark\")", ErrInput, path)
+	return nil, &InputError{File: path, Msg: "neither a vethbench result (JSON) nor Go benchmark output (no line starts with \"Benchmark\")"}
+}
+
+// benchfmtErr is an error of benchfmt.Read as an *InputError: a syntax
+// error of one line keeps its line. Read's other errors (no results, a line
+// too long to scan) name the file in their text already, so the path shows
+// twice; they have no type to take it from.
+func benchfmtErr(path string, err error) *InputError {
+	var se *gobench.SyntaxError
+	if errors.As(err, &se) {
+		return &InputError{File: path, Line: se.Line, Msg: fmt.Sprintf("%v: %s", benchfmt.ErrSyntax, se.Msg), Err: err}
+	}
+	return &InputError{File: path, Msg: err.Error(), Err: err}
 }
 
 // FromResult makes an Input of a vethbench result.

@@ -1,9 +1,9 @@
 package compare
 
 import (
-	"fmt"
 	"strings"
 
+	"github.com/vethbench/vethbench/internal/field"
 	"github.com/vethbench/vethbench/reports/benchfmt"
 	"github.com/vethbench/vethbench/reports/result"
 )
@@ -73,7 +73,7 @@ func resolveMetric(name string, base, nw *Input) (resolvedMetric, error) {
 	}
 	for _, in := range []*Input{base, nw} {
 		if in.file == nil {
-			return resolvedMetric{}, fmt.Errorf("%w: --metric: unknown metric %q (%s)", ErrInput, name, strings.Join(MetricNames(), ", "))
+			return resolvedMetric{}, field.Errorf(ErrInput, "metric", "unknown metric %q (%s)", name, strings.Join(MetricNames(), ", "))
 		}
 	}
 	m := resolvedMetric{Metric: Metric{Name: name, Unit: name}}
