@@ -31,17 +31,16 @@ func WriteMarkdown(w io.Writer, r *result.Result) error {
 		if q == "" {
 			q = "What did this run measure?"
 		}
-		fmt.Fprintf(&b, "%d. **%s**  \n   %s\n", i+1, mdEscape(q), g.Answer.Markdown())
+		fmt.Fprintf(&b, "%d. **%s**  \n   %s\n", i+1, mdEscape(q), answer(g).Markdown())
 	}
 	var caveats []string
-	if p := precision(r); p != "" {
-		caveats = append(caveats, p)
-	}
-	if o := overflows(r); o != "" {
-		caveats = append(caveats, strings.ToUpper(o[:1])+o[1:]+".")
-	}
-	if g := generatorBoundCases(r); g != "" {
-		caveats = append(caveats, g+".")
+	for _, c := range a.Caveats.Result {
+		// The flagged cases below name the other kinds' cases.
+		switch c.Kind {
+		case caveatPrecision, caveatOverflow, caveatGeneratorBound:
+			t := caveatText(c)
+			caveats = append(caveats, strings.ToUpper(t[:1])+t[1:]+".")
+		}
 	}
 	if len(caveats) > 0 {
 		b.WriteString("\n### Caveats\n\n")
@@ -54,13 +53,9 @@ func WriteMarkdown(w io.Writer, r *result.Result) error {
 	if len(effs) == 0 {
 		b.WriteString("Nothing to compare.\n")
 	} else {
-		qIndex := map[string]int{}
-		for i, g := range a.Groups {
-			qIndex[g.Question] = i + 1
-		}
 		measured := 0
 		for _, e := range effs {
-			if e.Measurable {
+			if e.f.Measurable {
 				measured++
 			}
 		}
@@ -71,11 +66,11 @@ func WriteMarkdown(w io.Writer, r *result.Result) error {
 				break
 			}
 			verdict := "within noise"
-			if e.Measurable {
+			if e.f.Measurable {
 				verdict = "**measurable**"
 			}
-			fmt.Fprintf(&b, "| Q%d | %s | %s | %.2f–%.2f | %s | %s |\n", qIndex[e.Question], mdEscape(e.What),
-				fmtRatio(e.Ratio.Ratio), e.Ratio.Lo, e.Ratio.Hi, fmtP(e.P), verdict)
+			fmt.Fprintf(&b, "| Q%d | %s | %s | %.2f–%.2f | %s | %s |\n", e.Q, mdEscape(effectWhat(e)),
+				fmtRatio(e.f.Ratio.Ratio), e.f.Ratio.Lo, e.f.Ratio.Hi, fmtP(e.f.P), verdict)
 		}
 		if measured == 0 {
 			fmt.Fprintf(&b, "\nNone is measurable: every interval holds 1 or lies within ±%s.\n", pct(NoEffectBand))
@@ -83,14 +78,14 @@ func WriteMarkdown(w io.Writer, r *result.Result) error {
 	}
 	b.WriteString("\n### Flagged cases\n\n")
 	n := 0
-	for i := range r.Cases {
-		c := &r.Cases[i]
-		rs := caseFlags(c)
+	for i := range a.Caveats.Cases {
+		cc := &a.Caveats.Cases[i]
+		rs := flagTexts(cc)
 		if len(rs) == 0 {
 			continue
 		}
 		n++
-		fmt.Fprintf(&b, "- `%s`: %s\n", c.Name, mdEscape(strings.Join(rs, "; ")))
+		fmt.Fprintf(&b, "- `%s`: %s\n", cc.Case.Name, mdEscape(strings.Join(rs, "; ")))
 	}
 	if n == 0 {
 		b.WriteString("None: every case ran, every knob took its value and every trial's accounting closed.\n")
@@ -99,6 +94,20 @@ func WriteMarkdown(w io.Writer, r *result.Result) error {
 	return err
 }
 
+// Markdown is the sentence with **emphasis**.
+func (s sentence) Markdown() string {
+	var b strings.Builder
+	for _, f := range s {
+		if f.Strong {
+			b.WriteString("**" + mdEscape(f.Text) + "**")
+		} else {
+			b.WriteString(mdEscape(f.Text))
+		}
+	}
+	return b.String()
+}
+
+// fmtP formats a p-value: four decimals, "<0.0001" below, "–" for none.
 func fmtP(p float64) string {
 	switch {
 	case p != p: // NaN

@@ -1,0 +1,44 @@
+package reports
+
+import "fmt"
+
+// The answers: each question answered in one sentence, then the caveats.
+
+type answersView struct {
+	Answers []answerView
+	Caveats []caveatView
+}
+
+type answerView struct {
+	N        int
+	Question string
+	Answer   sentence
+	Anchor   string
+}
+
+type caveatView struct {
+	Text string
+	// Linked caveats point at the flagged cases, which list the cases
+	// concerned; the precision caveat is about the whole sweep.
+	Linked bool
+}
+
+func buildAnswers(a *analysis) (any, error) {
+	var v answersView
+	for i, g := range a.Groups {
+		v.Answers = append(v.Answers, answerView{N: i + 1, Question: questionText(g), Answer: answer(g), Anchor: groupAnchor(i, g)})
+	}
+	for _, c := range a.Caveats.Result {
+		v.Caveats = append(v.Caveats, caveatView{Text: caveatText(c), Linked: c.Kind != caveatPrecision})
+	}
+	return v, nil
+}
+
+// groupAnchor is where the figures of group i are; groups that compare
+// nothing have none, and point at the table of every case.
+func groupAnchor(i int, g *group) string {
+	if g.Compare == "" {
+		return "cases"
+	}
+	return fmt.Sprintf("q%d", i+1)
+}
