@@ -1,17 +1,29 @@
-// Package bench is the runner: it takes a case (a topology, traffic and
-// measurement settings), builds the topology, reads every knob back,
-// attaches the eBPF counters at the receiver's ingress, starts the draining
-// receiver and the generator, runs a discarded warm-up window and then the
-// measured trials, closes the packet accounting of each trial from the
-// kernel's own counters, tears everything down and returns the case as a
-// result record (reports/result).
+// Package bench is the runner: it measures bench/plan cases and returns the
+// result file's contents (reports/result). For each case it builds the
+// topology, sets the knobs and reads every knob back, attaches the eBPF
+// counters at the receiver's ingress and on kfree_skb, starts the receiver
+// and the generator pinned to CPUs, runs a discarded warm-up window and then
+// the measured trials, and restores and tears everything down in reverse
+// order. Each trial is a window whose counters are read before the
+// generator starts and after the in-flight packets have drained, so its
+// counts are exact differences and sent = received + dropped is checked
+// against the kernel's own counters. Finished cases get medians with
+// intervals (internal/stats), flagged outliers, warnings, and which side
+// limited the figure.
 //
-// Each trial is a fresh window: counters are read before the generator
-// starts and after the in-flight packets have drained, so a trial's counts
-// are exact differences and sent = received + dropped can be checked.
+// RunCase measures one case in one topology; Run measures a list of cases,
+// several of them in shuffled rounds with a fresh topology per trial and
+// adaptive stopping (plan.Measure's MaxTrials, Target and Seed). The method
+// is described in docs/method.md. Only cmd/ imports this package.
 //
-// Privileges: root (namespaces, devices, BPF). Errors: a bad Config is
-// ErrInvalid, returned before anything is created; a topology the kernel
-// cannot build becomes a case with status "unsupported"; a cancelled context
-// stops the run at once, tears down, and returns context.Canceled.
+// Privileges: root (namespaces, devices, BPF, host sysctls). A case with a
+// host-wide knob needs Options.Journal.
+//
+// Errors: Run validates every case first and returns its error, wrapping
+// plan.ErrInvalid with a *field.Error naming the field, before anything is
+// created. A case's own failure does not stop the run: a topology, knob or
+// hook the kernel lacks makes the case's Status "unsupported" with the
+// reason, any other setup or window error "failed" with the error. A
+// cancelled context stops at once, tears down, and returns the cases
+// finished so far (Interrupted set) with the context's error.
 package bench

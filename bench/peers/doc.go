@@ -14,7 +14,8 @@
 // The peers run inside vethbench's anonymous namespaces: a child process
 // forked from a thread switched into a namespace lives there. trafgen is
 // run with -A and -Q so that it touches neither the host's socket memory
-// sysctls nor IRQ affinities.
+// sysctls nor IRQ affinities. The figures it gave, and what they mean, are
+// in docs/generators.md.
 //
 // Privileges: root (namespaces, devices, BPF). Errors: a missing peer
 // binary is reported with the package to install; a peer that fails gets
