@@ -2,6 +2,7 @@ package reports
 
 import (
 	"cmp"
+	"maps"
 	"math"
 	"slices"
 
@@ -140,26 +141,25 @@ func analyze(r *result.Result) *analysis {
 
 func (a *analysis) analyzeGroup(g *group) {
 	pts := g.Points
-	// Every dimension any case names; missing ones take their default.
-	var keys []string
+	// Every dimension any case names, in the order of names; a knob a case
+	// leaves out is at its default.
+	keys := map[string]bool{}
 	for _, p := range pts {
 		for k := range p.dims {
-			if !slices.Contains(keys, k) {
-				keys = append(keys, k)
-			}
+			keys[k] = true
 		}
 	}
 	for _, p := range pts {
-		for _, k := range keys {
+		for k := range keys {
 			if _, ok := p.dims[k]; !ok {
-				p.dims[k] = cmp.Or(dimDefaults[k], "default")
+				p.dims[k] = "default"
 			}
 		}
 	}
 	collapseModes(pts)
 	g.Values = map[string][]string{}
 	var varying []string
-	for _, k := range keys {
+	for _, k := range slices.SortedFunc(maps.Keys(keys), dimOrder) {
 		var vals []string
 		for _, p := range pts {
 			if v := p.dims[k]; !slices.Contains(vals, v) {

@@ -10,63 +10,82 @@ import (
 	"github.com/vethbench/vethbench/reports/result"
 )
 
-// Dimension names that are not knobs.
+// Dimension names of the reports. They are the case-name grammar's keys
+// (result.NameDims) with two additions: the device, which a name holds as
+// its first segment, and pkt_size, the reports' name for result.DimPkt
+// (table heads and questions say pkt_size). Every other key of a name is a
+// knob.
 const (
 	dimDevice = "device"
 	dimPkt    = "pkt_size"
-	dimFamily = "family"
-	dimQueues = "queues"
+	dimFamily = result.DimFamily
+	dimQueues = result.DimQueues
 )
 
-// dimDefaults is the value a dimension has in a case whose name omits it
-// (case names leave out default values).
-var dimDefaults = map[string]string{
-	dimFamily:   "ipv4",
-	dimQueues:   "1x1",
-	"flows":     "1",
-	"senders":   "1",
-	"rate":      "0",
-	"batch":     "64",
-	"rcvbuf":    "0",
-	"mtu":       "default",
-	"generator": "udp",
-}
-
-// nonKnobs are the name keys that are dimensions of the topology or the
-// traffic, not knobs.
-var nonKnobs = map[string]bool{
-	dimDevice: true, dimPkt: true, dimFamily: true, dimQueues: true, "mtu": true,
-	"flows": true, "senders": true, "rate": true, "batch": true, "rcvbuf": true, "generator": true,
-}
-
-// caseDims reads a case's dimensions from its name: "veth/pkt=64/gro=on" is
-// device veth, pkt_size 64, gro on; a segment without "=" is the family.
+// caseDims reads a case's dimensions from its name with the runner's own
+// grammar (result.ParseName): the device, every dimension of
+// result.NameDims (the name's value or its default) and every knob the case
+// set. A name without a device takes the case's topology; a tcp name has no
+// packet size and takes the traffic's frame size. A dimension without a
+// value ("proto" outside rr, the packet size of tcp) is "default", as is a
+// knob a case of the same group leaves out (see analyzeGroup).
 func caseDims(c *result.Case) map[string]string {
-	d := map[string]string{}
-	segs := strings.Split(c.Name, "/")
-	dev := segs[0]
-	if dev == "" {
+	name := c.Name
+	if dev, _, _ := strings.Cut(name, "/"); dev == "" {
 		dev = c.Topology.Kind
 		if c.Topology.Mode != "" {
 			dev += "-" + c.Topology.Mode
 		}
+		name = dev + name
 	}
-	d[dimDevice] = dev
-	for _, s := range segs[1:] {
-		k, v, ok := strings.Cut(s, "=")
-		switch {
-		case !ok:
-			d[dimFamily] = s
-		case k == "pkt":
-			d[dimPkt] = v
-		default:
-			d[k] = v
+	n, err := result.ParseName(name)
+	if err != nil {
+		// Not the runner's grammar (a hand-made file): the whole name is the
+		// device and every dimension is at its default, so the case still
+		// shows, under its own name.
+		n = result.CaseName{Device: name, Dims: map[string]string{}}
+		for _, dim := range result.NameDims {
+			n.Dims[dim.Key] = dim.Default
 		}
 	}
-	if _, ok := d[dimPkt]; !ok && c.Traffic.FrameSize > 0 {
-		d[dimPkt] = strconv.Itoa(c.Traffic.FrameSize)
+	d := map[string]string{}
+	for k, v := range n.Dims {
+		if k == result.DimPkt {
+			k = dimPkt
+			if v == "" && c.Traffic.FrameSize > 0 {
+				v = strconv.Itoa(c.Traffic.FrameSize)
+			}
+		}
+		d[k] = cmp.Or(v, "default")
 	}
+	for k, v := range n.Knobs {
+		d[k] = v
+	}
+	d[dimDevice] = n.Device
 	return d
+}
+
+// isKnob reports whether a dimension is a knob the case set, not one of
+// the topology or the traffic.
+func isKnob(dim string) bool {
+	return dim != dimDevice && dim != dimPkt && !result.IsNameDim(dim)
+}
+
+// dimOrder orders dimension names as names write them: the device, the
+// name's dimensions in the order of result.NameDims, then the knobs by name.
+func dimOrder(x, y string) int {
+	rank := func(d string) int {
+		switch {
+		case d == dimDevice:
+			return -1
+		case d == dimPkt:
+			return 0
+		case isKnob(d):
+			return len(result.NameDims)
+		}
+		return slices.IndexFunc(result.NameDims, func(n result.Dim) bool { return n.Key == d })
+	}
+	return cmp.Or(cmp.Compare(rank(x), rank(y)), cmp.Compare(x, y))
 }
 
 // dimRank orders dimensions for comparison when the question names none:
@@ -76,7 +95,7 @@ func dimRank(d string) int {
 	switch {
 	case d == dimDevice:
 		return 0
-	case !nonKnobs[d]:
+	case isKnob(d):
 		return 1
 	case d == dimQueues || d == result.DimMTU:
 		return 2
