@@ -1,6 +1,7 @@
 // Package compare is `vethbench compare BASE NEW`: it matches the cases of
-// two files and gives each a verdict a nightly CI can trust, following
-// the project's STATS.md with the estimators of package internal/stats.
+// two files and gives each a verdict a nightly CI can trust, with the
+// estimators and tests of package internal/stats. The method, and why, is
+// in docs/statistics.md; this comment is the contract.
 //
 // # Inputs
 //
