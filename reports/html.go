@@ -10,19 +10,20 @@ import (
 	"fmt"
 	"html/template"
 	"io"
-	"slices"
 	"strings"
 
 	"github.com/vethbench/vethbench/reports/result"
 )
 
-//go:embed templates/report.html.tmpl templates/report.css
+//go:embed templates/report.html.tmpl templates/compare.html.tmpl templates/report.css
 var templateFS embed.FS
 
+// pageTmpl holds the page and every section, of the report and of the
+// comparison.
 var pageTmpl = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap{
 	"sentence": sentenceHTML,
 	"wbr":      wbr,
-}).ParseFS(templateFS, "templates/report.html.tmpl"))
+}).ParseFS(templateFS, "templates/report.html.tmpl", "templates/compare.html.tmpl"))
 
 func reportCSS() template.CSS {
 	b, err := templateFS.ReadFile("templates/report.css")
@@ -77,56 +78,18 @@ func WriteHTML(w io.Writer, r *result.Result) error {
 		}
 		body, err := execute(b.id, data)
 		if err != nil {
-			return err
+			return fmt.Errorf("html report: %w", err)
 		}
 		page.Sections = append(page.Sections, Section{ID: b.id, Title: b.title, Body: body})
 	}
 	return writePage(w, page)
 }
 
-// RenderCompareHTML writes a comparison of two results in the report's
-// page layout: a header naming both, then the given sections (the verdicts
-// and charts of a comparison: package reports/compare computes its Report,
-// which a caller turns into sections; reports may import reports/compare
-// without a cycle), then the host context of each result. base and new may
-// be nil (inputs in the Go benchmark format have no result file): their
-// host sections are then left out. It is the hook for
-// `vethbench report --compare BASE NEW`.
-func RenderCompareHTML(w io.Writer, base, new *result.Result, sections []Section) error {
-	name := func(r *result.Result) string {
-		if r == nil {
-			return "benchmark file"
-		}
-		return reportName(r)
-	}
-	page := pageView{
-		Title:    "vethbench comparison: " + name(base) + " → " + name(new),
-		CSS:      reportCSS(),
-		Sections: slices.Clone(sections),
-	}
-	for i, r := range []*result.Result{base, new} {
-		which := [...]string{"base", "new"}[i]
-		if r == nil {
-			continue
-		}
-		page.Subtitle = append(page.Subtitle, which+": "+strings.Join(subtitle(r), ", "))
-		data, err := buildHost(&analysis{r: r})
-		if err != nil {
-			return err
-		}
-		body, err := execute("host", data)
-		if err != nil {
-			return err
-		}
-		page.Sections = append(page.Sections, Section{ID: "host-" + which, Title: "Host and settings (" + which + ")", Body: body})
-	}
-	return writePage(w, page)
-}
-
+// execute renders the section template name.
 func execute(name string, data any) (template.HTML, error) {
 	var b strings.Builder
 	if err := pageTmpl.ExecuteTemplate(&b, name, data); err != nil {
-		return "", fmt.Errorf("html report: %s: %w", name, err)
+		return "", fmt.Errorf("%s: %w", name, err)
 	}
 	return template.HTML(b.String()), nil //nolint:gosec // output of html/template
 }
