@@ -1,6 +1,3 @@
-// Command bench-peers measures vethbench's generators against trafgen,
-// iperf3 and sockperf on one veth pair and prints the ratios; `make
-// bench-peers` installs the peers and runs it. It needs root.
 package main
 
 import (

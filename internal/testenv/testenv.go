@@ -1,9 +1,3 @@
-// Package testenv holds what vethbench's tests share: skipping privileged
-// tests with a reason when not root, and a TestMain wrapper that fails the
-// run when a test leaked a named namespace, a link in the initial namespace,
-// a pinned BPF object or a file descriptor. Anonymous namespaces, BPF
-// programs, maps and links are all held by descriptors, so the descriptor
-// check covers them without confusing them with another process's.
 package testenv
 
 import (
