@@ -82,18 +82,11 @@ type finding struct {
 	Ratio         stats.RatioCI // Winner over Loser
 	P             float64       // Mann-Whitney two-sided p of the same
 	Measurable    bool
-	// Ref is, for devices, the comparison of the winner with veth when veth
-	// is neither winner nor loser.
-	Ref *comparison
+	// VsVeth is, for devices, the winner over veth when veth is neither
+	// winner nor loser.
+	VsVeth *stats.RatioCI
 	// Single is set when only one value ran in this context.
 	Single bool
-}
-
-type comparison struct {
-	Winner, Loser string
-	Ratio         stats.RatioCI
-	P             float64
-	Measurable    bool
 }
 
 // measurable reports whether a ratio's interval shows an effect: it
@@ -274,8 +267,8 @@ func (a *analysis) find(g *group, ctx []string) (finding, bool) {
 	if g.Compare == dimDevice {
 		for _, i := range ran[2:] {
 			if f.Cells[i].Value == "veth" {
-				ci, p := a.ratio(f.Cells[i].P.pps(), f.Cells[f.Winner].P.pps())
-				f.Ref = &comparison{Winner: f.Cells[f.Winner].Value, Loser: "veth", Ratio: ci, P: p, Measurable: measurable(ci)}
+				ci := stats.RatioOfMedians(f.Cells[i].P.pps(), f.Cells[f.Winner].P.pps(), a.level, stats.DefaultResamples, a.seed)
+				f.VsVeth = &ci
 			}
 		}
 	}

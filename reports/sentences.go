@@ -143,8 +143,8 @@ func clause(g *group, f finding) sentence {
 		s.strong(wl)
 		s.addf(" is fastest: %s %s, the slowest (%s)", fmtRatio(f.Ratio.Ratio), ll, fmtCI(f.Ratio))
 	}
-	if r := f.Ref; r != nil {
-		s.addf(", and %s veth (%s)", fmtRatio(r.Ratio.Ratio), fmtCI(r.Ratio))
+	if r := f.VsVeth; r != nil {
+		s.addf(", and %s veth (%s)", fmtRatio(r.Ratio), fmtCI(*r))
 	}
 	return s
 }
