@@ -1,6 +1,3 @@
-// Command vethbench measures what Linux virtual network devices cost and
-// which knobs make them faster. This package holds only the CLI: flags are
-// turned into option structs and passed to the library packages.
 package main
 
 import (
