@@ -44,21 +44,18 @@ func caveatText(c caveat) string {
 // precisionText states the cases that did not reach the precision target.
 func precisionText(c caveat) string {
 	n := len(c.Cases)
-	who := fmt.Sprintf("%d of %d measured cases", n, c.Of)
-	if n == c.Of {
-		who = fmt.Sprintf("None of the %d measured cases", c.Of)
-		if c.Of == 1 {
-			who = "The case"
-		}
+	who, verb := fmt.Sprintf("%d of %d measured cases", n, c.Of), "did not reach"
+	switch {
+	case n == 1 && c.Of == 1:
+		who = "The case"
+	case n == c.Of:
+		who, verb = fmt.Sprintf("None of the %d measured cases", c.Of), "reached"
 	}
 	target := ""
 	if c.Target > 0 {
 		target = " of ±" + pct(c.Target)
 	}
-	m := fmt.Sprintf("%s reached the precision target%s", who, target)
-	if n != c.Of {
-		m = fmt.Sprintf("%s did not reach the precision target%s", who, target)
-	}
+	m := fmt.Sprintf("%s %s the precision target%s", who, verb, target)
 	if c.MaxTrials > 0 {
 		m += fmt.Sprintf(" within %d trials", c.MaxTrials)
 	}
