@@ -27,11 +27,7 @@ func WriteMarkdown(w io.Writer, r *result.Result) error {
 	}
 	b.WriteString("### Answers\n\n")
 	for i, g := range a.Groups {
-		q := g.Question
-		if q == "" {
-			q = "What did this run measure?"
-		}
-		fmt.Fprintf(&b, "%d. **%s**  \n   %s\n", i+1, mdEscape(q), answer(g).Markdown())
+		fmt.Fprintf(&b, "%d. **%s**  \n   %s\n", i+1, mdEscape(questionText(g)), answer(g).Markdown())
 	}
 	var caveats []string
 	for _, c := range a.Caveats.Result {
