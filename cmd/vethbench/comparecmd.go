@@ -81,15 +81,15 @@ func runCompare(basePath, newPath string, f compareFlags, stdout io.Writer) erro
 	o.Alpha, o.Threshold, o.Metric, o.Seed, o.Ignore = f.alpha, f.threshold, f.metric, f.seed, f.ignore
 	base, err := compare.Load(basePath)
 	if err != nil {
-		return usageErr(inputErr(err))
+		return badInput(err)
 	}
 	nw, err := compare.Load(newPath)
 	if err != nil {
-		return usageErr(inputErr(err))
+		return badInput(err)
 	}
 	rep, err := compare.Compare(base, nw, o)
 	if err != nil {
-		return usageErr(inputErr(err))
+		return badInput(err)
 	}
 	if err := rep.Write(stdout, f.format); err != nil {
 		return err
@@ -113,20 +113,3 @@ func runCompare(basePath, newPath string, f compareFlags, stdout io.Writer) erro
 	}
 	return &exitError{code: exitFailure, err: fmt.Errorf("%d %s in %s: %s (%s)", n, word, rep.Metric.Name, strings.Join(names, ", "), newPath)}
 }
-
-// inputErr drops compare's "bad input: " prefix (exit code 2 says it),
-// keeping the error chain.
-func inputErr(err error) error {
-	if msg, ok := strings.CutPrefix(err.Error(), compare.ErrInput.Error()+": "); ok {
-		return &messageError{msg: msg, err: err}
-	}
-	return err
-}
-
-type messageError struct {
-	msg string
-	err error
-}
-
-func (e *messageError) Error() string { return e.msg }
-func (e *messageError) Unwrap() error { return e.err }

@@ -87,7 +87,7 @@ func TestCompareBadInputExitsTwo(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{base, compareTestdata + "malformed.txt"}, "malformed Go benchmark file: " + compareTestdata + "malformed.txt:9: parsing measurement"},
+		{[]string{base, compareTestdata + "malformed.txt"}, compareTestdata + "malformed.txt:9: malformed Go benchmark file: parsing measurement"},
 		{[]string{base, prose}, "neither a vethbench result (JSON) nor Go benchmark output"},
 		{[]string{base, filepath.Join(dir, "missing.json")}, "no such file or directory"},
 		{[]string{base}, "accepts 2 arg(s), received 1"},
@@ -96,7 +96,7 @@ func TestCompareBadInputExitsTwo(t *testing.T) {
 		{[]string{base, nw, "--threshold", "-1"}, "--threshold: -1 out of range [0, 1)"},
 		{[]string{base, nw, "--format", "html"}, `--format: unknown format "html" (text, markdown, json)`},
 		{[]string{base, nw, "--ignore", "a=b"}, `--ignore: "a=b" is not a name key`},
-		{[]string{compareTestdata + "base.txt", compareTestdata + "new.txt", "--metric", "allocs/op"}, "--metric allocs/op: no values in BASE"},
+		{[]string{compareTestdata + "base.txt", compareTestdata + "new.txt", "--metric", "allocs/op"}, "--metric: no allocs/op values in BASE"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			stdout, stderr, code := runCLI(t, append([]string{"compare"}, tc.args...)...)

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vethbench/vethbench/bench"
+	"github.com/vethbench/vethbench/internal/field"
 )
 
 // Exit codes, documented in the README and in `vethbench --help`.
@@ -34,6 +35,36 @@ func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
 func usageErr(err error) error { return &exitError{code: exitUsage, err: err} }
+
+// usageError is a mistake in how cmd was called (an unknown command or
+// flag, a bad flag value, a wrong number of arguments): exit code 2, with a
+// pointer to the command's help.
+func usageError(cmd *cobra.Command, err error) error {
+	return usageErr(fmt.Errorf("%w (see %s --help)", err, cmd.CommandPath()))
+}
+
+// badInput is a bad flag value or input file, with exit code 2: a
+// *field.Error is shown as the flag it names ("--pkt-size: 20 bytes out of
+// range"), any other error as it is (a compare.InputError names its file
+// and line). Not for sweep specs: a spec.Error wraps the *field.Error
+// behind it, but its text names the spec's key, where the user wrote it.
+func badInput(err error) error {
+	var fe *field.Error
+	if errors.As(err, &fe) {
+		err = &messageError{msg: "--" + fe.Field + ": " + fe.Msg, err: err}
+	}
+	return usageErr(err)
+}
+
+// messageError shows msg in place of err's text, keeping err's chain for
+// errors.Is and errors.As.
+type messageError struct {
+	msg string
+	err error
+}
+
+func (e *messageError) Error() string { return e.msg }
+func (e *messageError) Unwrap() error { return e.err }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -74,15 +105,22 @@ that disappear with the process, even when it is killed.
 
 Exit codes: 0 success; 1 the run failed; 2 bad flags or input (nothing was
 created); 3 the kernel does not support what was asked; 130 interrupted.`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
+		// Cobra's command lookup reports an unknown command with a plain
+		// error unless the root has an argument check of its own, and it
+		// runs that check only on a runnable command: so the root is
+		// runnable, printing the help when run alone.
+		Args: unknownCommand,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return cmd.Help()
+		},
+		SuggestionsMinimumDistance: 2,
+		SilenceUsage:               true,
+		SilenceErrors:              true,
 	}
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usageErr(fmt.Errorf("%w (see %s --help)", err, c.CommandPath()))
-	})
+	root.SetFlagErrorFunc(usageError)
 	root.AddCommand(newRunCmd(stdout, stderr))
 	root.AddCommand(newSweepCmd(stdout, stderr))
 	root.AddCommand(newDoctorCmd(stdout, stderr))
@@ -98,24 +136,40 @@ created); 3 the kernel does not support what was asked; 130 interrupted.`,
 			return err
 		},
 	})
-	err := root.ExecuteContext(ctx)
-	if err != nil && isCobraUsageError(err) {
-		return usageErr(err)
+	// Cobra adds its help and completion commands at Execute; adding them
+	// now lets usageArgs reach their argument checks too.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	usageArgs(root)
+	return root.ExecuteContext(ctx)
+}
+
+// unknownCommand is the root's argument check: any argument is a command
+// that does not exist, since the known ones are found before it runs.
+func unknownCommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	err := fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		err = fmt.Errorf("%w; did you mean %s?", err, strings.Join(s, " or "))
 	}
 	return err
 }
 
-// isCobraUsageError recognises cobra's own argument errors (unknown
-// command, wrong number of arguments), which it returns as plain errors.
-func isCobraUsageError(err error) bool {
-	var ee *exitError
-	if errors.As(err, &ee) || errors.Is(err, context.Canceled) {
-		return false
-	}
-	for _, p := range []string{"unknown command", "accepts ", "requires at least", "unknown flag", "unknown shorthand"} {
-		if strings.Contains(err.Error(), p) {
-			return true
+// usageArgs makes the argument check of cmd and of every command below it
+// return a usageError: cobra's checks (cobra.NoArgs, cobra.ExactArgs...)
+// return plain errors.
+func usageArgs(cmd *cobra.Command) {
+	if check := cmd.Args; check != nil {
+		cmd.Args = func(c *cobra.Command, args []string) error {
+			if err := check(c, args); err != nil {
+				return usageError(c, err)
+			}
+			return nil
 		}
 	}
-	return false
+	for _, c := range cmd.Commands() {
+		usageArgs(c)
+	}
 }

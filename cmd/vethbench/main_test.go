@@ -62,10 +62,6 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"run", "--format", "xml"}, `--format: unknown format "xml"`},
 		{[]string{"run", "--generator", "pktgen"}, `--generator: unknown generator "pktgen"`},
 		{[]string{"run", "--confidence", "1.5"}, "--confidence: 1.5 out of range"},
-		{[]string{"run", "--duration", "five"}, `invalid argument "five" for "--duration"`},
-		{[]string{"run", "--bogus"}, "unknown flag: --bogus"},
-		{[]string{"run", "extra"}, `unknown command "extra"`},
-		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			_, stderr, code := runCLI(t, tc.args...)
@@ -85,6 +81,58 @@ func TestBadFlags(t *testing.T) {
 				t.Errorf("want one error line, got:\n%s", stderr)
 			}
 		})
+	}
+}
+
+// Every kind of mistake cobra finds in a command line is a usage error by
+// type: exit code 2, one line, and a pointer to the help of the command it
+// was found in.
+func TestUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		kind string
+		args []string
+		want string
+	}{
+		{"unknown command", []string{"frobnicate"}, `unknown command "frobnicate" for "vethbench" (see vethbench --help)`},
+		{"misspelt command", []string{"swep"}, `unknown command "swep" for "vethbench"; did you mean sweep? (see vethbench --help)`},
+		{"argument to a command taking none", []string{"run", "extra"}, `unknown command "extra" for "vethbench run" (see vethbench run --help)`},
+		{"argument to cobra's completion command", []string{"completion", "bash", "extra"}, `unknown command "extra" for "vethbench completion bash" (see vethbench completion bash --help)`},
+		{"unknown flag", []string{"run", "--bogus"}, "unknown flag: --bogus (see vethbench run --help)"},
+		{"unknown flag of the root", []string{"--bogus"}, "unknown flag: --bogus (see vethbench --help)"},
+		{"unknown shorthand", []string{"compare", "-z", "a", "b"}, "unknown shorthand flag: 'z' in -z (see vethbench compare --help)"},
+		{"wrong argument count", []string{"compare", "base.json"}, "accepts 2 arg(s), received 1 (see vethbench compare --help)"},
+		{"wrong argument count, own check", []string{"report"}, "report takes 1 result file, got 0 (to compare two, use --compare BASE NEW) (see vethbench report --help)"},
+		{"bad flag value", []string{"run", "--duration", "five"}, `invalid argument "five" for "--duration" flag: time: invalid duration "five" (see vethbench run --help)`},
+		{"bad flag value of a shorthand", []string{"sweep", "-q=maybe"}, `invalid argument "maybe" for "-q, --quiet" flag`},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			stdout, stderr, code := runCLI(t, tc.args...)
+			if code != exitUsage {
+				t.Errorf("exit code %d, want %d; stderr %q", code, exitUsage, stderr)
+			}
+			if !strings.HasPrefix(stderr, "vethbench: "+tc.want) {
+				t.Errorf("stderr %q, want %q", stderr, tc.want)
+			}
+			if n := strings.Count(strings.TrimSpace(stderr), "\n"); n > 0 {
+				t.Errorf("want one error line, got:\n%s", stderr)
+			}
+			if stdout != "" {
+				t.Errorf("stdout %q on a usage error", stdout)
+			}
+		})
+	}
+}
+
+// vethbench alone prints its help and succeeds; so does help.
+func TestRootHelp(t *testing.T) {
+	for _, args := range [][]string{nil, {"help"}, {"--help"}} {
+		stdout, stderr, code := runCLI(t, args...)
+		if code != exitOK || stderr != "" {
+			t.Errorf("%q: exit code %d, stderr %q", args, code, stderr)
+		}
+		if !strings.Contains(stdout, "Available Commands:") || !strings.Contains(stdout, "Exit codes:") {
+			t.Errorf("%q: no help on stdout:\n%s", args, stdout)
+		}
 	}
 }
 

@@ -44,12 +44,12 @@ differs between the runs (host context and knob values).`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if compareMode {
 				if len(args) != 2 {
-					return usageErr(fmt.Errorf("report --compare takes 2 files, BASE and NEW; got %d", len(args)))
+					return fmt.Errorf("report --compare takes 2 files, BASE and NEW; got %d", len(args))
 				}
 				return nil
 			}
 			if len(args) != 1 {
-				return usageErr(fmt.Errorf("report takes 1 result file, got %d (to compare two, use --compare BASE NEW)", len(args)))
+				return fmt.Errorf("report takes 1 result file, got %d (to compare two, use --compare BASE NEW)", len(args))
 			}
 			return nil
 		},
@@ -116,17 +116,17 @@ func writeReport(path, format string, res *result.Result) error {
 func writeCompareReport(path, basePath, newPath string, ignore []string) error {
 	bi, err := compare.Load(basePath)
 	if err != nil {
-		return usageErr(inputErr(err))
+		return badInput(err)
 	}
 	ni, err := compare.Load(newPath)
 	if err != nil {
-		return usageErr(inputErr(err))
+		return badInput(err)
 	}
 	opts := compare.DefaultOptions()
 	opts.Ignore = ignore
 	rep, err := compare.Compare(bi, ni, opts)
 	if err != nil {
-		return usageErr(inputErr(err))
+		return badInput(err)
 	}
 	var base, nw *result.Result
 	if bi.Source.Format == compare.FormatResult && ni.Source.Format == compare.FormatResult {

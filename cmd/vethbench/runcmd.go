@@ -151,7 +151,7 @@ func runRun(cmd *cobra.Command, f runFlags, stdout, stderr io.Writer) error {
 		return usageErr(fmt.Errorf("--format: unknown format %q (%s)", f.format, strings.Join(outputFormats, ", ")))
 	}
 	if err := c.Validate(m); err != nil {
-		return usageErr(flagError(err))
+		return badInput(err)
 	}
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("run needs root (network namespaces, devices and BPF)")
@@ -215,14 +215,4 @@ func caseOutcome(cases []result.Case) error {
 		}
 	}
 	return nil
-}
-
-// flagError rewrites "invalid configuration: pkt-size: ..." as "--pkt-size: ...".
-func flagError(err error) error {
-	msg := strings.TrimPrefix(err.Error(), plan.ErrInvalid.Error()+": ")
-	msg = strings.TrimPrefix(msg, topology.ErrInvalid.Error()+": ")
-	if field, rest, ok := strings.Cut(msg, ": "); ok && !strings.Contains(field, " ") {
-		return fmt.Errorf("--%s: %s", field, rest)
-	}
-	return errors.New(msg)
 }
