@@ -144,6 +144,7 @@ func halfWidth(e result.Estimate) string {
 	return fmt.Sprintf("%.1f%%", 100*hw)
 }
 
+// plural counts: "1 case", "2 cases".
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return "1 " + one
@@ -151,6 +152,7 @@ func plural(n int, one, many string) string {
 	return fmt.Sprintf("%d %s", n, many)
 }
 
+// joinOr lists alternatives: "a, b or c".
 func joinOr(xs []string) string {
 	switch len(xs) {
 	case 0:

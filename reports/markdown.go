@@ -14,9 +14,10 @@ const MaxMarkdownEffects = 5
 
 // WriteMarkdown writes the summary a CI job posts: the title and context,
 // each question's answer in one sentence, the caveats (precision not
-// reached, socket overflows), the largest differences, and the
-// flagged cases (not run, a knob refused or changed, accounting not closed)
-// with their reasons. The HTML report has every warning of every case.
+// reached, socket overflows, generator-bound cases), the largest
+// differences, and the flagged cases (not run, a knob refused or changed,
+// accounting not closed) with their reasons. The HTML report has every
+// warning of every case.
 func WriteMarkdown(w io.Writer, r *result.Result) error {
 	a := analyze(r)
 	var b strings.Builder
