@@ -1,5 +1,14 @@
 package reports
 
+// The analysis is the numbers of a report, without words (docs/report.md
+// tells the method): cases are grouped by the question they answer
+// (Case.Questions; a result without questions is one group), each case's
+// dimensions are read from its name (dims.go), and the dimension that
+// varies across a group is compared at every combination of the other
+// varying dimensions (its context), as ratios of medians with bootstrap
+// intervals. sentences.go states the findings, caveats.go what qualifies
+// them.
+
 import (
 	"cmp"
 	"maps"
@@ -9,15 +18,6 @@ import (
 	"github.com/vethbench/vethbench/internal/stats"
 	"github.com/vethbench/vethbench/reports/result"
 )
-
-// The analysis is the numbers of a report, without words (docs/report.md
-// tells the method): cases are grouped by the question they answer
-// (Case.Questions; a result without questions is one group), each case's
-// dimensions are read from its name (dims.go), and the dimension that
-// varies across a group is compared at every combination of the other
-// varying dimensions (its context), as ratios of medians with bootstrap
-// intervals. sentences.go states the findings, caveats.go what qualifies
-// them.
 
 // NoEffectBand is the half-width of the band around a ratio of 1 within
 // which a difference counts as no measurable effect even when its interval

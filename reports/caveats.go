@@ -1,5 +1,9 @@
 package reports
 
+// Caveats qualify a result's figures. caveatsOf computes them once, as
+// values; the HTML and the Markdown report render the same values
+// (caveattext.go has their words).
+
 import (
 	"maps"
 	"math"
@@ -8,10 +12,6 @@ import (
 
 	"github.com/vethbench/vethbench/reports/result"
 )
-
-// Caveats qualify a result's figures. caveatsOf computes them once, as
-// values; the HTML and the Markdown report render the same values
-// (caveattext.go has their words).
 
 // caveats are a result's caveats: those about the whole result, and each
 // case's.

@@ -1,5 +1,7 @@
 package reports
 
+// What differs between the two runs: host context and knob values.
+
 import (
 	"cmp"
 	"fmt"
@@ -12,8 +14,6 @@ import (
 	"github.com/vethbench/vethbench/reports/compare"
 	"github.com/vethbench/vethbench/reports/result"
 )
-
-// What differs between the two runs: host context and knob values.
 
 type hostDiff struct{ What, Base, New string }
 

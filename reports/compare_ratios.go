@@ -1,5 +1,7 @@
 package reports
 
+// The chart of every compared case's ratio with its interval.
+
 import (
 	"fmt"
 	"html/template"
@@ -12,8 +14,6 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 )
-
-// The chart of every compared case's ratio with its interval.
 
 type ratiosView struct {
 	SVG     template.HTML

@@ -1,5 +1,7 @@
 package reports
 
+// The verdicts of a comparison, case by case, with the method.
+
 import (
 	"cmp"
 	"fmt"
@@ -11,8 +13,6 @@ import (
 	"github.com/vethbench/vethbench/internal/stats"
 	"github.com/vethbench/vethbench/reports/compare"
 )
-
-// The verdicts of a comparison, case by case, with the method.
 
 type verdictRow struct {
 	Verdict, Class, Name, Base, New, Ratio, Change, Q, Trials, Note string

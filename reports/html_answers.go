@@ -1,8 +1,8 @@
 package reports
 
-import "fmt"
-
 // The answers: each question answered in one sentence, then the caveats.
+
+import "fmt"
 
 type answersView struct {
 	Answers []answerView

@@ -1,13 +1,13 @@
 package reports
 
+// The table of every case, with its notes.
+
 import (
 	"fmt"
 	"strings"
 
 	"github.com/vethbench/vethbench/reports/result"
 )
-
-// The table of every case, with its notes.
 
 func buildCases(a *analysis) (any, error) {
 	t := table{Head: []string{"case", "status", "Q", "trials", "pps", "interval", "device pps", "CPU ns/pkt", "p50 µs", "p99 µs", "p99.9 µs", "dropped", "limit"}}

@@ -1,5 +1,7 @@
 package reports
 
+// Drops and accounting per case, by drop reason.
+
 import (
 	"cmp"
 	"fmt"
@@ -7,8 +9,6 @@ import (
 	"slices"
 	"strings"
 )
-
-// Drops and accounting per case, by drop reason.
 
 func buildDrops(a *analysis) (any, error) {
 	counters := map[string]bool{}

@@ -1,15 +1,15 @@
 package reports
 
+// The device comparison and the knob sweeps: each group's answer, charts
+// of pps and CPU time per packet, a heatmap of two-knob sweeps, and a
+// table.
+
 import (
 	"fmt"
 	"html/template"
 	"slices"
 	"strings"
 )
-
-// The device comparison and the knob sweeps: each group's answer, charts
-// of pps and CPU time per packet, a heatmap of two-knob sweeps, and a
-// table.
 
 type figure struct {
 	SVG     template.HTML

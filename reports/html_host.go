@@ -1,5 +1,7 @@
 package reports
 
+// The host, the tool and the settings of a run.
+
 import (
 	"cmp"
 	"fmt"
@@ -10,8 +12,6 @@ import (
 
 	"github.com/vethbench/vethbench/internal/stats"
 )
-
-// The host, the tool and the settings of a run.
 
 type hostView struct {
 	Context   table

@@ -1,13 +1,13 @@
 package reports
 
+// Latency percentile charts, from the trials' merged histograms.
+
 import (
 	"fmt"
 	"math"
 	"slices"
 	"strings"
 )
-
-// Latency percentile charts, from the trials' merged histograms.
 
 type latencyView struct {
 	Figures []figure

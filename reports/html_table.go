@@ -1,12 +1,12 @@
 package reports
 
+// The generic table of the HTML report.
+
 import (
 	"fmt"
 
 	"github.com/vethbench/vethbench/reports/result"
 )
-
-// The generic table of the HTML report.
 
 // table is a generic table; cells with Num are right-aligned.
 type table struct {

@@ -1,5 +1,8 @@
 package reports
 
+// Labels: the words and number formats the sentences and both renderers
+// share.
+
 import (
 	"fmt"
 	"math"
@@ -10,9 +13,6 @@ import (
 	"github.com/vethbench/vethbench/internal/stats"
 	"github.com/vethbench/vethbench/reports/result"
 )
-
-// Labels: the words and number formats the sentences and both renderers
-// share.
 
 // valueLabel names a value of a dimension: "64 B", "gro on", "2x2 queues".
 func valueLabel(dim, v string) string {

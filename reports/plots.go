@@ -1,5 +1,10 @@
 package reports
 
+// Charts are drawn with gonum/plot on its SVG canvas and inlined in the
+// page. The canvas measures text with the Liberation Sans metrics it embeds;
+// the SVG names only the generic family sans-serif (see inlineSVG), so the
+// page needs no font file and names no URL.
+
 import (
 	"bytes"
 	"fmt"
@@ -18,11 +23,6 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
 )
-
-// Charts are drawn with gonum/plot on its SVG canvas and inlined in the
-// page. The canvas measures text with the Liberation Sans metrics it embeds;
-// the SVG names only the generic family sans-serif (see inlineSVG), so the
-// page needs no font file and names no URL.
 
 // Chart sizes, in points; the SVG scales to its container's width.
 const (
