@@ -11,7 +11,7 @@ import (
 	"github.com/vethbench/vethbench/reports/result"
 )
 
-// rounds measures several cases the way STATS.md asks: in rounds, each
+// rounds measures several cases the way docs/method.md describes: in rounds, each
 // running every unfinished case once in a shuffled order (seeded, so the
 // order can be replayed), each trial in a freshly built topology with its
 // own warm-up. Drift of a shared, noisy machine then hits every case alike

@@ -567,7 +567,7 @@ func (b *bench) xdpCeiling(ctx context.Context) Row {
 	}
 	o := median(runs)
 	r := Row{Name: name, Unit: "Mpps", Ours: o, Target: ">= 15 Mpps", Ratio: o / 15, Met: o >= 15,
-		Note: "absolute target; ratio is to 15 Mpps (DESIGN.md: a prototype reached 20.7 Mpps)"}
+		Note: "absolute target; ratio is to 15 Mpps (docs/generators.md: a bare redirect tops out near 5.1-5.6 Mpps on a 2-vCPU VM)"}
 	return r
 }
 

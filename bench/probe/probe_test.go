@@ -65,7 +65,7 @@ var byKernel = map[string][]expectation{
 		{GroupTC, "tcx", Yes, ""},
 		{GroupBPF, "jit", Yes, ""},
 		// Locked down (integrity): loading fentry fails with EPERM even
-		// as root, though DESIGN.md lists fentry as present.
+		// as root, although the kernel is built with it (docs/design.md).
 		{GroupBPF, "fentry", No, "EPERM"},
 		{GroupBPF, "kprobe", No, "kernel has no kprobe support"},
 		{GroupTracepoint, "net:netif_receive_skb", Yes, ""},

@@ -8,7 +8,7 @@ import (
 	"gonum.org/v1/gonum/stat"
 )
 
-// DefaultResamples is the bootstrap size of STATS.md, used when a caller
+// DefaultResamples is the bootstrap size of docs/statistics.md, used when a caller
 // passes resamples <= 0.
 const DefaultResamples = 10000
 

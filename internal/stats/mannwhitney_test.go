@@ -28,7 +28,7 @@ func addTo(x []float64, c float64) []float64 {
 	return y
 }
 
-// Known answers from ../shared/STATS.md (SciPy's docstring, R's example).
+// Known answers from docs/statistics.md (SciPy's docstring, R's example).
 func TestMannWhitneyKnownAnswers(t *testing.T) {
 	x := []float64{19, 22, 16, 29, 24}
 	y := []float64{20, 11, 17, 12}
@@ -206,7 +206,7 @@ func TestMannWhitneyDegenerate(t *testing.T) {
 	}
 }
 
-// Known answers from ../shared/STATS.md, and MinP is what complete
+// Known answers from docs/statistics.md, and MinP is what complete
 // separation actually gives.
 func TestMinP(t *testing.T) {
 	if got := MinP(3, 3); got != 0.1 {

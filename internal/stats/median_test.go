@@ -25,7 +25,7 @@ func TestMedian(t *testing.T) {
 	}
 }
 
-// Known answers from ../shared/STATS.md.
+// Known answers from docs/statistics.md.
 func TestMedianCIKnownAnswers(t *testing.T) {
 	for _, tc := range []struct {
 		n      int

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// Known answer from ../shared/STATS.md (R's p.adjust(p, "BH")).
+// Known answer from docs/statistics.md (R's p.adjust(p, "BH")).
 func TestBenjaminiHochbergKnown(t *testing.T) {
 	p := []float64{0.50, 0.01, 0.001, 0.69, 0.02, 0.05, 0.0025}
 	want := []float64{0.58333, 0.023333, 0.007, 0.69, 0.035, 0.07, 0.00875}
