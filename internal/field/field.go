@@ -1,8 +1,8 @@
 // Package field holds Error, the error for one bad input value, shared by
 // the packages that validate what a user asked for (bench/plan,
-// bench/topology, tuning) so that the CLI can name the flag and a spec
-// the key, with errors.As instead of cutting strings. It needs no
-// privileges and imports nothing of vethbench.
+// bench/topology, reports/compare's options) so that the CLI can name the
+// flag and tuning/spec the key, with errors.As instead of cutting strings.
+// It needs no privileges and imports nothing of vethbench.
 package field
 
 import "fmt"
