@@ -104,13 +104,29 @@ var testHookBeforeHostWrite func(sysctl string)
 // would not. topo may be nil when every setting is host-wide; j may be nil
 // when none is.
 func Apply(ctx context.Context, topo *topology.Topology, settings []Setting, j *Journal) (applied []Applied, restore func() error, err error) {
+	var t *targets
+	if topo != nil {
+		t = &targets{devices: topo.Devices, namespaces: topo.Namespaces()}
+	}
+	return apply(ctx, &sysKernel{}, t, settings, j)
+}
+
+// targets are what Apply sets knobs on: a topology's devices and
+// namespaces. nil means no topology.
+type targets struct {
+	devices    []topology.Device
+	namespaces []topology.Namespace
+}
+
+// apply is Apply through k, which the tests replace with a fake.
+func apply(ctx context.Context, k kernel, t *targets, settings []Setting, j *Journal) ([]Applied, func() error, error) {
 	noop := func() error { return nil }
 	rs, err := validate(settings)
 	if err != nil {
 		return nil, noop, err
 	}
-	a := &applier{ctx: ctx, topo: topo, j: j, xdp: newXDPState(), envs: map[topology.Device]*devEnv{}}
-	applied, err = a.run(rs)
+	a := &applier{ctx: ctx, k: k, t: t, j: j, envs: map[topology.Device]*devEnv{}}
+	applied, err := a.run(rs)
 	if err != nil {
 		return nil, noop, errors.Join(err, a.restore())
 	}
@@ -124,9 +140,9 @@ func Apply(ctx context.Context, topo *topology.Topology, settings []Setting, j *
 
 type applier struct {
 	ctx  context.Context
-	topo *topology.Topology
+	k    kernel
+	t    *targets
 	j    *Journal
-	xdp  *xdpState
 	envs map[topology.Device]*devEnv
 	ops  []*op
 	// held are the host ops journaled up front: restored even when Apply
@@ -157,7 +173,7 @@ func (a *applier) run(rs []resolved) ([]Applied, error) {
 		case ScopeHost:
 			hosts = append(hosts, r)
 		default:
-			if a.topo == nil {
+			if a.t == nil {
 				return nil, fmt.Errorf("%s is set on a topology's %ss, and there is no topology", r.knob.Name, r.knob.Scope)
 			}
 		}
@@ -169,7 +185,7 @@ func (a *applier) run(rs []resolved) ([]Applied, error) {
 	for _, r := range rs {
 		switch r.knob.Scope {
 		case ScopeDevice:
-			for _, d := range a.topo.Devices {
+			for _, d := range a.t.devices {
 				if !r.knob.AppliesTo(d) {
 					continue
 				}
@@ -181,7 +197,7 @@ func (a *applier) run(rs []resolved) ([]Applied, error) {
 				}
 			}
 		case ScopeNamespace:
-			for _, n := range a.topo.Namespaces() {
+			for _, n := range a.t.namespaces {
 				if err := a.ctx.Err(); err != nil {
 					return nil, err
 				}
@@ -196,7 +212,7 @@ func (a *applier) run(rs []resolved) ([]Applied, error) {
 				if testHookBeforeHostWrite != nil {
 					testHookBeforeHostWrite(r.knob.Sysctl)
 				}
-				o.err = writeSysctl(r.knob.Sysctl, o.asked)
+				o.err = setSysctl(a.k, nil, r.knob.Sysctl, o.asked)
 			}
 			a.ops = append(a.ops, o)
 		}
@@ -213,7 +229,7 @@ func (a *applier) journalHost(rs []resolved) (map[string]*op, error) {
 	if a.j == nil {
 		return nil, fmt.Errorf("%s is host-wide and needs a journal", rs[0].knob.Name)
 	}
-	if err := checkInitialNamespace(); err != nil {
+	if err := a.k.checkHost(); err != nil {
 		return nil, err
 	}
 	ops := map[string]*op{}
@@ -221,10 +237,10 @@ func (a *applier) journalHost(rs []resolved) (map[string]*op, error) {
 	for _, r := range rs {
 		name := r.knob.Sysctl
 		o := &op{knob: r.knob, target: HostTarget, asked: r.value,
-			get: func() (string, error) { return readSysctl(name) }}
+			get: func() (string, error) { return getSysctl(a.k, nil, name) }}
 		ops[r.knob.Name] = o
 		a.held = append(a.held, o)
-		if o.before, o.err = readSysctl(name); o.err != nil {
+		if o.before, o.err = o.get(); o.err != nil {
 			continue
 		}
 		entries = append(entries, JournalEntry{Sysctl: name, Original: o.before, Value: r.value, Time: time.Now().UTC()})
@@ -239,12 +255,12 @@ func (a *applier) journalHost(rs []resolved) (map[string]*op, error) {
 		e := e
 		o := ops[SysctlPrefix+e.Sysctl]
 		o.undo = func() error {
-			cur, err := readSysctl(e.Sysctl)
+			cur, err := getSysctl(a.k, nil, e.Sysctl)
 			if err != nil {
 				return err
 			}
 			if cur != e.Original {
-				if err := writeSysctl(e.Sysctl, e.Original); err != nil {
+				if err := setSysctl(a.k, nil, e.Sysctl, e.Original); err != nil {
 					return err // the entry stays: cleanup will retry
 				}
 			}
@@ -258,10 +274,11 @@ func (a *applier) env(d topology.Device) (*devEnv, error) {
 	if e, ok := a.envs[d]; ok {
 		return e, nil
 	}
-	e, err := openDevEnv(a.topo, d, a.xdp)
+	k, err := a.k.device(d.NS, d.Ifname)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s %s: %w", d.Role, d.Ifname, err)
 	}
+	e := &devEnv{dev: d, k: k, all: a.t.devices}
 	a.envs[d] = e
 	return e, nil
 }
@@ -296,21 +313,21 @@ func (a *applier) setDevice(r resolved, d topology.Device) error {
 func (a *applier) setNamespace(r resolved, n topology.Namespace) {
 	name := r.knob.Sysctl
 	o := &op{knob: r.knob, target: n.Name, asked: r.value,
-		get: func() (string, error) { return readSysctlIn(n.NS, name) }}
+		get: func() (string, error) { return getSysctl(a.k, n.NS, name) }}
 	a.ops = append(a.ops, o)
-	if o.before, o.err = readSysctlIn(n.NS, name); o.err != nil {
+	if o.before, o.err = o.get(); o.err != nil {
 		return
 	}
 	before := o.before
 	o.undo = func() error {
-		cur, err := readSysctlIn(n.NS, name)
+		cur, err := o.get()
 		if err == nil && cur == before {
 			return nil
 		}
-		return writeSysctlIn(n.NS, name, before)
+		return setSysctl(a.k, n.NS, name, before)
 	}
 	if o.before != o.asked {
-		o.err = writeSysctlIn(n.NS, name, o.asked)
+		o.err = setSysctl(a.k, n.NS, name, o.asked)
 	}
 }
 
@@ -370,7 +387,7 @@ func (a *applier) note(o *op, ap Applied) string {
 	e := o.env
 	switch o.knob.Name {
 	case "txqueuelen":
-		q, err := readRootQdisc(e.dev.NS, e.dev.Ifname)
+		q, err := e.k.rootQdisc()
 		switch {
 		case err != nil:
 		case q.kind == "noqueue":
@@ -383,7 +400,7 @@ func (a *applier) note(o *op, ap Applied) string {
 			return "pfifo_fast queues up to txqueuelen packets per band"
 		}
 	case "qdisc":
-		q, err := readRootQdisc(e.dev.NS, e.dev.Ifname)
+		q, err := e.k.rootQdisc()
 		switch {
 		case err != nil:
 		case q.kind == "pfifo":
@@ -424,10 +441,10 @@ func (a *applier) restore() error {
 		}
 	}
 	a.ops, a.held = nil, nil
-	errs = append(errs, a.xdp.close())
 	for d, e := range a.envs {
-		e.close()
+		errs = append(errs, e.k.close())
 		delete(a.envs, d)
 	}
+	errs = append(errs, a.k.close())
 	return errors.Join(errs...)
 }

@@ -3,13 +3,8 @@ package tuning
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 
-	"github.com/safchain/ethtool"
-	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
 	"github.com/vethbench/vethbench/internal/netns"
@@ -33,100 +28,74 @@ var Features = []string{
 // ReadDevice reads every knob of ifname inside n. It returns an error only
 // when the device cannot be found; unreadable knobs are listed in Errors.
 func ReadDevice(n *netns.NS, ifname string) (result.DeviceKnobs, error) {
-	k := result.DeviceKnobs{Ifname: ifname}
-	var (
-		h      *netlink.Handle
-		eth    *ethtool.Ethtool
-		ethErr error
-	)
-	err := n.Do(func() error {
-		var err error
-		if h, err = netlink.NewHandle(); err != nil {
-			return err
-		}
-		eth, ethErr = ethtool.NewEthtool()
-		return nil
-	})
-	if eth != nil {
-		defer eth.Close()
-	}
-	if err != nil {
-		return k, fmt.Errorf("netlink handle: %w", err)
-	}
-	defer h.Close()
-
-	l, err := h.LinkByName(ifname)
-	if err != nil {
-		return k, fmt.Errorf("find %q: %w", ifname, err)
-	}
-	a := l.Attrs()
-	k.Kind = l.Type()
-	k.MTU = a.MTU
-	k.TxQueueLen = a.TxQLen
-	k.TxQueues = a.NumTxQueues
-	k.RxQueues = a.NumRxQueues
-	k.XDP = xdpModeOf(a.Xdp)
-	if k.XDP == XDPOff {
-		k.XDP = "none"
-	}
-
-	if q, err := readRootQdisc(n, ifname); err != nil {
-		k.Errors = append(k.Errors, fmt.Sprintf("qdisc: %v", err))
-	} else {
-		k.Qdisc, k.QdiscLimit = q.kind, q.limit
-	}
-	readNAPI(n, ifname, &k)
-
-	if ethErr != nil {
-		k.Errors = append(k.Errors, fmt.Sprintf("ethtool: %v", ethErr))
-		return k, nil
-	}
-	feats, err := eth.Features(ifname)
-	switch {
-	case errors.Is(err, unix.EOPNOTSUPP):
-		k.Errors = append(k.Errors, "features: not applicable to this device")
-	case err != nil:
-		k.Errors = append(k.Errors, fmt.Sprintf("features: %v", err))
-	default:
-		k.Features = make(map[string]bool, len(Features))
-		for _, name := range Features {
-			if v, ok := feats[name]; ok {
-				k.Features[name] = v
-			}
-		}
-	}
-	return k, nil
+	return readDevice(&sysKernel{}, n, ifname)
 }
 
-// readNAPI reads the NAPI settings of /sys/class/net/DEV through a sysfs
-// of the device's namespace.
-func readNAPI(n *netns.NS, ifname string, k *result.DeviceKnobs) {
-	vals := map[string]string{}
-	err := n.DoSysfs(func(root string) error {
-		for _, f := range []string{"threaded", "gro_flush_timeout", "napi_defer_hard_irqs"} {
-			b, err := os.ReadFile(filepath.Join(root, "class/net", ifname, f))
-			if err != nil {
-				k.Errors = append(k.Errors, fmt.Sprintf("%s: %v", f, err))
-				continue
-			}
-			vals[f] = strings.TrimSpace(string(b))
-		}
-		return nil
-	})
+func readDevice(k kernel, n *netns.NS, ifname string) (result.DeviceKnobs, error) {
+	kn := result.DeviceKnobs{Ifname: ifname}
+	d, err := k.device(n, ifname)
 	if err != nil {
-		k.Errors = append(k.Errors, fmt.Sprintf("sysfs: %v", err))
-		return
+		return kn, err
 	}
-	if v, ok := vals["threaded"]; ok {
-		k.ThreadedNAPI = threadedValue(v)
+	defer d.close()
+	l, err := d.link()
+	if err != nil {
+		return kn, err
 	}
-	for f, dst := range map[string]*int64{"gro_flush_timeout": &k.GROFlushTimeout, "napi_defer_hard_irqs": &k.NAPIDeferHardIRQs} {
-		if v, ok := vals[f]; ok {
-			x, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				k.Errors = append(k.Errors, fmt.Sprintf("%s: %q is not an integer", f, v))
+	kn.Kind = l.kind
+	kn.MTU = l.mtu
+	kn.TxQueueLen = l.txQueueLen
+	kn.TxQueues = l.txQueues
+	kn.RxQueues = l.rxQueues
+	kn.XDP = l.xdp
+	if kn.XDP == XDPOff {
+		kn.XDP = "none"
+	}
+
+	if q, err := d.rootQdisc(); err != nil {
+		kn.Errors = append(kn.Errors, fmt.Sprintf("qdisc: %v", err))
+	} else {
+		kn.Qdisc, kn.QdiscLimit = q.kind, q.limit
+	}
+	readNAPI(d, &kn)
+
+	feats, err := d.features()
+	switch {
+	case errors.Is(err, unix.EOPNOTSUPP):
+		kn.Errors = append(kn.Errors, "features: not applicable to this device")
+	case err != nil:
+		kn.Errors = append(kn.Errors, fmt.Sprintf("features: %v", err))
+	default:
+		kn.Features = make(map[string]bool, len(Features))
+		for _, name := range Features {
+			if s, ok := feats[name]; ok {
+				kn.Features[name] = s.Active
 			}
-			*dst = x
 		}
+	}
+	return kn, nil
+}
+
+// readNAPI reads the NAPI settings of /sys/class/net/DEV.
+func readNAPI(d device, kn *result.DeviceKnobs) {
+	if v, err := d.readSysfs("threaded"); err != nil {
+		kn.Errors = append(kn.Errors, fmt.Sprintf("threaded: %v", err))
+	} else {
+		kn.ThreadedNAPI = threadedValue(v)
+	}
+	for _, f := range []struct {
+		file string
+		dst  *int64
+	}{{"gro_flush_timeout", &kn.GROFlushTimeout}, {"napi_defer_hard_irqs", &kn.NAPIDeferHardIRQs}} {
+		v, err := d.readSysfs(f.file)
+		if err != nil {
+			kn.Errors = append(kn.Errors, fmt.Sprintf("%s: %v", f.file, err))
+			continue
+		}
+		x, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			kn.Errors = append(kn.Errors, fmt.Sprintf("%s: %q is not an integer", f.file, v))
+		}
+		*f.dst = x
 	}
 }

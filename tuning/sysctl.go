@@ -54,42 +54,28 @@ var namespaceSysctls = []sysctlDef{
 	{"net.bridge.bridge-nf-call-ip6tables", 0, 1, "", "Pass bridged IPv6 through ip6tables hooks (br_netfilter)."},
 }
 
-// sysctlPath maps net.ipv4.conf.all.rp_filter to its /proc/sys file.
-// Sysctl names never contain '/', and only names from the allow-list get
-// here.
-func sysctlPath(name string) string {
-	return "/proc/sys/" + strings.ReplaceAll(name, ".", "/")
-}
-
-func readSysctl(name string) (string, error) {
-	b, err := os.ReadFile(sysctlPath(name))
+// getSysctl and setSysctl access a sysctl through k inside n (nil: the
+// caller's namespace); their errors name the sysctl.
+func getSysctl(k kernel, n *netns.NS, name string) (string, error) {
+	v, err := k.readSysctl(n, name)
 	if err != nil {
 		return "", sysctlError("read", name, err)
 	}
-	return strings.TrimSpace(string(b)), nil
+	return v, nil
 }
 
-func writeSysctl(name, value string) error {
-	if err := os.WriteFile(sysctlPath(name), []byte(value+"\n"), 0o644); err != nil {
+func setSysctl(k kernel, n *netns.NS, name, value string) error {
+	if err := k.writeSysctl(n, name, value); err != nil {
 		return sysctlError("write", name, err)
 	}
 	return nil
 }
 
-func readSysctlIn(n *netns.NS, name string) (string, error) {
-	b, err := n.ReadFile(sysctlPath(name))
-	if err != nil {
-		return "", sysctlError("read", name, err)
-	}
-	return strings.TrimSpace(string(b)), nil
-}
+// readSysctl and writeSysctl access a host-wide sysctl of the running
+// kernel, where no Apply is at hand: the journal's restore after a crash.
+func readSysctl(name string) (string, error) { return getSysctl(&sysKernel{}, nil, name) }
 
-func writeSysctlIn(n *netns.NS, name, value string) error {
-	if err := n.WriteFile(sysctlPath(name), []byte(value+"\n")); err != nil {
-		return sysctlError("write", name, err)
-	}
-	return nil
-}
+func writeSysctl(name, value string) error { return setSysctl(&sysKernel{}, nil, name, value) }
 
 // sysctlError explains a failed sysctl access; a sysctl that does not
 // exist is ErrNotSupported.
@@ -112,10 +98,12 @@ func (e *unsupportedError) Is(target error) bool { return target == ErrNotSuppor
 // ReadHost reads every host-wide sysctl of the allow-list from the calling
 // process's namespace (the initial one), keyed by knob name
 // ("sysctl.net.core.rmem_max"). A sysctl that cannot be read is left out.
-func ReadHost() map[string]string {
+func ReadHost() map[string]string { return readHost(&sysKernel{}) }
+
+func readHost(k kernel) map[string]string {
 	m := make(map[string]string, len(hostSysctls))
 	for _, s := range hostSysctls {
-		if v, err := readSysctl(s.name); err == nil {
+		if v, err := k.readSysctl(nil, s.name); err == nil {
 			m[SysctlPrefix+s.name] = v
 		}
 	}
@@ -125,33 +113,14 @@ func ReadHost() map[string]string {
 // ReadNamespace reads every per-namespace sysctl of the allow-list inside
 // n, keyed by knob name ("sysctl.net.ipv4.udp_early_demux"). A sysctl that
 // cannot be read (net.bridge.* without br_netfilter) is left out.
-func ReadNamespace(n *netns.NS) map[string]string {
-	m := make(map[string]string, len(namespaceSysctls))
-	_ = n.Do(func() error {
-		for _, s := range namespaceSysctls {
-			if b, err := os.ReadFile(sysctlPath(s.name)); err == nil {
-				m[SysctlPrefix+s.name] = strings.TrimSpace(string(b))
-			}
-		}
-		return nil
-	})
-	return m
-}
+func ReadNamespace(n *netns.NS) map[string]string { return readNamespace(&sysKernel{}, n) }
 
-// checkInitialNamespace fails unless the calling thread is in the network
-// namespace of pid 1, where host-wide sysctls live. Where pid 1's
-// namespace cannot be read (a pid namespace), it trusts the caller.
-func checkInitialNamespace() error {
-	init, err := os.Readlink("/proc/1/ns/net")
-	if err != nil {
-		return nil
+func readNamespace(k kernel, n *netns.NS) map[string]string {
+	m := make(map[string]string, len(namespaceSysctls))
+	for _, s := range namespaceSysctls {
+		if v, err := k.readSysctl(n, s.name); err == nil {
+			m[SysctlPrefix+s.name] = v
+		}
 	}
-	self, err := os.Readlink("/proc/thread-self/ns/net")
-	if err != nil {
-		return fmt.Errorf("read own network namespace: %w", err)
-	}
-	if self != init {
-		return fmt.Errorf("host-wide sysctls are written from the initial network namespace (%s), and vethbench runs in %s", init, self)
-	}
-	return nil
+	return m
 }
