@@ -1,59 +1,33 @@
-// Package tuning owns the knobs vethbench reads, sets and restores, and the
-// journal that makes host-wide changes survive a crash.
+// Package tuning owns the knobs vethbench reads, sets and restores (device,
+// namespace and host-wide ones) and the journal that puts host-wide values
+// back after a crash. docs/tuning.md lists the knobs and says why Apply
+// works in the order it does, what each status means and how the journal
+// survives a SIGKILL.
 //
-// # Knobs
+// The catalog (Knobs, Lookup, Catalog) and Knob.Parse are plain data: they
+// check a setting without privileges. Apply validates every setting before
+// touching anything, sets them in catalog order, reads every value back
+// once all are set, and returns one Applied per knob and target with a
+// restore function that undoes them in reverse order. ReadDevice,
+// ReadNamespace and ReadHost read every knob, swept or not, for the result
+// file. Every call into the kernel goes through one small interface
+// (kernel.go), so these rules are tested with a fake without root, and
+// against the kernel in namespaces of the tests' own.
 //
-// The catalog (Knobs, Lookup) names every knob as sweep specs and results
-// spell it, with its scope and the device ends it acts on:
+// Privileges: setting knobs needs CAP_NET_ADMIN and CAP_SYS_ADMIN (netlink
+// and ethtool inside the topology's namespaces, a private sysfs mount for
+// the NAPI knobs, host sysctls from the initial namespace), and CAP_BPF for
+// the xdp knob. ReadDevice and ReadNamespace enter a namespace
+// (CAP_SYS_ADMIN); ReadHost and the catalog need none.
 //
-//	device, sending ends (EndSend, EndBoth):     txqueuelen, qdisc, gso, tso, udp_segmentation, tx_checksum
-//	device, receiving ends (EndReceive, EndBoth): gro, gro_list, udp_gro_forwarding, xdp,
-//	                                              threaded_napi, gro_flush_timeout, napi_defer_hard_irqs
-//	namespace (every namespace of a topology):   sysctl.net.ipv4.udp_early_demux, ... (an allow-list)
-//	host (the initial namespace):                sysctl.net.core.netdev_max_backlog, ... (an allow-list)
-//
-// Knob.Parse checks a value and returns its canonical form without
-// privileges; Catalog adapts it to the sweep spec parser. Sysctls off the
-// allow-list are refused, with the list in the error.
-//
-// Apply validates every setting before touching anything, sets the knobs in
-// catalog order (txqueuelen before qdisc, since pfifo and bfifo take their
-// limit from it; gro and xdp before the NAPI knobs, since they give a veth
-// its NAPI instances), reads every value back once all are set, and returns
-// one Applied per knob and target with a restore function. The statuses:
-// "ok"; "changed" (the kernel took another value, with the reason where it
-// is known); "refused" (the kernel said no: Detail has its error, e.g. the
-// veth XDP queue conflict); "not applicable" (the device lacks the
-// operation: EOPNOTSUPP from a virtual device, a feature it marks fixed, an
-// XDP mode it lacks; not a failure); "unsupported" (the kernel lacks
-// something, e.g. sch_fq; Applied.Err wraps ErrNotSupported). Detail also
-// marks inert values: txqueuelen under noqueue, NAPI knobs on a veth
-// without NAPI.
-//
-// ReadDevice, ReadNamespace and ReadHost read every knob whether swept or
-// not, so that each result records the effective value of all of them.
-//
-// # Safety
-//
-// Device and namespace values die with the topology's namespaces; restore
-// puts them back anyway. Host-wide sysctls are written only in the initial
-// network namespace, and only after their original values are in the
-// Journal on disk (DefaultJournalDir, one file per process, replaced
-// atomically and fsync'd). restore writes them back and drops them from the
-// journal; after a crash or SIGKILL, Journal.RestoreStale (at the next
-// start, and `vethbench cleanup`) restores the values of processes that are
-// gone, recognised by pid and start time, and leaves a value someone else
-// has changed since alone. Apply refuses a host sysctl that another live
-// vethbench holds, naming its pid.
-//
-// Handles are opened inside a device's namespace through internal/netns and
-// used from outside; sysfs knobs go through netns.DoSysfs, since /sys shows
-// the devices of the namespace that mounted it.
-//
-// Privileges: CAP_NET_ADMIN and CAP_SYS_ADMIN (namespaces, sysfs mounts,
-// host sysctls), CAP_BPF for the xdp knob. Reading knobs needs only the
-// namespace handles. Errors: a knob that cannot be read is recorded in
-// DeviceKnobs.Errors and the others are still read; Apply's own errors
-// (invalid settings wrapping ErrInvalid, a journal failure, a sysctl held
-// by another process, a cancelled context) come with everything restored.
+// Errors: what the kernel does with a value is a status in Applied, not an
+// error. "refused" and "unsupported" come with Applied.Err, wrapping
+// ErrRefused or ErrNotSupported (topology's, so one errors.Is serves a
+// whole case); "changed" and "not applicable" are findings, not failures.
+// Apply returns an error only when it cannot go on: invalid settings
+// (wrapping ErrInvalid, before anything is touched), a host sysctl another
+// vethbench holds or left behind, a journal or namespace failure, a
+// cancelled context; it has then put back what it changed. ReadDevice
+// fails only when the device cannot be found, and lists a knob it cannot
+// read in DeviceKnobs.Errors.
 package tuning
