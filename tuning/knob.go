@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/vethbench/vethbench/bench/topology"
+	"github.com/vethbench/vethbench/internal/field"
 )
 
 // Scope says how far a knob's value reaches.
@@ -79,16 +80,17 @@ func (k *Knob) AppliesTo(d topology.Device) bool {
 
 // Parse checks value and returns its canonical spelling ("1" -> "on" for a
 // switch, "+0100" -> "100" for an integer). It needs no privileges and
-// touches nothing; its errors wrap ErrInvalid and name the allowed values.
+// touches nothing; its errors are *field.Error values for the knob, wrap
+// ErrInvalid and name the allowed values.
 func (k *Knob) Parse(value string) (string, error) {
 	v := strings.TrimSpace(value)
 	if k.Integer() {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			return "", fmt.Errorf("%w: %s: %q is not an integer (want %s)", ErrInvalid, k.Name, value, k.Values)
+			return "", field.Errorf(ErrInvalid, k.Name, "%q is not an integer (want %s)", value, k.Values)
 		}
 		if n < k.Min || n > k.Max {
-			return "", fmt.Errorf("%w: %s: %d out of range (want %s)", ErrInvalid, k.Name, n, k.Values)
+			return "", field.Errorf(ErrInvalid, k.Name, "%d out of range (want %s)", n, k.Values)
 		}
 		return strconv.FormatInt(n, 10), nil
 	}
@@ -99,7 +101,7 @@ func (k *Knob) Parse(value string) (string, error) {
 	if c, ok := k.aliases[v]; ok {
 		return c, nil
 	}
-	return "", fmt.Errorf("%w: %s: unknown value %q (want one of %s)", ErrInvalid, k.Name, value, k.Values)
+	return "", field.Errorf(ErrInvalid, k.Name, "unknown value %q (want one of %s)", value, k.Values)
 }
 
 var (
@@ -217,12 +219,12 @@ func Lookup(name string) (*Knob, bool) {
 }
 
 // LookupError returns the error for a name Lookup does not know: which
-// knobs exist, or for a sysctl, which sysctls are allowed. It wraps
-// ErrInvalid.
+// knobs exist, or for a sysctl, which sysctls are allowed: a *field.Error
+// without a field (the message names the knob), wrapping ErrInvalid.
 func LookupError(name string) error {
 	if s, ok := strings.CutPrefix(name, SysctlPrefix); ok {
-		return fmt.Errorf("%w: sysctl %q is not on vethbench's allow-list; host-wide: %s; per namespace: %s",
-			ErrInvalid, s, strings.Join(sysctlNames(hostSysctls), ", "), strings.Join(sysctlNames(namespaceSysctls), ", "))
+		return &field.Error{Err: ErrInvalid, Msg: fmt.Sprintf("sysctl %q is not on vethbench's allow-list; host-wide: %s; per namespace: %s",
+			s, strings.Join(sysctlNames(hostSysctls), ", "), strings.Join(sysctlNames(namespaceSysctls), ", "))}
 	}
 	var names []string
 	for _, k := range catalog {
@@ -230,8 +232,8 @@ func LookupError(name string) error {
 			names = append(names, k.Name)
 		}
 	}
-	return fmt.Errorf("%w: unknown knob %q (knobs: %s, and %sNAME for an allowed sysctl)",
-		ErrInvalid, name, strings.Join(names, ", "), SysctlPrefix)
+	return &field.Error{Err: ErrInvalid, Msg: fmt.Sprintf("unknown knob %q (knobs: %s, and %sNAME for an allowed sysctl)",
+		name, strings.Join(names, ", "), SysctlPrefix)}
 }
 
 func sysctlNames(defs []sysctlDef) []string {

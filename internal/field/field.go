@@ -10,7 +10,9 @@ import "fmt"
 // Error is a bad value of one named field.
 type Error struct {
 	// Field is the field in flag form: "pkt-size", "tx-queues",
-	// "trials". Callers map it to a flag (--pkt-size) or a spec key.
+	// "trials", or a knob's name. Callers map it to a flag (--pkt-size)
+	// or a spec key. It is empty when the message names what is wrong
+	// (an unknown knob).
 	Field string
 	Msg   string // what is wrong, without the field's name
 	// Err is the validating package's sentinel (plan.ErrInvalid,
@@ -24,10 +26,14 @@ func Errorf(sentinel error, name, format string, a ...any) *Error {
 }
 
 func (e *Error) Error() string {
-	if e.Err == nil {
-		return e.Field + ": " + e.Msg
+	s := e.Msg
+	if e.Field != "" {
+		s = e.Field + ": " + s
 	}
-	return e.Err.Error() + ": " + e.Field + ": " + e.Msg
+	if e.Err != nil {
+		s = e.Err.Error() + ": " + s
+	}
+	return s
 }
 
 func (e *Error) Unwrap() error { return e.Err }

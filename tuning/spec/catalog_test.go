@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/vethbench/vethbench/internal/field"
 )
 
 // fakeCatalog stands in for package tuning's catalog: the knobs the spec
@@ -27,7 +29,8 @@ var (
 func (fakeCatalog) Parse(knob, value string) (string, error) {
 	v, err := fakeParse(knob, value)
 	if err != nil {
-		return "", fmt.Errorf("%w: %s: %w", errFakeInvalid, knob, err)
+		// As the real catalog's: the knob's field error.
+		return "", &field.Error{Field: knob, Msg: err.Error(), Err: errFakeInvalid}
 	}
 	return v, nil
 }

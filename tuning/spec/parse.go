@@ -107,7 +107,9 @@ func (p *parser) decode(data []byte) (root *yaml.Node, err error) {
 var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // yamlErr turns "yaml: line 3: did not find expected key" into
-// "file:3: did not find expected key".
+// "file:3: did not find expected key". The YAML library reports syntax
+// errors only as text, so this is the one place that reads a position out
+// of an error message; every error of vethbench's own is typed.
 func (p *parser) yamlErr(err error) *Error {
 	msg := err.Error()
 	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
@@ -178,26 +180,12 @@ func clip(v string) string {
 }
 
 // catalogMsg is the catalog's message without what the spec's position
-// already says: the text of the sentinel errors it wraps ("invalid knob
-// setting: ") and the knob's name.
-func catalogMsg(knob string, err error) string {
-	msg := err.Error()
-	var wrapped []error
-	switch u := err.(type) {
-	case interface{ Unwrap() error }:
-		wrapped = []error{u.Unwrap()}
-	case interface{ Unwrap() []error }:
-		wrapped = u.Unwrap()
+// already says: the sentinel and the knob's name.
+func catalogMsg(err error) string {
+	if fe, ok := errors.AsType[*field.Error](err); ok {
+		return oneLine(fe.Msg)
 	}
-	for _, w := range wrapped {
-		if w != nil {
-			msg = strings.TrimPrefix(msg, w.Error()+": ")
-		}
-	}
-	if rest := strings.TrimPrefix(msg, knob+": "); rest != "" {
-		msg = rest
-	}
-	return oneLine(msg)
+	return oneLine(err.Error())
 }
 
 // oneLine keeps a message from another package on one line.
@@ -605,7 +593,7 @@ func (p *parser) value(key string, n *yaml.Node, path string) (Value, error) {
 		}
 		canon, err := p.cat.Parse(key, raw)
 		if err != nil {
-			e := p.errf(n, path, "%s", catalogMsg(key, err))
+			e := p.errf(n, path, "%s", catalogMsg(err))
 			e.Err = err
 			return v, e
 		}

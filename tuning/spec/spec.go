@@ -47,8 +47,9 @@ func (e *Error) Unwrap() []error {
 }
 
 // Catalog knows the tuning knobs: Parse returns a knob value in canonical
-// form, or an error for an unknown knob or a bad value. The error's text is
-// shown to the user after the spec position, so it should not repeat it.
+// form, or an error for an unknown knob or a bad value. An error that is a
+// *field.Error is shown by its Msg after the spec position, which already
+// names the knob; any other error is shown whole.
 type Catalog interface {
 	Parse(knob, value string) (canonical string, err error)
 }
