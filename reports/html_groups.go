@@ -33,29 +33,23 @@ type devicesView struct {
 }
 
 func buildDevices(a *analysis) (any, error) {
-	v := devicesView{Empty: "No question of this result compares devices."}
-	for i, g := range a.Groups {
-		if g.Compare != dimDevice {
-			continue
-		}
-		gv, err := a.groupView(i, g)
-		if err != nil {
-			return nil, err
-		}
-		v.Groups = append(v.Groups, gv)
-	}
-	return v, nil
+	return a.groupsView("No question of this result compares devices.", func(g *group) bool { return g.Compare == dimDevice })
 }
 
 func buildKnobs(a *analysis) (any, error) {
-	v := devicesView{Empty: "No question of this result sweeps a knob."}
+	return a.groupsView("No question of this result sweeps a knob.", func(g *group) bool { return g.Compare != "" && g.Compare != dimDevice })
+}
+
+// groupsView is the section of the groups that want, or empty when none.
+func (a *analysis) groupsView(empty string, want func(*group) bool) (devicesView, error) {
+	v := devicesView{Empty: empty}
 	for i, g := range a.Groups {
-		if g.Compare == "" || g.Compare == dimDevice {
+		if !want(g) {
 			continue
 		}
 		gv, err := a.groupView(i, g)
 		if err != nil {
-			return nil, err
+			return v, err
 		}
 		v.Groups = append(v.Groups, gv)
 	}
