@@ -6,64 +6,140 @@ import (
 	"math/bits"
 )
 
-// The latency histogram is log-linear: every power of two is split into
-// 1<<subBits equal sub-buckets. Values 0..7 ns have a bucket each; a value
-// v >= 8 with e = floor(log2 v) goes to bucket (e-2)*8 + ((v >> (e-3)) & 7).
-// Values of 2^maxLog2 ns (about 18 minutes) and more share the last bucket.
-// ebpf/counter.c (vb_bucket_of) computes the same function; a test in package
-// vbpf runs both.
-const (
-	subBits = 3
-	maxLog2 = 40
+// maxLog2: values of 2^maxLog2 ns (about 18 minutes) and more share a
+// scale's last bucket.
+const maxLog2 = 40
 
-	// NumBuckets is the number of latency buckets.
-	NumBuckets = (maxLog2-(subBits-1))<<subBits + 1 // 305
+// MaxSubBits bounds Scale.SubBits: 2^12 sub-buckets per power of two
+// (0.024%) already need 118,785 buckets.
+const MaxSubBits = 12
 
-	// Resolution is the largest relative width of a latency bucket: for
-	// any bucket [lo, hi] with lo >= 8 (except the open-ended last one),
-	// hi-lo+1 <= Resolution*lo. A percentile read from the histogram is
-	// the bucket's midpoint, so it is within Resolution/2 of the bucket's
-	// every value, and the true percentile lies inside [lo, hi].
-	Resolution = 0.125
+// Scale is the bucket layout of a log-linear histogram: every power of two
+// is split into 2^SubBits equal sub-buckets. With b = SubBits, values below
+// 2^b ns have a bucket each; a value v >= 2^b with e = floor(log2 v) goes to
+// bucket (e-b+1)*2^b + ((v >> (e-b)) & (2^b-1)); values of 2^40 ns and
+// more share the last bucket. A bucket is at most 2^-b of its lower bound
+// wide (Resolution).
+//
+// The zero Scale is the layout of vethbench's first histograms, SubBits 3
+// (Coarse), so that a zero Histogram and result files written before scales
+// were recorded read as they were written. Methods panic on a SubBits
+// outside [0, MaxSubBits], a programming error.
+type Scale struct {
+	SubBits int `json:"sub_bits,omitempty"`
+}
+
+// The scales vethbench uses.
+var (
+	// Coarse: 8 sub-buckets per power of two, 12.5% wide, 305 buckets.
+	// Every histogram before scales were values; the zero Scale.
+	Coarse = Scale{SubBits: 3}
+	// OneWay: 32 sub-buckets per power of two, 3.1% wide, 1153 buckets.
+	// The BPF ingress counter's one-way latency histogram
+	// (ebpf/counter.c, VB_LAT_SUB_BITS).
+	OneWay = Scale{SubBits: 5}
+	// RoundTrip: 128 sub-buckets per power of two, 0.78% wide, 4353
+	// buckets. Round trips timed in user space (the rr generator).
+	RoundTrip = Scale{SubBits: 7}
 )
 
-// BucketOf returns the bucket a latency of v nanoseconds is counted in. It
-// mirrors vb_bucket_of in counter.c.
-func BucketOf(v uint64) int {
-	if v < 1<<subBits {
+// Bits is the number of sub-bucket bits: SubBits, or 3 for the zero Scale.
+func (s Scale) Bits() int {
+	switch {
+	case s.SubBits == 0:
+		return 3
+	case s.SubBits < 0 || s.SubBits > MaxSubBits:
+		panic(fmt.Sprintf("histogram: SubBits %d out of range [0, %d]", s.SubBits, MaxSubBits))
+	}
+	return s.SubBits
+}
+
+// same tells whether s and o are one layout (the zero Scale is Coarse).
+func (s Scale) same(o Scale) bool { return s.Bits() == o.Bits() }
+
+// NumBuckets is the number of buckets of the scale.
+func (s Scale) NumBuckets() int {
+	b := s.Bits()
+	return (maxLog2-(b-1))<<b + 1
+}
+
+// Resolution is the largest relative width of a bucket: for any bucket
+// [lo, hi] with lo >= 2^SubBits (except the open-ended last one),
+// hi-lo+1 <= Resolution*lo. A percentile read from the histogram is the
+// bucket's midpoint, so it is within Resolution/2 of the bucket's every
+// value, and the true percentile lies inside [lo, hi].
+func (s Scale) Resolution() float64 { return math.Ldexp(1, -s.Bits()) }
+
+// BucketOf returns the bucket a latency of v nanoseconds is counted in.
+// For OneWay it mirrors vb_bucket_of in ebpf/counter.c.
+func (s Scale) BucketOf(v uint64) int {
+	b := s.Bits()
+	if v < 1<<b {
 		return int(v)
 	}
 	if v>>maxLog2 != 0 {
-		return NumBuckets - 1
+		return s.NumBuckets() - 1
 	}
 	e := bits.Len64(v) - 1
-	return (e-subBits+1)<<subBits + int(v>>(e-subBits))&(1<<subBits-1)
+	return (e-b+1)<<b + int(v>>(e-b))&(1<<b-1)
 }
 
 // BucketBounds returns the inclusive bounds, in nanoseconds, of bucket i.
 // The last bucket is open-ended: its hi is math.MaxUint64. It panics if i is
 // not in [0, NumBuckets).
-func BucketBounds(i int) (lo, hi uint64) {
+func (s Scale) BucketBounds(i int) (lo, hi uint64) {
+	b, n := s.Bits(), s.NumBuckets()
 	switch {
-	case i < 0 || i >= NumBuckets:
-		panic(fmt.Sprintf("histogram: bucket %d out of range [0, %d)", i, NumBuckets))
-	case i < 1<<subBits:
+	case i < 0 || i >= n:
+		panic(fmt.Sprintf("histogram: bucket %d out of range [0, %d)", i, n))
+	case i < 1<<b:
 		return uint64(i), uint64(i)
-	case i == NumBuckets-1:
+	case i == n-1:
 		return 1 << maxLog2, math.MaxUint64
 	}
-	e := i>>subBits + subBits - 1 // floor(log2) of the bucket's values
-	k := uint64(i & (1<<subBits - 1))
-	width := uint64(1) << (e - subBits)
-	lo = (1<<subBits + k) * width
+	e := i>>b + b - 1 // floor(log2) of the bucket's values
+	k := uint64(i & (1<<b - 1))
+	width := uint64(1) << (e - b)
+	lo = (1<<b + k) * width
 	return lo, lo + width - 1
 }
 
-// Histogram counts latencies in the buckets described by BucketBounds.
-// Counts may be shorter than NumBuckets (missing buckets are empty), so the
-// zero Histogram is an empty one.
+// The package-level layout is Coarse's, for code written before scales
+// were values.
+//
+// Deprecated: use the methods of a Scale (OneWay, RoundTrip); these go once
+// nothing uses them.
+const (
+	NumBuckets = (maxLog2-2)<<3 + 1 // Coarse.NumBuckets()
+	Resolution = 0.125              // Coarse.Resolution()
+)
+
+// BucketOf is Coarse.BucketOf.
+//
+// Deprecated: use Scale.BucketOf.
+func BucketOf(v uint64) int { return Coarse.BucketOf(v) }
+
+// BucketBounds is Coarse.BucketBounds.
+//
+// Deprecated: use Scale.BucketBounds.
+func BucketBounds(i int) (lo, hi uint64) { return Coarse.BucketBounds(i) }
+
+// Histogram counts latencies in the buckets of its Scale. Counts may be
+// shorter than Scale.NumBuckets() (missing buckets are empty), so the zero
+// Histogram is an empty one (of the zero Scale, Coarse).
+//
+// Histograms of one scale add up. An empty Histogram (no Counts) takes the
+// scale of one added to it, merged with it or subtracted from it, so
+// accumulators may start from the zero value; otherwise combining two
+// scales panics, a programming error.
 type Histogram struct {
+	Scale  Scale    `json:"scale"`
 	Counts []uint64 `json:"counts"`
+}
+
+// New returns an empty histogram of scale s with all its buckets present.
+func New(s Scale) Histogram {
+	return Histogram{Scale: s, Counts: make([]uint64, s.NumBuckets())}
 }
 
 // Total is the number of values counted.
@@ -75,10 +151,23 @@ func (h Histogram) Total() uint64 {
 	return n
 }
 
+// scaleWith returns the scale of a combination of h and o.
+func (h Histogram) scaleWith(o Histogram) Scale {
+	switch {
+	case len(o.Counts) == 0:
+		return h.Scale
+	case len(h.Counts) == 0:
+		return o.Scale
+	case !h.Scale.same(o.Scale):
+		panic(fmt.Sprintf("histogram: combining scales of %d and %d sub-bucket bits", h.Scale.Bits(), o.Scale.Bits()))
+	}
+	return h.Scale
+}
+
 // Merge returns the sum of h and o, as when adding up per-CPU histograms.
 // Neither is modified.
 func (h Histogram) Merge(o Histogram) Histogram {
-	out := Histogram{Counts: make([]uint64, max(len(h.Counts), len(o.Counts)))}
+	out := Histogram{Scale: h.scaleWith(o), Counts: make([]uint64, max(len(h.Counts), len(o.Counts)))}
 	copy(out.Counts, h.Counts)
 	for i, c := range o.Counts {
 		out.Counts[i] += c
@@ -88,6 +177,7 @@ func (h Histogram) Merge(o Histogram) Histogram {
 
 // Add adds o's counts to h in place.
 func (h *Histogram) Add(o Histogram) {
+	h.Scale = h.scaleWith(o)
 	if len(o.Counts) > len(h.Counts) {
 		h.Counts = append(h.Counts, make([]uint64, len(o.Counts)-len(h.Counts))...)
 	}
@@ -99,9 +189,9 @@ func (h *Histogram) Add(o Histogram) {
 // Record counts one value of v nanoseconds, for latencies measured in user
 // space (request/response loops) that are reported beside the BPF ones.
 func (h *Histogram) Record(v uint64) {
-	b := BucketOf(v)
+	b := h.Scale.BucketOf(v)
 	if b >= len(h.Counts) {
-		h.Counts = append(h.Counts, make([]uint64, NumBuckets-len(h.Counts))...)
+		h.Counts = append(h.Counts, make([]uint64, h.Scale.NumBuckets()-len(h.Counts))...)
 	}
 	h.Counts[b]++
 }
@@ -109,7 +199,7 @@ func (h *Histogram) Record(v uint64) {
 // Sub returns h minus prev, bucket by bucket: the values counted between two
 // snapshots of the same histogram, prev being the earlier one.
 func (h Histogram) Sub(prev Histogram) Histogram {
-	out := Histogram{Counts: make([]uint64, max(len(h.Counts), len(prev.Counts)))}
+	out := Histogram{Scale: h.scaleWith(prev), Counts: make([]uint64, max(len(h.Counts), len(prev.Counts)))}
 	copy(out.Counts, h.Counts)
 	for i, c := range prev.Counts {
 		out.Counts[i] -= c
@@ -121,8 +211,8 @@ func (h Histogram) Sub(prev Histogram) Histogram {
 // counted values: the bucket holding the value of rank ceil(q*Total), its
 // inclusive bounds lo and hi (the true quantile is within them), and est, the
 // bucket's midpoint (lo for the open-ended last bucket). The relative error
-// of est is at most Resolution/2 for values of 8 ns and more, and zero below.
-// ok is false if the histogram is empty or q is out of range.
+// of est is at most Resolution/2 for values of 2^SubBits ns and more, and
+// zero below. ok is false if the histogram is empty or q is out of range.
 func (h Histogram) Quantile(q float64) (est, lo, hi uint64, ok bool) {
 	if !(q >= 0 && q <= 1) { // also rejects NaN
 		return 0, 0, 0, false
@@ -133,20 +223,21 @@ func (h Histogram) Quantile(q float64) (est, lo, hi uint64, ok bool) {
 	}
 	rank := uint64(math.Ceil(q * float64(total)))
 	rank = min(max(rank, 1), total)
+	last := h.Scale.NumBuckets() - 1
 	var cum uint64
 	for i, c := range h.Counts {
 		cum += c
 		if cum < rank {
 			continue
 		}
-		if i >= NumBuckets {
+		if i > last {
 			// Only a hand-made Histogram can be this long; its extra
 			// buckets are read as part of the open-ended last one.
-			i = NumBuckets - 1
+			i = last
 		}
-		lo, hi = BucketBounds(i)
+		lo, hi = h.Scale.BucketBounds(i)
 		est = lo + (hi-lo)/2
-		if i == NumBuckets-1 {
+		if i == last {
 			est = lo
 		}
 		return est, lo, hi, true
