@@ -12,6 +12,9 @@
 //	BenjaminiHochberg      q-values across a sweep
 //	Decide, Verdict        REGRESSION, IMPROVEMENT, NO CHANGE, INCONCLUSIVE,
 //	                       TOO FEW TRIALS; only Regression Fails a CI run
+//	CompareFamily, Rule    the whole rule over a family of comparisons (test,
+//	                       Benjamini-Hochberg, interval, Decide): the one
+//	                       `vethbench compare` and the report's answers use
 //	CV, Outliers           noise, and trials outside Tukey's fences (flagged,
 //	                       never dropped)
 //

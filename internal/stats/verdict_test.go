@@ -3,6 +3,7 @@ package stats
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -126,5 +127,69 @@ func TestPropertyTooFew(t *testing.T) {
 	// REGRESSION when the drop is large.
 	if v := compare([]float64{100, 101, 102, 103}, []float64{50, 51, 52, 53}, 1, 2000); v != Regression {
 		t.Errorf("4 vs 4, separated 50%% drop: %s, want REGRESSION", v)
+	}
+}
+
+// TestCompareFamily: the family's q-values are Benjamini-Hochberg of the
+// p-values of the pairs that can be significant; a pair too small to be
+// (3 trials a side) stays out of the family with q = p and is TOO FEW
+// TRIALS; each verdict is Decide's on q and the pair's own interval.
+func TestCompareFamily(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	sample := func(n int, mean float64) []float64 {
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = mean * (1 + 0.02*rng.NormFloat64())
+		}
+		return v
+	}
+	base := sample(10, 100)
+	pairs := []Pair{
+		{base, sample(10, 100)},            // same
+		{base, sample(10, 80)},             // 20% lower
+		{base, sample(10, 103)},            // a little higher
+		{sample(3, 100), sample(3, 50)},    // too few trials
+		{base, sample(10, 125)},            // 25% higher
+		{base, []float64{math.NaN(), 100}}, // no p-value
+	}
+	r := Rule{Alpha: 0.05, Threshold: 0.03, HigherIsBetter: true, Resamples: propResamples, Seed: 3}
+	got := CompareFamily(pairs, r)
+	var famP []float64
+	var fam []int
+	for i, p := range pairs {
+		mw := MannWhitneyU(p.New, p.Base)
+		if got[i].Test != mw && !math.IsNaN(mw.P) {
+			t.Errorf("pair %d: test %+v, want %+v", i, got[i].Test, mw)
+		}
+		if mp := MinP(len(p.Base), len(p.New)); mp < r.Alpha && !math.IsNaN(mw.P) {
+			famP = append(famP, mw.P)
+			fam = append(fam, i)
+		}
+	}
+	if !slices.Equal(fam, []int{0, 1, 2, 4}) {
+		t.Fatalf("family %v, want pairs 0, 1, 2, 4", fam)
+	}
+	q := BenjaminiHochberg(famP)
+	for j, i := range fam {
+		if !got[i].InFamily || got[i].Q != q[j] {
+			t.Errorf("pair %d: in family %v, q %v, want q %v", i, got[i].InFamily, got[i].Q, q[j])
+		}
+	}
+	if got[3].InFamily || got[3].Q != got[3].Test.P || got[3].Verdict != TooFewTrials {
+		t.Errorf("pair 3 (3 a side): %+v, want outside the family, q = p, TOO FEW TRIALS", got[3])
+	}
+	for i, p := range pairs {
+		ci := RatioOfMedians(p.Base, p.New, 1-r.Alpha, r.Resamples, r.Seed)
+		if !(got[i].Ratio == ci || math.IsNaN(ci.Ratio)) {
+			t.Errorf("pair %d: ratio %+v, want %+v", i, got[i].Ratio, ci)
+		}
+		if want := Decide(got[i].Q, r.Alpha, got[i].Ratio, r.Threshold, true, got[i].MinP); got[i].Verdict != want {
+			t.Errorf("pair %d: %s, want %s", i, got[i].Verdict, want)
+		}
+	}
+	for i, want := range map[int]Verdict{1: Regression, 4: Improvement, 5: Inconclusive} {
+		if got[i].Verdict != want {
+			t.Errorf("pair %d: %s, want %s", i, got[i].Verdict, want)
+		}
 	}
 }

@@ -26,7 +26,7 @@ type Options struct {
 
 // DefaultOptions are the CLI's defaults.
 func DefaultOptions() Options {
-	return Options{Metric: "pps", Alpha: 0.05, Threshold: 0.03, Resamples: stats.DefaultResamples, Seed: 1}
+	return Options{Metric: "pps", Alpha: stats.DefaultAlpha, Threshold: stats.DefaultThreshold, Resamples: stats.DefaultResamples, Seed: 1}
 }
 
 // Schema and version of the JSON report.
@@ -264,29 +264,23 @@ func Compare(base, nw *Input, o Options) (*Report, error) {
 		}
 	}
 
-	// Tests, then Benjamini-Hochberg over the cases that can be significant.
-	var famP []float64
-	var famIdx []int
-	for _, w := range work {
-		c := &rep.Cases[w.i]
-		mw := stats.MannWhitneyU(w.n, w.b)
-		c.Test = &Test{U: mw.U, P: mw.P, Exact: mw.Exact, Q: mw.P, MinP: stats.MinP(len(w.b), len(w.n))}
-		if c.Test.MinP < o.Alpha && !math.IsNaN(mw.P) {
-			c.Test.InFamily = true
-			famP = append(famP, mw.P)
-			famIdx = append(famIdx, w.i)
-		}
+	// The verdict rule, one family of every compared case.
+	fam := make([]stats.Pair, len(work))
+	for i, w := range work {
+		fam[i] = stats.Pair{Base: w.b, New: w.n}
 	}
-	for j, q := range stats.BenjaminiHochberg(famP) {
-		rep.Cases[famIdx[j]].Test.Q = q
-	}
-	rep.Method.Family = len(famP)
-
+	outcomes := stats.CompareFamily(fam, stats.Rule{
+		Alpha: o.Alpha, Threshold: o.Threshold, HigherIsBetter: m.HigherIsBetter, Resamples: o.Resamples, Seed: o.Seed,
+	})
 	var pairs [][2][]float64
-	for _, w := range work {
-		c := &rep.Cases[w.i]
-		ci := stats.RatioOfMedians(w.b, w.n, level, o.Resamples, o.Seed)
-		c.Verdict = stats.Decide(c.Test.Q, o.Alpha, ci, o.Threshold, m.HigherIsBetter, c.Test.MinP)
+	for i, w := range work {
+		c, out := &rep.Cases[w.i], outcomes[i]
+		c.Test = &Test{U: out.Test.U, P: out.Test.P, Exact: out.Test.Exact, Q: out.Q, MinP: out.MinP, InFamily: out.InFamily}
+		if out.InFamily {
+			rep.Method.Family++
+		}
+		ci := out.Ratio
+		c.Verdict = out.Verdict
 		if !finite(ci.Ratio, ci.Lo, ci.Hi) { // cannot happen with positive values; never write NaN
 			c.Note = "the ratio's interval is undefined"
 			continue
