@@ -15,7 +15,9 @@
 //     XDPSink): the xdp traffic generator, run with BPF_PROG_RUN live frames
 //     and redirected into a veth, and the cheapest receiver, which counts
 //     and drops vethbench frames. CheckXDPXmit and LiveFrameMax say whether
-//     and how the kernel takes such frames.
+//     and how the kernel takes such frames. vb_xdp_bare (LoadXDPBare,
+//     XDPBare) only redirects, run the same way: the ceiling of that path,
+//     which the generator is measured against.
 //
 // What a vethbench packet is (UDP to the run's port with the "VBP1" header,
 // or TCP to the run's port, Options.Proto) is baked into each program at

@@ -1,12 +1,13 @@
 package vbpf
 
-// counter.c, drops.c and xdpgen.c are compiled by bpf2go into
-// counter_bpfel.o, drops_bpfel.o and xdpgen_bpfel.o, embedded by the
-// matching _bpfel.go files. All six
-// are generated and committed; regenerate with `go generate ./ebpf/...`
+// counter.c, drops.c, xdpgen.c and xdpbare.c are compiled by bpf2go into
+// counter_bpfel.o, drops_bpfel.o, xdpgen_bpfel.o and xdpbare_bpfel.o,
+// embedded by the matching _bpfel.go files. All eight are generated and
+// committed; regenerate with `go generate ./ebpf/...`
 // (clang and llvm-strip needed, nothing from /usr/include: the headers are
 // vendored or written under include/, see include/update.sh).
 //
 //go:generate go tool bpf2go -target bpfel -cflags "-O2 -g -Wall -Werror -nostdinc" -type vb_counts -type vb_hist counter counter.c -- -I./include
 //go:generate go tool bpf2go -target bpfel -cflags "-O2 -g -Wall -Werror -nostdinc" -type vb_drop_counts drops drops.c -- -I./include
 //go:generate go tool bpf2go -target bpfel -cflags "-O2 -g -Wall -Werror -nostdinc" -type vb_gen_counts -type vb_sink_counts xdpgen xdpgen.c -- -I./include
+//go:generate go tool bpf2go -target bpfel -cflags "-O2 -g -Wall -Werror -nostdinc" xdpbare xdpbare.c -- -I./include

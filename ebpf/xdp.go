@@ -143,7 +143,7 @@ func LoadXDPGen(ifindex int, flowBase uint16, flows int) (*XDPGen, error) {
 		}
 		return nil, fmt.Errorf("map sequence numbers: %w", err)
 	}
-	if g.anchor, err = anchorDispatcher(g.objs.Prog); err != nil {
+	if g.anchor, err = anchorDispatcher(g.objs.Prog, XDPGenProgramName); err != nil {
 		g.objs.close()
 		return nil, err
 	}
@@ -165,10 +165,10 @@ type dispatcherAnchor struct {
 	link link.Link
 }
 
-func anchorDispatcher(prog *ebpf.Program) (*dispatcherAnchor, error) {
+func anchorDispatcher(prog *ebpf.Program, name string) (*dispatcherAnchor, error) {
 	ns, err := netns.New()
 	if err != nil {
-		return nil, fmt.Errorf("xdp generator: anchor namespace: %w", err)
+		return nil, fmt.Errorf("%s: anchor namespace: %w", name, err)
 	}
 	a := &dispatcherAnchor{ns: ns}
 	err = ns.Do(func() error {
@@ -181,13 +181,13 @@ func anchorDispatcher(prog *ebpf.Program) (*dispatcherAnchor, error) {
 			if notSupportedXDP(err) {
 				return fmt.Errorf("%w: attach generic XDP: %w", ErrNotSupported, err)
 			}
-			return fmt.Errorf("attach %s to an idle lo: %w", XDPGenProgramName, err)
+			return fmt.Errorf("attach %s to an idle lo: %w", name, err)
 		}
 		return nil
 	})
 	if err != nil {
 		ns.Close()
-		return nil, fmt.Errorf("xdp generator: anchor in the XDP dispatcher: %w", err)
+		return nil, fmt.Errorf("%s: anchor in the XDP dispatcher: %w", name, err)
 	}
 	return a, nil
 }
@@ -222,14 +222,8 @@ func (g *XDPGen) Run(frame []byte, repeat, batch int) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if repeat < 1 || repeat > math.MaxUint32 {
-		return 0, fmt.Errorf("xdp generator: repeat %d out of range [1, %d]", repeat, uint32(math.MaxUint32))
-	}
-	if batch < 0 || batch > MaxLiveBatch {
-		return 0, fmt.Errorf("xdp generator: batch %d out of range [0, %d]", batch, MaxLiveBatch)
-	}
-	if len(frame) > g.maxFrame {
-		return 0, fmt.Errorf("xdp generator: frame of %d bytes above the %d live frames take on this kernel", len(frame), g.maxFrame)
+	if err := checkLiveRun(len(frame), repeat, batch, g.maxFrame); err != nil {
+		return 0, fmt.Errorf("xdp generator: %w", err)
 	}
 	g.mu.RLock()
 	defer g.mu.RUnlock()
