@@ -77,6 +77,12 @@ type XDPConfig struct {
 	// to CPUs[w % len(CPUs)]; empty pins nothing.
 	Workers int
 	CPUs    []int
+	// Bare runs vb_xdp_bare instead of vb_xdp_gen, in the same loop: it
+	// redirects the frames as built, unstamped (sequence and send time 0)
+	// and uncounted, so Sent counts repeat per completed call. It is the
+	// ceiling of the path the generator uses, which `make bench-peers`
+	// measures the generator against; not traffic a receiver can check.
+	Bare bool
 }
 
 // IPv6 reports whether the configured traffic is IPv6.
@@ -150,7 +156,8 @@ func (c XDPConfig) Validate() error {
 type XDPSender struct {
 	ns      *netns.NS
 	cfg     XDPConfig
-	gen     *vbpf.XDPGen
+	prog    xdpProgram
+	gen     *vbpf.XDPGen // prog, unless Bare
 	workers []*xdpWorker
 	// xmitKnown: the kernel reports XDP features, so Run checks them.
 	xmitKnown bool
@@ -159,6 +166,13 @@ type XDPSender struct {
 	errs errnoCounts
 
 	state runState
+}
+
+// xdpProgram is what the workers run: vb_xdp_gen, or vb_xdp_bare.
+type xdpProgram interface {
+	Run(frame []byte, repeat, batch int) (uint64, error)
+	MaxFrame() int
+	Close() error
 }
 
 // xdpWorker is one BPF_PROG_RUN loop and what it alone touches.
@@ -216,11 +230,17 @@ func NewXDPSender(ns *netns.NS, cfg XDPConfig) (*XDPSender, error) {
 	if err := s.checkXmit(); err != nil {
 		return nil, err
 	}
-	if s.gen, err = vbpf.LoadXDPGen(cfg.Ifindex, cfg.SrcPortBase, cfg.Flows); err != nil {
+	if cfg.Bare {
+		s.prog, err = vbpf.LoadXDPBare(cfg.Ifindex)
+	} else {
+		s.gen, err = vbpf.LoadXDPGen(cfg.Ifindex, cfg.SrcPortBase, cfg.Flows)
+		s.prog = s.gen
+	}
+	if err != nil {
 		return nil, fmt.Errorf("xdp sender: %w", err)
 	}
-	if most := s.gen.MaxFrame(); cfg.FrameSize > most {
-		s.gen.Close()
+	if most := s.prog.MaxFrame(); cfg.FrameSize > most {
+		s.prog.Close()
 		return nil, fmt.Errorf("%w: FrameSize %d above the %d bytes a live XDP frame holds on this kernel", ErrInvalid, cfg.FrameSize, most)
 	}
 	frames := make([][]byte, cfg.Flows)
@@ -232,7 +252,7 @@ func NewXDPSender(ns *netns.NS, cfg XDPConfig) (*XDPSender, error) {
 			FrameSize: cfg.FrameSize,
 		})
 		if err != nil {
-			s.gen.Close()
+			s.prog.Close()
 			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
 	}
@@ -269,7 +289,8 @@ func (s *XDPSender) checkXmit() error {
 func (s *XDPSender) Config() XDPConfig { return s.cfg }
 
 // Sent counts the frames vb_xdp_gen stamped and returned XDP_REDIRECT
-// for, from its per-flow counters, over all Runs. It may be read while Run
+// for, from its per-flow counters, over all Runs (Bare: repeat per
+// completed call). It may be read while Run
 // is running. A redirected frame the device could not queue is dropped
 // after this count: see the package documentation on accounting.
 func (s *XDPSender) Sent() uint64 {
@@ -284,8 +305,14 @@ func (s *XDPSender) Sent() uint64 {
 func (s *XDPSender) SentBytes() uint64 { return s.Sent() * uint64(s.cfg.FrameSize) }
 
 // ProgramStats reads vb_xdp_gen's own counters (frames and bytes
-// redirected, frames it refused): the same frames Sent counts.
-func (s *XDPSender) ProgramStats() (vbpf.XDPGenStats, error) { return s.gen.Stats() }
+// redirected, frames it refused): the same frames Sent counts. A Bare
+// sender's program counts nothing: it returns an error.
+func (s *XDPSender) ProgramStats() (vbpf.XDPGenStats, error) {
+	if s.gen == nil {
+		return vbpf.XDPGenStats{}, errors.New("xdp sender: the bare program counts nothing")
+	}
+	return s.gen.Stats()
+}
 
 // Errors counts the errors of BPF_PROG_RUN calls that did not stop Run,
 // by errno name (ENOMEM: the kernel could not allocate the page pool).
@@ -371,7 +398,7 @@ func (k *xdpWorker) loop() error {
 			continue
 		}
 		start := k.clock.now()
-		got, err := s.gen.Run(k.frames[flow], r, batch)
+		got, err := s.prog.Run(k.frames[flow], r, batch)
 		took := k.clock.now() - start
 		k.sent.Add(got)
 		if err != nil {
@@ -412,7 +439,7 @@ func (s *XDPSender) Close() error {
 	if !s.state.close() {
 		return nil
 	}
-	if err := s.gen.Close(); err != nil {
+	if err := s.prog.Close(); err != nil {
 		return fmt.Errorf("xdp sender: %w", err)
 	}
 	return nil
