@@ -184,7 +184,7 @@ func latency(s vbpf.Snapshot) result.Latency {
 }
 
 func latencyOf(h histogram.Histogram, kind string, bad uint64) result.Latency {
-	l := result.Latency{Kind: kind, Count: h.Total(), Resolution: histogram.Resolution, BadStamps: bad}
+	l := result.Latency{Kind: kind, Count: h.Total(), Resolution: h.Scale.Resolution(), SubBits: h.Scale.Bits(), BadStamps: bad}
 	q := func(p float64) float64 {
 		est, _, _, ok := h.Quantile(p)
 		if !ok {

@@ -25,15 +25,16 @@ char __license[] SEC("license") = "Dual BSD/GPL";
 #define VB_PASS		TCX_NEXT	/* == TC_ACT_UNSPEC */
 
 /*
- * Latency histogram: log-linear, 8 sub-buckets per power of two (12.5%
- * relative width). Values 0..7 get their own bucket; for v >= 8 with
- * e = floor(log2 v), bucket = (e-2)*8 + ((v >> (e-3)) & 7). e runs up to 39,
- * so buckets 0..303 cover [0, 2^40) ns and bucket 304 takes v >= 2^40
- * (about 18 minutes). Mirrored by BucketOf in histogram.go.
+ * Latency histogram: log-linear, 32 sub-buckets per power of two (3.1%
+ * relative width): histogram.OneWay. Values 0..31 get their own bucket; for
+ * v >= 32 with e = floor(log2 v), bucket = (e-4)*32 + ((v >> (e-5)) & 31).
+ * e runs up to 39, so buckets 0..1151 cover [0, 2^40) ns and bucket 1152
+ * takes v >= 2^40 (about 18 minutes). Mirrored by Scale.BucketOf in
+ * internal/histogram; a test runs both on every bucket's bounds.
  */
-#define VB_LAT_SUB_BITS	3
+#define VB_LAT_SUB_BITS	5
 #define VB_LAT_MAX_LOG2	40
-#define VB_LAT_BUCKETS	((VB_LAT_MAX_LOG2 - 2) * 8 + 1)	/* 305 */
+#define VB_LAT_BUCKETS	(((VB_LAT_MAX_LOG2 - (VB_LAT_SUB_BITS - 1)) << VB_LAT_SUB_BITS) + 1)	/* 1153 */
 
 /* Destination port of vethbench traffic, set at load time. */
 volatile const __u16 dst_port = 0;

@@ -26,7 +26,7 @@ type counterVbCounts struct {
 
 type counterVbHist struct {
 	_       structs.HostLayout
-	Buckets [305]uint64
+	Buckets [1153]uint64
 }
 
 // Names of all BPF objects in the ELF.

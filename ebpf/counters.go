@@ -117,7 +117,7 @@ type Snapshot struct {
 	Segs         uint64              `json:"segs"`          // datagrams or TCP segments in the matched skbs
 	PayloadBytes uint64              `json:"payload_bytes"` // UDP or TCP payload of the matched skbs, all segments
 	BadTimestamp uint64              `json:"bad_timestamp"` // UDP: matched skbs with a zero or future timestamp; not in Latency
-	Latency      histogram.Histogram `json:"latency"`       // UDP: one-way latency of the other matched skbs, ns; TCP: empty
+	Latency      histogram.Histogram `json:"latency"`       // UDP: one-way latency of the other matched skbs, ns, at LatencyScale; TCP: empty
 }
 
 // Sub returns s minus prev, an earlier snapshot of the same Counters.
@@ -430,7 +430,7 @@ func (c *Counters) Snapshot() (Snapshot, error) {
 	if err := c.objs.Latency.Lookup(uint32(0), &hists); err != nil {
 		return Snapshot{}, fmt.Errorf("read latency histogram: %w", err)
 	}
-	s.Latency.Counts = make([]uint64, histogram.NumBuckets)
+	s.Latency = histogram.New(LatencyScale)
 	for _, h := range hists {
 		for i, n := range h.Buckets {
 			s.Latency.Counts[i] += n
@@ -464,5 +464,8 @@ func (c *Counters) Close() error {
 	return errors.Join(errs...)
 }
 
-// counterVbHist must hold exactly the buckets histogram.BucketOf knows.
-var _ = [1]struct{}{}[len(counterVbHist{}.Buckets)-histogram.NumBuckets]
+// LatencyScale is the bucket layout of the one-way latency histogram:
+// counter.c's VB_LAT_SUB_BITS. counterVbHist holds exactly its buckets
+// (TestLatencyScaleMatchesMap) and vb_bucket_of computes its BucketOf
+// (TestBucketOfMatchesC).
+var LatencyScale = histogram.OneWay

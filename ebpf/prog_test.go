@@ -10,7 +10,6 @@ import (
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
-	"github.com/vethbench/vethbench/internal/histogram"
 	"github.com/vethbench/vethbench/internal/testenv"
 )
 
@@ -372,8 +371,8 @@ func TestProgramLatency(t *testing.T) {
 	if hi < age || lo > elapsed {
 		t.Fatalf("latency counted in bucket [%d, %d], but it was between %d and %d ns", lo, hi, age, elapsed)
 	}
-	if elapsed-age < 1000 && histogram.BucketOf(age) != histogram.BucketOf(est) {
-		t.Errorf("latency in bucket %d, Go's histogram.BucketOf(%d) = %d", histogram.BucketOf(est), age, histogram.BucketOf(age))
+	if elapsed-age < 1000 && LatencyScale.BucketOf(age) != LatencyScale.BucketOf(est) {
+		t.Errorf("latency in bucket %d, Go's LatencyScale.BucketOf(%d) = %d", LatencyScale.BucketOf(est), age, LatencyScale.BucketOf(age))
 	}
 	t.Logf("now-%dus: bucket [%d, %d] ns, run took %d ns", age/1000, lo, hi, elapsed-age)
 
@@ -395,12 +394,18 @@ func TestProgramLatency(t *testing.T) {
 }
 
 // TestBucketOfMatchesC runs counter.c's vb_bucket_of (through the test-only
-// program vb_bucket_probe) and BucketOf on the same values.
+// program vb_bucket_probe) and LatencyScale.BucketOf on the same values:
+// both bounds of every bucket, their neighbours, and random values.
 func TestBucketOfMatchesC(t *testing.T) {
 	_, probe := loadForTest(t)
 	values := []uint64{math.MaxUint64, 1<<40 - 1, 1 << 40, 1<<40 + 1}
-	for v := range uint64(2100) {
-		values = append(values, v)
+	n := LatencyScale.NumBuckets()
+	for i := range n {
+		lo, hi := LatencyScale.BucketBounds(i)
+		values = append(values, lo, hi, hi+1)
+		if lo > 0 {
+			values = append(values, lo-1)
+		}
 	}
 	for e := 3; e < 64; e++ {
 		p := uint64(1) << e
@@ -412,17 +417,25 @@ func TestBucketOfMatchesC(t *testing.T) {
 	}
 	data := make([]byte, 14+8)
 	binary.BigEndian.PutUint16(data[12:], 0x88b5) // IEEE local experimental ethertype
+	seen := make([]bool, n)
 	for _, v := range values {
 		binary.LittleEndian.PutUint64(data[14:], v)
 		ret, err := probe.Run(&ebpf.RunOptions{Data: data})
 		if err != nil {
 			t.Fatalf("BPF_PROG_RUN: %v", err)
 		}
-		if int(int32(ret)) != histogram.BucketOf(v) {
-			t.Fatalf("value %d: C bucket %d, Go histogram.BucketOf %d", v, int32(ret), histogram.BucketOf(v))
+		want := LatencyScale.BucketOf(v)
+		if int(int32(ret)) != want {
+			t.Fatalf("value %d: C bucket %d, Go LatencyScale.BucketOf %d", v, int32(ret), want)
+		}
+		seen[want] = true
+	}
+	for i, ok := range seen {
+		if !ok {
+			t.Fatalf("bucket %d of %d never compared", i, n)
 		}
 	}
-	t.Logf("C and Go agree on %d values", len(values))
+	t.Logf("C and Go agree on %d values, every one of the %d buckets", len(values), n)
 }
 
 func TestProtoString(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 )
 
 func histOf(values ...uint64) histogram.Histogram {
-	var h histogram.Histogram
+	h := histogram.Histogram{Scale: LatencyScale}
 	for _, v := range values {
 		h.Record(v)
 	}
@@ -21,10 +21,21 @@ func TestSnapshotSub(t *testing.T) {
 	if d.Packets != 15 || d.Bytes != 1600 || d.Matched != 7 || d.MatchedBytes != 700 || d.BadTimestamp != 1 {
 		t.Fatalf("Sub = %+v", d)
 	}
-	if d.Latency.Total() != 2 || d.Latency.Counts[histogram.BucketOf(2000)] != 1 || d.Latency.Counts[histogram.BucketOf(50000)] != 1 {
+	if d.Latency.Total() != 2 || d.Latency.Counts[LatencyScale.BucketOf(2000)] != 1 || d.Latency.Counts[LatencyScale.BucketOf(50000)] != 1 {
 		t.Fatalf("latency delta %v", d.Latency.Counts)
 	}
 	if z := cur.Sub(cur); z.Packets != 0 || z.Latency.Total() != 0 {
 		t.Fatalf("s.Sub(s) = %+v", z)
+	}
+}
+
+// The map the program fills holds exactly the buckets of the scale the Go
+// side reads it with.
+func TestLatencyScaleMatchesMap(t *testing.T) {
+	if n, want := len(counterVbHist{}.Buckets), LatencyScale.NumBuckets(); n != want {
+		t.Fatalf("counter.c's vb_hist has %d buckets, LatencyScale (%d sub-bucket bits) %d", n, LatencyScale.Bits(), want)
+	}
+	if LatencyScale != histogram.OneWay {
+		t.Errorf("LatencyScale %+v, want histogram.OneWay", LatencyScale)
 	}
 }

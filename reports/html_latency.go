@@ -7,6 +7,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/vethbench/vethbench/internal/histogram"
 )
 
 type latencyView struct {
@@ -24,7 +26,7 @@ func buildLatency(a *analysis) (any, error) {
 				continue
 			}
 			var names []string
-			var hists [][]uint64
+			var hists []histogram.Histogram
 			for _, p := range g.Points {
 				if p.ok() {
 					names = append(names, p.c.Name)
@@ -42,7 +44,7 @@ func buildLatency(a *analysis) (any, error) {
 		}
 		for _, f := range g.Findings {
 			var names []string
-			var hists [][]uint64
+			var hists []histogram.Histogram
 			for _, c := range f.Cells {
 				if c.P == nil || !c.P.ok() {
 					continue

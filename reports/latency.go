@@ -5,14 +5,28 @@ import (
 	"github.com/vethbench/vethbench/reports/result"
 )
 
+// latencyScale is the bucket layout a trial's latency histogram was
+// recorded with: its sub_bits, 3 in files that do not say.
+func latencyScale(l result.Latency) histogram.Scale {
+	return histogram.Scale{SubBits: l.HistogramSubBits()}
+}
+
 // mergedHistogram adds up a case's trial latency histograms bucket by
-// bucket (SCHEMA.md: histograms of trials add).
-func mergedHistogram(c *result.Case) []uint64 {
-	hs := make([][]uint64, len(c.Trials))
-	for i, t := range c.Trials {
-		hs[i] = t.Latency.Histogram
+// bucket (SCHEMA.md: histograms of trials add), in the layout of its first
+// trial. vethbench records every trial of a case at one scale; a trial of
+// another (a hand-made file) is left out rather than added bucket by bucket.
+func mergedHistogram(c *result.Case) histogram.Histogram {
+	if len(c.Trials) == 0 {
+		return histogram.Histogram{}
 	}
-	return mergedHistogramOf(hs)
+	s := latencyScale(c.Trials[0].Latency)
+	var hs [][]uint64
+	for _, t := range c.Trials {
+		if latencyScale(t.Latency).Bits() == s.Bits() {
+			hs = append(hs, t.Latency.Histogram)
+		}
+	}
+	return histogram.Histogram{Scale: s, Counts: mergedHistogramOf(hs)}
 }
 
 func mergedHistogramOf(hs [][]uint64) []uint64 {
@@ -28,12 +42,12 @@ func mergedHistogramOf(hs [][]uint64) []uint64 {
 	return h
 }
 
-// bucketBounds is histogram.BucketBounds, reading buckets past the last as the
+// bucketBounds is s.BucketBounds, reading buckets past the last as the
 // last, open-ended one (whose lower bound it returns as both bounds).
-func bucketBounds(i int) (lo, hi uint64) {
-	if i >= histogram.NumBuckets-1 {
-		lo, _ = histogram.BucketBounds(histogram.NumBuckets - 1)
+func bucketBounds(s histogram.Scale, i int) (lo, hi uint64) {
+	if last := s.NumBuckets() - 1; i >= last {
+		lo, _ = s.BucketBounds(last)
 		return lo, lo
 	}
-	return histogram.BucketBounds(i)
+	return s.BucketBounds(i)
 }

@@ -22,6 +22,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/vethbench/vethbench/internal/histogram"
 )
 
 // Chart sizes, in points; the SVG scales to its container's width.
@@ -341,7 +343,7 @@ const maxNines = 5
 
 // percentileChart draws latency against percentile, one line per
 // histogram, on a log latency scale. The legend is percentileLegend.
-func percentileChart(title string, names []string, hists [][]uint64) (template.HTML, error) {
+func percentileChart(title string, names []string, hists []histogram.Histogram) (template.HTML, error) {
 	p := newPlot(title, "percentile", "one-way latency (log scale)")
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = logTicks{}
@@ -392,24 +394,22 @@ func percentileLegend(names []string) []legendItem {
 }
 
 // percentileCurve turns a latency histogram into (nines(p), µs) points:
-// each non-empty bucket at its mid-rank percentile and its midpoint value.
-func percentileCurve(h []uint64) plotter.XYs {
-	var total uint64
-	for _, c := range h {
-		total += c
-	}
+// each non-empty bucket at its mid-rank percentile and its midpoint value,
+// the bucket's bounds read from the histogram's scale.
+func percentileCurve(h histogram.Histogram) plotter.XYs {
+	total := h.Total()
 	if total == 0 {
 		return nil
 	}
 	var xy plotter.XYs
 	var cum uint64
-	for i, c := range h {
+	for i, c := range h.Counts {
 		if c == 0 {
 			continue
 		}
 		mid := (float64(cum) + float64(c)/2) / float64(total)
 		cum += c
-		lo, hi := bucketBounds(i)
+		lo, hi := bucketBounds(h.Scale, i)
 		v := (float64(lo) + float64(hi)) / 2
 		if v <= 0 {
 			v = 0.5

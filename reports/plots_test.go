@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/vethbench/vethbench/internal/histogram"
+	"github.com/vethbench/vethbench/reports/result"
 )
 
 func TestSI(t *testing.T) {
@@ -48,7 +49,7 @@ func TestPercentileCurve(t *testing.T) {
 	if histogram.BucketOf(100_000) != bucket(100_000) {
 		t.Fatalf("bucket formula disagrees with histogram.BucketOf")
 	}
-	xy := percentileCurve(h)
+	xy := percentileCurve(histogram.Histogram{Counts: h}) // the zero Scale: 3 sub-bucket bits
 	if len(xy) != 2 {
 		t.Fatalf("%d points, want 2", len(xy))
 	}
@@ -70,4 +71,33 @@ func leadingZeros(v uint64) int {
 		n++
 	}
 	return n
+}
+
+// A trial's histogram is read in the layout its sub_bits names: at 5 (the
+// eBPF histogram's), bucket OneWay.BucketOf(100 us) is 100 us, and 100 and
+// 103 us are two points; a file without sub_bits is read at 3.
+func TestLatencyFollowsSubBits(t *testing.T) {
+	rec := func(s histogram.Scale, vals ...uint64) []uint64 {
+		h := histogram.Histogram{Scale: s}
+		for _, v := range vals {
+			h.Record(v)
+		}
+		return h.Counts
+	}
+	fine := &result.Case{Trials: []result.Trial{
+		{Latency: result.Latency{SubBits: 5, Histogram: rec(histogram.OneWay, 100_000)}},
+		{Latency: result.Latency{SubBits: 5, Histogram: rec(histogram.OneWay, 103_000)}},
+	}}
+	h := mergedHistogram(fine)
+	if h.Scale.Bits() != 5 || h.Total() != 2 {
+		t.Fatalf("merged %d values at %d sub-bucket bits, want 2 at 5", h.Total(), h.Scale.Bits())
+	}
+	xy := percentileCurve(h)
+	if len(xy) != 2 || math.Abs(xy[0].Y-100)/100 > 1.0/64 || math.Abs(xy[1].Y-103)/103 > 1.0/64 {
+		t.Errorf("curve %v, want 100 and 103 µs within 1.6%%", xy)
+	}
+	old := &result.Case{Trials: []result.Trial{{Latency: result.Latency{Histogram: rec(histogram.Coarse, 100_000, 103_000)}}}}
+	if xy := percentileCurve(mergedHistogram(old)); len(xy) != 1 || math.Abs(xy[0].Y-100)/100 > 1.0/16 {
+		t.Errorf("a file without sub_bits: curve %v, want one point about 100 µs", xy)
+	}
 }

@@ -287,7 +287,9 @@ const AccountingTolerance = 0.001
 
 // Latency holds one-way latency percentiles (send call to the receiver's
 // ingress) from the eBPF histogram. Each is the midpoint of its bucket;
-// Resolution is the bucket's relative width, the error bound.
+// Resolution is the bucket's relative width, the error bound. SubBits is
+// the histogram's layout (see SCHEMA.md); 0, in files written before it was
+// recorded, is 3.
 type Latency struct {
 	// Kind is "one-way" (the send call or, for packet and xdp, the frame's
 	// stamp, to the receiving device's ingress, from the eBPF histogram)
@@ -301,7 +303,19 @@ type Latency struct {
 	P999       float64  `json:"p999_ns"`
 	Resolution float64  `json:"resolution"`
 	Histogram  []uint64 `json:"histogram,omitempty"` // bucket counts, see SCHEMA.md
-	BadStamps  uint64   `json:"bad_timestamps,omitempty"`
+	// SubBits: the histogram splits every power of two into 2^SubBits
+	// buckets. Added within version 1; absent (0) means 3.
+	SubBits   int    `json:"sub_bits,omitempty"`
+	BadStamps uint64 `json:"bad_timestamps,omitempty"`
+}
+
+// HistogramSubBits is the histogram's SubBits, 3 where the file does not
+// say (it was written before the layout was recorded).
+func (l Latency) HistogramSubBits() int {
+	if l.SubBits == 0 {
+		return 3
+	}
+	return l.SubBits
 }
 
 // Estimate is a median over trials with its confidence interval.
