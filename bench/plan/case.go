@@ -3,6 +3,7 @@ package plan
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -157,6 +158,17 @@ func (c Case) Validate(m Measure) error {
 	}
 	if err := c.Topology.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	// NaN fails every comparison and Inf passes the upper bounds below:
+	// refuse both by name before any range check, so that neither reaches
+	// a generator's schedule or the statistics.
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"rate", c.Traffic.Rate}, {"confidence", m.Confidence}, {"target", m.Target}} {
+		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
+			return bad(f.name, "%v is not a finite number", f.v)
+		}
 	}
 	if m.Trials < 1 || m.Trials > MaxTrials {
 		return bad("trials", "%d out of range [1, %d]", m.Trials, MaxTrials)

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -52,10 +53,26 @@ func TestValidate(t *testing.T) {
 		},
 		`topology: unknown`:     func(c *Case, m *Measure) { c.Topology.Kind = "nope" },
 		"confidence: 1 out of ": func(c *Case, m *Measure) { m.Confidence = 1 },
+		// Not finite: NaN passes every range check written as comparisons,
+		// and +Inf every lower bound.
+		"rate: NaN is not a finite number":  func(c *Case, m *Measure) { c.Traffic.Rate = math.NaN() },
+		"rate: +Inf is not a finite number": func(c *Case, m *Measure) { c.Traffic.Rate = math.Inf(1) },
+		"rate: -Inf is not a finite number": func(c *Case, m *Measure) { c.Traffic.Rate = math.Inf(-1) },
+		"rate: NaN is not a finite number (tcp)": func(c *Case, m *Measure) {
+			c.Traffic.Generator, c.Traffic.Rate = "tcp", math.NaN()
+		},
+		"rate: +Inf is not a finite number (rr)": func(c *Case, m *Measure) {
+			c.Traffic.Generator, c.Traffic.Rate = "rr", math.Inf(1)
+		},
+		"confidence: NaN is not a finite number":  func(c *Case, m *Measure) { m.Confidence = math.NaN() },
+		"confidence: +Inf is not a finite number": func(c *Case, m *Measure) { m.Confidence = math.Inf(1) },
+		"target: NaN is not a finite number":      func(c *Case, m *Measure) { m.Target = math.NaN() },
+		"target: -Inf is not a finite number":     func(c *Case, m *Measure) { m.Target = math.Inf(-1) },
 	} {
 		c, m := vethCase(64), quick
 		mod(&c, &m)
 		err := c.Validate(m)
+		want, _, _ := strings.Cut(want, " (") // a note telling two cases apart
 		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v, want one containing %q", err, want)
 		}
