@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
-	"runtime"
 )
 
 // ErrInvalid is wrapped by every configuration error.
@@ -124,8 +123,8 @@ func (c UDPConfig) Validate() error {
 		return bad("DstPort %d is one of the source ports of a sender sending to its own address", c.DstPort)
 	}
 	for _, cpu := range c.CPUs {
-		if cpu < 0 || cpu >= runtime.NumCPU() {
-			return bad("CPUs: CPU %d out of range [0, %d)", cpu, runtime.NumCPU())
+		if err := checkCPU(cpu); err != nil {
+			return bad("CPUs: %v", err)
 		}
 	}
 	minMTU := 68

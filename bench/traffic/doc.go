@@ -26,7 +26,8 @@
 // loop: a packet is due at its time whatever happened to the ones before
 // it, so a stall shows as latency and lag, not as load never offered.
 // Every loop runs on a goroutine locked to its own thread (pinned to a CPU
-// when the config says so), and GOMAXPROCS is raised by one per such thread
+// when the config says so: one of AllowedCPUs, the process's affinity
+// mask, never a CPU taskset or a cpuset took away), and GOMAXPROCS is raised by one per such thread
 // while it runs. How and why the generators are built this way, and what
 // they were measured at, is in docs/generators.md.
 //

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"runtime"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -192,8 +191,8 @@ func (r *UDPReceiver) CPUTime() time.Duration { return r.cpuT.total() }
 
 // PinTo makes Run pin its thread to cpu (-1: not pinned). Call it before Run.
 func (r *UDPReceiver) PinTo(cpu int) error {
-	if cpu < -1 || cpu >= runtime.NumCPU() {
-		return fmt.Errorf("%w: CPU %d out of range [0, %d)", ErrInvalid, cpu, runtime.NumCPU())
+	if err := checkPinTo(cpu); err != nil {
+		return err
 	}
 	r.cpu = cpu
 	return nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"runtime"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -125,8 +124,8 @@ func (s *RRServer) Errors() map[string]uint64 {
 // PinTo makes Run pin its serving threads to cpu (-1: not pinned). Call it
 // before Run.
 func (s *RRServer) PinTo(cpu int) error {
-	if cpu < -1 || cpu >= runtime.NumCPU() {
-		return fmt.Errorf("%w: CPU %d out of range [0, %d)", ErrInvalid, cpu, runtime.NumCPU())
+	if err := checkPinTo(cpu); err != nil {
+		return err
 	}
 	if s.tcp != nil {
 		s.tcp.cpu = cpu

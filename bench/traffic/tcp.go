@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -111,8 +110,8 @@ func checkAddrs(src, dst netip.Addr) error {
 
 func checkCPUs(cpus []int) error {
 	for _, cpu := range cpus {
-		if cpu < 0 || cpu >= runtime.NumCPU() {
-			return fmt.Errorf("CPUs: CPU %d out of range [0, %d)", cpu, runtime.NumCPU())
+		if err := checkCPU(cpu); err != nil {
+			return fmt.Errorf("CPUs: %w", err)
 		}
 	}
 	return nil
@@ -418,8 +417,8 @@ func (k *TCPSink) Errors() map[string]uint64 { return k.srv.errs.snapshot() }
 // PinTo makes Run pin its reading threads to cpu (-1: not pinned). Call it
 // before Run.
 func (k *TCPSink) PinTo(cpu int) error {
-	if cpu < -1 || cpu >= runtime.NumCPU() {
-		return fmt.Errorf("%w: CPU %d out of range [0, %d)", ErrInvalid, cpu, runtime.NumCPU())
+	if err := checkPinTo(cpu); err != nil {
+		return err
 	}
 	k.srv.cpu = cpu
 	return nil
