@@ -114,6 +114,32 @@ func ReadPerCPU() ([]CPUTimes, error) {
 	return parsePerCPU(b)
 }
 
+// Stat is one reading of /proc/stat: all CPUs together and each CPU, from
+// the same instant.
+type Stat struct {
+	All    CPUTimes
+	PerCPU []CPUTimes // indexed by CPU number, as ReadPerCPU
+}
+
+// ReadStat reads the aggregate and the per-CPU times in one read of
+// /proc/stat, so that both cover exactly the same span when two readings
+// are subtracted.
+func ReadStat() (Stat, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return Stat{}, fmt.Errorf("read /proc/stat: %w", err)
+	}
+	all, err := parseStat(b)
+	if err != nil {
+		return Stat{}, err
+	}
+	per, err := parsePerCPU(b)
+	if err != nil {
+		return Stat{}, err
+	}
+	return Stat{All: all, PerCPU: per}, nil
+}
+
 func parsePerCPU(b []byte) ([]CPUTimes, error) {
 	var out []CPUTimes
 	for _, line := range strings.Split(string(b), "\n") {

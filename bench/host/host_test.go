@@ -1,6 +1,12 @@
 package host
 
 import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -67,5 +73,73 @@ func TestParsePerCPU(t *testing.T) {
 	}
 	if live, err := ReadPerCPU(); err != nil || len(live) == 0 {
 		t.Fatalf("ReadPerCPU: %v, %d CPUs", err, len(live))
+	}
+}
+
+func TestReadStat(t *testing.T) {
+	s, err := ReadStat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.PerCPU) == 0 || s.All.Total() <= 0 {
+		t.Fatalf("ReadStat = %+v", s)
+	}
+	// One read: the CPUs add up to the aggregate line, to a tick each.
+	var sum CPUTimes
+	for _, c := range s.PerCPU {
+		sum.User += c.User
+		sum.System += c.System
+		sum.Idle += c.Idle
+	}
+	slack := time.Duration(len(s.PerCPU)) * time.Second / userHZ
+	for name, d := range map[string][2]time.Duration{"user": {sum.User, s.All.User}, "system": {sum.System, s.All.System}, "idle": {sum.Idle, s.All.Idle}} {
+		if diff := d[0] - d[1]; diff > slack || diff < -slack {
+			t.Errorf("%s: CPUs sum to %v, the aggregate says %v", name, d[0], d[1])
+		}
+	}
+}
+
+func TestKernelConfig(t *testing.T) {
+	dir := t.TempDir()
+	cfg := "#\n# Automatically generated file; DO NOT EDIT.\nCONFIG_TICK_CPU_ACCOUNTING=y\n# CONFIG_IRQ_TIME_ACCOUNTING is not set\nCONFIG_HZ=250\nCONFIG_LOCALVERSION=\"-fc\"\n"
+	plain := filepath.Join(dir, "config-6.1")
+	if err := os.WriteFile(plain, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	z := gzip.NewWriter(&gz)
+	z.Write([]byte(strings.Replace(cfg, "# CONFIG_IRQ_TIME_ACCOUNTING is not set", "CONFIG_IRQ_TIME_ACCOUNTING=y", 1)))
+	z.Close()
+	gzPath := filepath.Join(dir, "config.gz")
+	if err := os.WriteFile(gzPath, gz.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "absent")
+	for _, tc := range []struct {
+		option     string
+		paths      []string
+		want, from string
+		err        error
+	}{
+		{"CONFIG_IRQ_TIME_ACCOUNTING", []string{missing, plain}, "", plain, nil},
+		{"CONFIG_IRQ_TIME_ACCOUNTING", []string{gzPath, plain}, "y", gzPath, nil},
+		{"CONFIG_HZ", []string{plain}, "250", plain, nil},
+		{"CONFIG_LOCALVERSION", []string{plain}, `"-fc"`, plain, nil},
+		{"CONFIG_HZ_250", []string{plain}, "", plain, nil}, // not mentioned: not set
+		{"CONFIG_TICK_CPU_ACCOUNTING", []string{missing}, "", "", ErrNoConfig},
+	} {
+		got, from, err := kernelConfig(tc.option, tc.paths)
+		if got != tc.want || from != tc.from || !errors.Is(err, tc.err) {
+			t.Errorf("%s from %v: %q, %q, %v; want %q, %q, %v", tc.option, tc.paths, got, from, err, tc.want, tc.from, tc.err)
+		}
+	}
+	notConfig := filepath.Join(dir, "notes")
+	os.WriteFile(notConfig, []byte("hello\n"), 0o644)
+	if _, _, err := kernelConfig("CONFIG_HZ", []string{notConfig}); err == nil || errors.Is(err, ErrNoConfig) {
+		t.Errorf("a file without options: %v, want a parse error", err)
+	}
+	// The live kernel: either a value (possibly "") from a file, or ErrNoConfig.
+	if _, from, err := KernelConfig("CONFIG_HZ"); err != nil && !errors.Is(err, ErrNoConfig) || err == nil && from == "" {
+		t.Errorf("KernelConfig: %q, %v", from, err)
 	}
 }

@@ -29,6 +29,9 @@ const (
 	No Status = "no"
 	// Error: the probe itself failed unexpectedly; Detail is the error.
 	Error Status = "error"
+	// Unknown: the probe ran but could not tell (a measurement disturbed
+	// by other work on the machine); Detail says why.
+	Unknown Status = "unknown"
 )
 
 // Groups, in the order Run reports them.
@@ -138,6 +141,10 @@ func Run(ctx context.Context) (Report, error) {
 		return Report{Items: p.items}, err
 	}
 	p.cpu(cpu0, cpuErr)
+	p.guard(func() { p.irqTime(ctx) })
+	if err := ctx.Err(); err != nil {
+		return Report{Items: p.items}, err
+	}
 	return Report{Items: p.items}, nil
 }
 

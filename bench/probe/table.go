@@ -25,9 +25,10 @@ var groupTitles = map[string]string{
 // (name, status, detail), and a closing summary line.
 func WriteTable(w io.Writer, r Report) error {
 	bw := bufio.NewWriter(w)
-	nameW := 0
+	nameW, statusW := 0, len(Error)
 	for _, it := range r.Items {
 		nameW = max(nameW, len(it.Name))
+		statusW = max(statusW, len(it.Status))
 	}
 	for i, g := range r.Groups() {
 		if i > 0 {
@@ -42,7 +43,7 @@ func WriteTable(w io.Writer, r Report) error {
 			if it.Group != g {
 				continue
 			}
-			line := fmt.Sprintf("  %-*s  %-5s  %s", nameW, it.Name, it.Status, it.Detail)
+			line := fmt.Sprintf("  %-*s  %-*s  %s", nameW, it.Name, statusW, it.Status, it.Detail)
 			fmt.Fprintln(bw, strings.TrimRight(line, " "))
 		}
 	}
@@ -53,17 +54,24 @@ func WriteTable(w io.Writer, r Report) error {
 	return bw.Flush()
 }
 
-// Summary is one line: the counts, then the unsupported items by group and
-// the probes that failed.
+// Summary is one line: the counts, then the unsupported items by group,
+// the items that could not be told and the probes that failed.
 func Summary(r Report) string {
-	no, failed := r.With(No), r.With(Error)
+	no, unknown, failed := r.With(No), r.With(Unknown), r.With(Error)
 	errs := "errors"
 	if len(failed) == 1 {
 		errs = "error"
 	}
-	s := fmt.Sprintf("%d items: %d yes, %d unsupported, %d %s", len(r.Items), len(r.With(Yes)), len(no), len(failed), errs)
+	s := fmt.Sprintf("%d items: %d yes, %d unsupported, ", len(r.Items), len(r.With(Yes)), len(no))
+	if len(unknown) > 0 {
+		s += fmt.Sprintf("%d unknown, ", len(unknown))
+	}
+	s += fmt.Sprintf("%d %s", len(failed), errs)
 	if len(no) > 0 {
 		s += ". Unsupported: " + byGroup(r, no)
+	}
+	if len(unknown) > 0 {
+		s += ". Unknown: " + byGroup(r, unknown)
 	}
 	if len(failed) > 0 {
 		s += ". Errors: " + byGroup(r, failed)
