@@ -1,7 +1,10 @@
 // Package peers measures vethbench's traffic generators against the tools
 // people use for the same job — netsniff-ng's trafgen, iperf3, sockperf —
 // in one run, on one veth pair, with the same receiving side for each pair
-// of measurements, and prints the ratios (`make bench-peers`).
+// of measurements, and prints the ratios (`make bench-peers`). The xdp
+// generator, which no packaged tool matches, is measured against
+// vb_xdp_bare, a program that only redirects, run by the same sender into
+// the same XDP-drop sink: the ceiling of that path on this machine.
 //
 // Every figure comes from the same instrument where one exists: packets per
 // second are counted by vethbench's eBPF counter at the receiving device's

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"regexp"
+	"strings"
 	"syscall"
 	"time"
 
@@ -15,10 +17,19 @@ import (
 func main() {
 	d := flag.Duration("duration", 3*time.Second, "length of one measurement")
 	n := flag.Int("repeats", 3, "measurements of each side, alternating; the medians are compared")
+	only := flag.String("run", "", "only the comparisons whose key matches this regexp (keys: "+strings.Join(peers.Keys(), " ")+")")
 	flag.Parse()
 	if *d < time.Second || *n < 1 {
 		fmt.Fprintln(os.Stderr, "bench-peers: -duration must be at least 1s and -repeats at least 1")
 		os.Exit(2)
+	}
+	var re *regexp.Regexp
+	if *only != "" {
+		var err error
+		if re, err = regexp.Compile(*only); err != nil {
+			fmt.Fprintln(os.Stderr, "bench-peers: -run:", err)
+			os.Exit(2)
+		}
 	}
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "bench-peers: needs root (network namespaces, devices, BPF)")
@@ -26,7 +37,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	rows, err := peers.Run(ctx, peers.Options{Duration: *d, Repeats: *n, Progress: os.Stderr})
+	rows, err := peers.Run(ctx, peers.Options{Duration: *d, Repeats: *n, Progress: os.Stderr, Only: re})
 	if len(rows) > 0 {
 		fmt.Println()
 		peers.Write(os.Stdout, rows)
