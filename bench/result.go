@@ -61,6 +61,7 @@ func Run(ctx context.Context, cases []plan.Case, m plan.Measure, opts Options) (
 	res.Tool = result.Tool{Name: "vethbench", Version: ToolVersion(), GoVersion: runtime.Version()}
 	res.Command = opts.Command
 	res.Spec = opts.Spec
+	res.Questions = opts.Questions
 	res.HostKnobs = tuning.ReadHost()
 	res.StartedAt = time.Now().UTC()
 	res.Host = result.Host{Kernel: info.Kernel, Arch: info.Arch, CPUModel: info.CPUModel, VCPUs: info.VCPUs}

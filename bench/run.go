@@ -38,6 +38,9 @@ type Options struct {
 	Journal *tuning.Journal
 	Command []string // the command line, for the result
 	Spec    string   // the sweep spec as given, for the result
+	// Questions are the sweep's questions with their baseline cases, for
+	// the result.
+	Questions []result.Question
 }
 
 // RunCase measures one case. Failures that belong to the case (an

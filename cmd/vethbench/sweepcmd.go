@@ -132,7 +132,7 @@ func runSweep(cmd *cobra.Command, f sweepFlags, stdout, stderr io.Writer) error 
 		bcases[i] = c.Case
 		bcases[i].Questions = c.Questions
 	}
-	opts := bench.Options{Journal: j, Spec: string(data), Command: append([]string{"vethbench"}, os.Args[1:]...)}
+	opts := bench.Options{Journal: j, Spec: string(data), Command: append([]string{"vethbench"}, os.Args[1:]...), Questions: s.Questions(cases)}
 	if !f.quiet {
 		opts.Progress = newProgressLine(stderr, m, len(cases)).event
 	}

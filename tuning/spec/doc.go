@@ -5,9 +5,10 @@
 // Catalog (package tuning's, or a fake in tests); Check applies the
 // grid-size limits (MaxCases unless forced, HardMaxCases always); Expand
 // turns the spec into the list of cases to measure, each a plan.Case with
-// its name (the case-name grammar of reports/result), its knobs and the
-// groups that ask for it, a case asked for by several groups appearing
-// once. EstimateDuration says how long the cases take at the minimum
+// its name (the case-name grammar of reports/result), its knobs, the
+// groups that ask for it and those whose baseline it is, a case asked for
+// by several groups appearing once; Questions lists the questions with
+// their baseline cases, for the result file. EstimateDuration says how long the cases take at the minimum
 // number of trials, TrialsFor how many trials a confidence level needs.
 //
 // The format, every key, the precedence of defaults, set, one_of and vary,

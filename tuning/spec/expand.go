@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vethbench/vethbench/bench/plan"
+	"github.com/vethbench/vethbench/reports/result"
 )
 
 // Limits on the size of a sweep.
@@ -59,6 +60,9 @@ func (s *Spec) Expand() ([]CaseSpec, error) {
 	for gi := range s.Groups {
 		g := &s.Groups[gi]
 		inGroup := map[string][]*Value{} // case name -> the grid values making it
+		var first string                 // the grid's first case
+		var picked []string              // the cases g.Baseline selects
+		taken := map[string][]string{}   // baseline key -> the values the group's cases take
 		err := g.points(func(grid []*Value) error {
 			src := map[string]source{}
 			for i := range s.Defaults {
@@ -80,6 +84,12 @@ func (s *Spec) Expand() ([]CaseSpec, error) {
 				return s.sameCaseErr(g, grid, prev, name)
 			}
 			inGroup[name] = grid
+			if first == "" {
+				first = name
+			}
+			if g.selects(src, taken) {
+				picked = append(picked, name)
+			}
 			if i, dup := index[name]; dup {
 				cs := &out[i]
 				if !slices.Contains(cs.Groups, gi) {
@@ -98,8 +108,83 @@ func (s *Spec) Expand() ([]CaseSpec, error) {
 		if err != nil {
 			return nil, err
 		}
+		base := first
+		if g.Baseline != nil {
+			if len(picked) != 1 {
+				return nil, s.baselineErr(g, picked, taken)
+			}
+			base = picked[0]
+		}
+		if base != "" {
+			cs := &out[index[base]]
+			cs.BaselineOf = append(cs.BaselineOf, gi)
+		}
 	}
 	return out, nil
+}
+
+// selects reports whether the grid point whose values are src is the case
+// the group's baseline names, and records in taken the values the point
+// takes for the baseline's keys.
+func (g *Group) selects(src map[string]source, taken map[string][]string) bool {
+	if g.Baseline == nil {
+		return false
+	}
+	ok := true
+	for _, b := range g.Baseline {
+		sv, set := src[b.Key]
+		if !set {
+			ok = false
+			continue
+		}
+		if !slices.Contains(taken[b.Key], sv.v.Value) {
+			taken[b.Key] = append(taken[b.Key], sv.v.Value)
+		}
+		if sv.v.Value != b.Value {
+			ok = false
+		}
+	}
+	return ok
+}
+
+// baselineErr says why a group's baseline does not select exactly one of
+// its cases: a key its cases do not set, a value none takes, no case with
+// every value, or several cases.
+func (s *Spec) baselineErr(g *Group, picked []string, taken map[string][]string) *Error {
+	path := g.Path + ".baseline"
+	for _, b := range g.Baseline {
+		vals := taken[b.Key]
+		switch {
+		case len(vals) == 0:
+			return &Error{File: s.File, Line: b.Line, Path: b.Path,
+				Msg: fmt.Sprintf("%s is not given to the group's cases (by defaults, set, one_of or vary): the baseline selects a case by the values it is given", b.Key)}
+		case !slices.Contains(vals, b.Value):
+			return &Error{File: s.File, Line: b.Line, Path: b.Path,
+				Msg: fmt.Sprintf("%s selects no case: the group's cases take %s", text(clip(b.Value)), strings.Join(clipAll(vals), ", "))}
+		}
+	}
+	if len(picked) == 0 {
+		var kv []string
+		for _, b := range g.Baseline {
+			kv = append(kv, b.Key+"="+text(clip(b.Value)))
+		}
+		return &Error{File: s.File, Line: g.BaselineLine, Path: path,
+			Msg: "selects no case: no case of the group has " + strings.Join(kv, " and ")}
+	}
+	shown := picked
+	if len(shown) > 3 {
+		shown = append(slices.Clone(shown[:3]), "...")
+	}
+	return &Error{File: s.File, Line: g.BaselineLine, Path: path,
+		Msg: fmt.Sprintf("selects %d cases (%s): name more values, so that it selects one", len(picked), strings.Join(shown, ", "))}
+}
+
+func clipAll(vs []string) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = text(clip(v))
+	}
+	return out
 }
 
 // points calls f with the grid values of every point of the group's grid.
@@ -358,4 +443,20 @@ func EstimateDuration(cases []CaseSpec, m plan.Measure) time.Duration {
 	}
 	per := time.Duration(m.Trials) * (SetupCost + m.Warmup + m.Duration + DrainCost)
 	return time.Duration(len(cases)) * per
+}
+
+// Questions returns the sweep's questions in the spec's order, each with
+// the name of its baseline case, for the result file
+// (result.Result.Questions); cases are what Expand returned.
+func (s *Spec) Questions(cases []CaseSpec) []result.Question {
+	out := make([]result.Question, len(s.Groups))
+	for gi := range s.Groups {
+		out[gi].Text = s.Groups[gi].Question
+	}
+	for _, c := range cases {
+		for _, gi := range c.BaselineOf {
+			out[gi].Baseline = c.Name
+		}
+	}
+	return out
 }

@@ -23,7 +23,7 @@ import (
 var (
 	topKeys     = []string{"name", "measure", "defaults", "groups"}
 	measureKeys = []string{"trials", "max_trials", "target", "duration", "warmup", "confidence", "seed"}
-	groupKeys   = []string{"question", "set", "vary", "one_of"}
+	groupKeys   = []string{"question", "set", "vary", "one_of", "baseline"}
 )
 
 var nameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
@@ -437,6 +437,14 @@ func (p *parser) group(n *yaml.Node, path string) (Group, *yaml.Node, error) {
 			}
 		case "one_of":
 			oneOfNode = kv.v
+		case "baseline":
+			if g.Baseline, err = p.settings(kv.v, kp); err != nil {
+				return g, nil, err
+			}
+			if len(g.Baseline) == 0 {
+				return g, nil, p.errf(kv.v, kp, "empty: name values of the case to compare with, like {gro: off}")
+			}
+			g.BaselineLine = kv.kn.Line
 		default:
 			return g, nil, p.errf(kv.kn, kp, "%s", unknownKey(groupKeys))
 		}

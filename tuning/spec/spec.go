@@ -82,6 +82,11 @@ type Group struct {
 	Set      []Value   // fixed for the whole group
 	OneOf    [][]Value // alternative bundles of values; nil when absent
 	Vary     []Axis    // in file order; the last varies fastest
+	// Baseline is what `baseline:` names: values that select the one case
+	// of the group's grid its answer compares every other case with; nil
+	// when absent, and then the grid's first case is the baseline.
+	Baseline     []Value
+	BaselineLine int // of the baseline key
 }
 
 // Axis is one key under a group's vary: the values it takes.
@@ -112,7 +117,9 @@ type CaseSpec struct {
 	// once and reported under each of them.
 	Groups    []int
 	Questions []string
-	Case      plan.Case
-	Knobs     []Setting // sorted by name; only the knobs the spec sets
-	Name      string    // stable and unique within the sweep
+	// BaselineOf lists the groups whose baseline this case is.
+	BaselineOf []int
+	Case       plan.Case
+	Knobs      []Setting // sorted by name; only the knobs the spec sets
+	Name       string    // stable and unique within the sweep
 }

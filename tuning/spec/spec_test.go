@@ -13,6 +13,7 @@ import (
 
 	"github.com/vethbench/vethbench/bench/plan"
 	"github.com/vethbench/vethbench/bench/topology"
+	"github.com/vethbench/vethbench/reports/result"
 )
 
 func mustParse(t *testing.T, file, text string) *Spec {
@@ -150,7 +151,7 @@ func hasKnob(c CaseSpec, name string) bool {
 
 func TestGoodSpecs(t *testing.T) {
 	files, _ := filepath.Glob("testdata/good/*.yaml")
-	want := map[string]int{"minimal.yaml": 1, "aliases.yaml": 8, "ipv6.yaml": 10, "rate.yaml": 2}
+	want := map[string]int{"minimal.yaml": 1, "aliases.yaml": 8, "ipv6.yaml": 10, "rate.yaml": 2, "baseline.yaml": 10}
 	if len(files) != len(want) {
 		t.Fatalf("files %v, want the %d in the table", files, len(want))
 	}
@@ -184,7 +185,7 @@ func TestMinimal(t *testing.T) {
 		t.Errorf("measure %+v, want the defaults %+v", s.Measure, DefaultMeasure())
 	}
 	cs := mustExpand(t, s)
-	want := CaseSpec{Group: 0, Question: "q", Groups: []int{0}, Questions: []string{"q"}, Case: builtin(), Name: "veth/pkt=64"}
+	want := CaseSpec{Group: 0, Question: "q", Groups: []int{0}, Questions: []string{"q"}, BaselineOf: []int{0}, Case: builtin(), Name: "veth/pkt=64"}
 	if len(cs) != 1 || !reflect.DeepEqual(cs[0], want) {
 		t.Errorf("got %+v\nwant %+v", cs, want)
 	}
@@ -293,6 +294,55 @@ groups:
 	}
 	if !slices.Equal(cs[1].Groups, []int{0, 2}) || !slices.Equal(cs[2].Groups, []int{1}) || cs[2].Question != "B" {
 		t.Errorf("cases: %+v", cs)
+	}
+}
+
+// TestBaseline: each question's baseline is the first case of its group's
+// grid, which a case merged from an earlier group can put later in the
+// list of cases (group C below), or the case its baseline key selects.
+func TestBaseline(t *testing.T) {
+	s := mustParse(t, "m.yaml", `
+groups:
+  - question: A
+    vary: {topology: [veth, bridge], gro: on}
+  - question: B
+    set: {gro: true}
+    vary: {pkt_size: [64, 1400]}
+  - question: C
+    vary: {topology: [bridge, veth], gro: [on]}
+  - question: D
+    vary: {topology: [veth, bridge], gro: on}
+    baseline: {topology: bridge}
+`)
+	cs := mustExpand(t, s)
+	want := []result.Question{
+		{Text: "A", Baseline: "veth/pkt=64/gro=on"},
+		{Text: "B", Baseline: "veth/pkt=64/gro=on"},
+		{Text: "C", Baseline: "bridge/pkt=64/gro=on"},
+		{Text: "D", Baseline: "bridge/pkt=64/gro=on"},
+	}
+	if got := s.Questions(cs); !slices.Equal(got, want) {
+		t.Errorf("questions:\n got %+v\nwant %+v", got, want)
+	}
+	if !slices.Equal(cs[0].BaselineOf, []int{0, 1}) || !slices.Equal(cs[1].BaselineOf, []int{2, 3}) || cs[2].BaselineOf != nil {
+		t.Errorf("BaselineOf: %v %v %v", cs[0].BaselineOf, cs[1].BaselineOf, cs[2].BaselineOf)
+	}
+
+	data, err := os.ReadFile("testdata/good/baseline.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = mustParse(t, "baseline.yaml", string(data))
+	want = []result.Question{
+		{Text: "Which device?", Baseline: "veth/pkt=64"},
+		{Text: "Does GRO help bridge?", Baseline: "bridge/pkt=64/gro=off"},
+		{Text: "One queue or two?", Baseline: "veth/pkt=64/queues=2x2/flows=2"},
+	}
+	if got := s.Questions(mustExpand(t, s)); !slices.Equal(got, want) {
+		t.Errorf("questions of baseline.yaml:\n got %+v\nwant %+v", got, want)
+	}
+	if b := s.Groups[1].Baseline; len(b) != 2 || b[0] != (Value{Key: "gro", Value: "off", Path: "groups[1].baseline.gro", Line: 14}) {
+		t.Errorf("baseline values %+v", b)
 	}
 }
 
