@@ -5,32 +5,42 @@ package reports
 // (Case.Questions; a result without questions is one group), each case's
 // dimensions are read from its name (dims.go), and the dimension that
 // varies across a group is compared at every combination of the other
-// varying dimensions (its context), as ratios of medians with bootstrap
-// intervals. sentences.go states the findings, caveats.go what qualifies
-// them.
+// varying dimensions (its context): in each context, every case with the
+// question's baseline of that context, by the rule of `vethbench compare`
+// (ratios of medians with bootstrap intervals, Mann-Whitney p-values
+// adjusted across the question, verdicts). sentences.go states the
+// findings, caveats.go what qualifies them.
 
 import (
 	"cmp"
 	"maps"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/vethbench/vethbench/internal/stats"
 	"github.com/vethbench/vethbench/reports/result"
 )
-
-// NoEffectBand is the half-width of the band around a ratio of 1 within
-// which a difference counts as no measurable effect even when its interval
-// excludes 1: 3%, the default sweep's precision target.
-const NoEffectBand = 0.03
 
 // analysis is everything derived from a result that the reports show.
 type analysis struct {
 	r       *result.Result
 	Groups  []*group
 	Caveats caveats
-	level   float64 // of the ratios' intervals
+	level   float64 // of the ratios' intervals: the result's confidence
 	seed    uint64  // of their bootstrap
+}
+
+// rule is how the answers decide: the rule of `vethbench compare`
+// (stats.CompareFamily) with its threshold, alpha 1 - the result's
+// confidence (so that the intervals are at the result's level), pps being
+// better higher.
+func (a *analysis) rule() stats.Rule {
+	// Rounded, so that a confidence of 0.95 gives compare's alpha of 0.05
+	// and the same intervals, not 0.050000000000000044.
+	alpha := math.Round((1-a.level)*1e9) / 1e9
+	return stats.Rule{Alpha: alpha, Threshold: stats.DefaultThreshold, HigherIsBetter: true,
+		Resamples: stats.DefaultResamples, Seed: a.seed}
 }
 
 // point is one case with its dimensions.
@@ -56,19 +66,31 @@ func (p point) pps() []float64 {
 type group struct {
 	Question string
 	Points   []point
-	Compare  string   // the dimension compared
-	Context  []string // the other varying dimensions
-	Values   map[string][]string
-	Findings []finding
+	// Baseline names the case every other case of the question is compared
+	// with: the one the result names for the question (Named), else the
+	// question's first case in the file. It may be absent from Points (an
+	// interrupted run).
+	Baseline string
+	Named    bool
+	// BaseValue is the baseline's value of the compared dimension: in each
+	// context, the case with this value is the one the others are
+	// compared with.
+	BaseValue string
+	Compare   string   // the dimension compared
+	Context   []string // the other varying dimensions
+	Values    map[string][]string
+	Findings  []finding
 }
 
 // cell is one case of a finding: the compared value in a context.
 type cell struct {
 	Value string
 	P     *point // nil if no case has this value in the context
-	// VsBase is the case's pps over the baseline's (the first value that
-	// ran), with its interval; nil for the baseline itself.
-	VsBase *stats.RatioCI
+	// Vs is the case against its context's baseline, decided with the
+	// question's other comparisons as one family; nil for the baseline
+	// itself, and for a case that did not measure or has no baseline that
+	// measured.
+	Vs *stats.Comparison
 }
 
 // finding compares the values of the group's compared dimension in one
@@ -76,29 +98,27 @@ type cell struct {
 type finding struct {
 	Context []string // values of g.Context, in order
 	Cells   []cell
-	// Winner and Loser index Cells: the fastest value, and the one it is
-	// compared with (the runner-up for devices, the slowest for knobs).
-	Winner, Loser int
-	Ratio         stats.RatioCI // Winner over Loser
-	P             float64       // Mann-Whitney two-sided p of the same
-	Measurable    bool
-	// VsVeth is, for devices, the winner over veth when veth is neither
-	// winner nor loser.
-	VsVeth *stats.RatioCI
+	// Base indexes the cell of the baseline's value; -1 when the group has
+	// no case of that value.
+	Base int
 	// Single is set when only one value ran in this context.
 	Single bool
 }
 
-// measurable reports whether a ratio's interval shows an effect: it
-// excludes 1 and is not within NoEffectBand of it.
-func measurable(ci stats.RatioCI) bool {
-	if math.IsNaN(ci.Lo) || math.IsNaN(ci.Hi) {
-		return false
+// baseRan reports whether the context's baseline measured.
+func (f *finding) baseRan() bool {
+	return f.Base >= 0 && f.Cells[f.Base].P != nil && f.Cells[f.Base].P.ok()
+}
+
+// compared lists the cells compared with the baseline.
+func (f *finding) compared() []*cell {
+	var out []*cell
+	for i := range f.Cells {
+		if f.Cells[i].Vs != nil {
+			out = append(out, &f.Cells[i])
+		}
 	}
-	if ci.Lo <= 1 && ci.Hi >= 1 {
-		return false
-	}
-	return ci.Lo < 1-NoEffectBand || ci.Hi > 1+NoEffectBand
+	return out
 }
 
 func analyze(r *result.Result) *analysis {
@@ -111,6 +131,14 @@ func analyze(r *result.Result) *analysis {
 	}
 	var order []string
 	byQ := map[string][]point{}
+	named := map[string]string{}
+	for _, q := range r.Questions {
+		if _, dup := named[q.Text]; !dup {
+			named[q.Text] = q.Baseline
+			order = append(order, q.Text)
+			byQ[q.Text] = nil
+		}
+	}
 	for i := range r.Cases {
 		c := &r.Cases[i]
 		qs := c.Questions
@@ -125,7 +153,14 @@ func analyze(r *result.Result) *analysis {
 		}
 	}
 	for _, q := range order {
+		if len(byQ[q]) == 0 {
+			continue // a question none of whose cases ran (an interrupted run)
+		}
 		g := &group{Question: q, Points: byQ[q]}
+		g.Baseline, g.Named = named[q]
+		if !g.Named || g.Baseline == "" {
+			g.Baseline, g.Named = g.Points[0].c.Name, false
+		}
 		a.analyzeGroup(g)
 		a.Groups = append(a.Groups, g)
 	}
@@ -175,11 +210,32 @@ func (a *analysis) analyzeGroup(g *group) {
 	if g.Compare == "" {
 		return
 	}
+	g.BaseValue = g.baseValue()
 	for _, ctx := range product(g.Context, g.Values) {
-		if f, ok := a.find(g, ctx); ok {
+		if f, ok := g.find(ctx); ok {
 			g.Findings = append(g.Findings, f)
 		}
 	}
+	a.decide(g)
+}
+
+// baseValue is the baseline's value of the compared dimension: from its
+// point, or from its name when the result lacks it.
+func (g *group) baseValue() string {
+	for _, p := range g.Points {
+		if p.c.Name == g.Baseline {
+			return p.dims[g.Compare]
+		}
+	}
+	v, ok := caseDims(&result.Case{Name: g.Baseline})[g.Compare]
+	if !ok {
+		return "default" // a knob the baseline leaves out
+	}
+	if kind, _, _ := strings.Cut(v, "-"); g.Compare == dimDevice && !slices.Contains(g.Values[dimDevice], v) &&
+		slices.Contains(g.Values[dimDevice], kind) {
+		v = kind // as collapseModes names it
+	}
+	return v
 }
 
 // product lists every combination of the values of dims, the last fastest.
@@ -207,14 +263,10 @@ func (g *group) inContext(p point, ctx []string) bool {
 	return true
 }
 
-func (a *analysis) ratio(base, new []float64) (stats.RatioCI, float64) {
-	ci := stats.RatioOfMedians(base, new, a.level, stats.DefaultResamples, a.seed)
-	return ci, stats.MannWhitneyU(new, base).P
-}
-
-// find compares the compared dimension's values in one context.
-func (a *analysis) find(g *group, ctx []string) (finding, bool) {
-	f := finding{Context: ctx}
+// find lays out the compared dimension's values in one context.
+func (g *group) find(ctx []string) (finding, bool) {
+	f := finding{Context: ctx, Base: slices.Index(g.Values[g.Compare], g.BaseValue)}
+	ran := 0
 	for _, v := range g.Values[g.Compare] {
 		c := cell{Value: v}
 		for i := range g.Points {
@@ -224,77 +276,68 @@ func (a *analysis) find(g *group, ctx []string) (finding, bool) {
 				break
 			}
 		}
+		if c.P != nil && c.P.ok() {
+			ran++
+		}
 		f.Cells = append(f.Cells, c)
 	}
-	var ran []int // cells that measured, fastest first
-	for i, c := range f.Cells {
-		if c.P != nil && c.P.ok() {
-			ran = append(ran, i)
-		}
-	}
-	if len(ran) == 0 {
-		return f, false
-	}
-	base := ran[0]
-	for _, i := range ran[1:] {
-		ci, _ := a.ratio(f.Cells[base].P.pps(), f.Cells[i].P.pps())
-		f.Cells[i].VsBase = &ci
-	}
-	slices.SortStableFunc(ran, func(x, y int) int {
-		return cmp.Compare(f.Cells[y].P.c.Summary.PPS.Median, f.Cells[x].P.c.Summary.PPS.Median)
-	})
-	if len(ran) == 1 {
-		f.Single, f.Winner, f.Loser = true, ran[0], ran[0]
-		return f, true
-	}
-	if g.Compare == dimDevice {
-		// loopback has no device: it is the baseline, not a contender.
-		var devs []int
-		for _, i := range ran {
-			if f.Cells[i].Value != "loopback" {
-				devs = append(devs, i)
-			}
-		}
-		if len(devs) >= 2 {
-			ran = devs
-		}
-		f.Winner, f.Loser = ran[0], ran[1]
-	} else {
-		f.Winner, f.Loser = ran[0], ran[len(ran)-1]
-	}
-	f.Ratio, f.P = a.ratio(f.Cells[f.Loser].P.pps(), f.Cells[f.Winner].P.pps())
-	f.Measurable = measurable(f.Ratio)
-	if g.Compare == dimDevice {
-		for _, i := range ran[2:] {
-			if f.Cells[i].Value == "veth" {
-				ci := stats.RatioOfMedians(f.Cells[i].P.pps(), f.Cells[f.Winner].P.pps(), a.level, stats.DefaultResamples, a.seed)
-				f.VsVeth = &ci
-			}
-		}
-	}
-	return f, true
+	f.Single = ran == 1
+	return f, ran > 0
 }
 
-// effect is one group's difference in one context, for lists of the
+// decide compares, in every context, each case that measured with the
+// context's baseline, the question's comparisons being one family: the
+// Benjamini-Hochberg adjustment runs across the whole question.
+func (a *analysis) decide(g *group) {
+	var pairs []stats.Pair
+	var at []*cell
+	for i := range g.Findings {
+		f := &g.Findings[i]
+		if !f.baseRan() {
+			continue
+		}
+		base := f.Cells[f.Base].P.pps()
+		for j := range f.Cells {
+			c := &f.Cells[j]
+			if j == f.Base || c.P == nil || !c.P.ok() {
+				continue
+			}
+			pairs = append(pairs, stats.Pair{Base: base, New: c.P.pps()})
+			at = append(at, c)
+		}
+	}
+	for i, out := range stats.CompareFamily(pairs, a.rule()) {
+		at[i].Vs = &out
+	}
+}
+
+// effect is one case against its context's baseline, for lists of the
 // largest differences.
 type effect struct {
 	Q int // the group's number, from 1
 	g *group
 	f *finding
+	c *cell
 }
 
-// effects lists the difference of every group in every context (the
-// fastest value against the runner-up for devices, against the slowest for
-// knobs), largest first.
+// effects lists every comparison with a baseline, of every group in every
+// context, the largest change first (by |log ratio|).
 func (a *analysis) effects() []effect {
 	var out []effect
 	for i, g := range a.Groups {
 		for j := range g.Findings {
-			if !g.Findings[j].Single {
-				out = append(out, effect{Q: i + 1, g: g, f: &g.Findings[j]})
+			f := &g.Findings[j]
+			for _, c := range f.compared() {
+				out = append(out, effect{Q: i + 1, g: g, f: f, c: c})
 			}
 		}
 	}
-	slices.SortStableFunc(out, func(x, y effect) int { return cmp.Compare(y.f.Ratio.Ratio, x.f.Ratio.Ratio) })
+	size := func(e effect) float64 {
+		if r := e.c.Vs.Ratio.Ratio; r > 0 {
+			return math.Abs(math.Log(r))
+		}
+		return 0
+	}
+	slices.SortStableFunc(out, func(x, y effect) int { return cmp.Compare(size(y), size(x)) })
 	return out
 }

@@ -2,9 +2,7 @@ package reports
 
 import (
 	"math/rand/v2"
-	"testing"
 
-	"github.com/vethbench/vethbench/internal/stats"
 	"github.com/vethbench/vethbench/reports/result"
 )
 
@@ -29,20 +27,4 @@ func synthResult(cases ...result.Case) *result.Result {
 	r.Settings = result.Settings{Trials: 8, Confidence: 0.95, Seed: 1}
 	r.Cases = cases
 	return r
-}
-
-func TestMeasurable(t *testing.T) {
-	for _, c := range []struct {
-		lo, hi float64
-		want   bool
-	}{{0.9, 1.1, false}, {1.01, 1.02, false}, {0.98, 0.99, false}, {1.01, 1.05, true}, {0.5, 0.9, true}} {
-		var ci = ratioCI(c.lo, c.hi)
-		if got := measurable(ci); got != c.want {
-			t.Errorf("measurable(%v..%v) = %v, want %v", c.lo, c.hi, got, c.want)
-		}
-	}
-}
-
-func ratioCI(lo, hi float64) stats.RatioCI {
-	return stats.RatioCI{Ratio: (lo + hi) / 2, Lo: lo, Hi: hi, Level: 0.95}
 }

@@ -6,6 +6,7 @@ import "fmt"
 
 type answersView struct {
 	Answers []answerView
+	Rule    string // how the answers' verdicts are reached
 	Caveats []caveatView
 }
 
@@ -27,6 +28,12 @@ func buildAnswers(a *analysis) (any, error) {
 	var v answersView
 	for i, g := range a.Groups {
 		v.Answers = append(v.Answers, answerView{N: i + 1, Question: questionText(g), Answer: answer(g), Anchor: groupAnchor(i, g)})
+	}
+	for _, g := range a.Groups {
+		if g.Compare != "" {
+			v.Rule = ruleText(a.rule())
+			break
+		}
 	}
 	for _, c := range a.Caveats.Result {
 		v.Caveats = append(v.Caveats, caveatView{Text: caveatText(c), Linked: c.Kind != caveatPrecision})

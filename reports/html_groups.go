@@ -9,6 +9,8 @@ import (
 	"html/template"
 	"slices"
 	"strings"
+
+	"github.com/vethbench/vethbench/internal/stats"
 )
 
 type figure struct {
@@ -136,7 +138,7 @@ func (a *analysis) groupTable(g *group) table {
 	for _, d := range g.Context {
 		t.Head = append(t.Head, d)
 	}
-	t.Head = append(t.Head, g.Compare, "pps", "interval", "vs "+firstRan(g), "device pps", "CPU ns/pkt", "p50 µs", "p99 µs", "dropped")
+	t.Head = append(t.Head, g.Compare, "pps", "interval", "vs "+g.BaseValue, "verdict", "device pps", "CPU ns/pkt", "p50 µs", "p99 µs", "dropped")
 	for _, f := range g.Findings {
 		for j, c := range f.Cells {
 			var row []tcell
@@ -153,25 +155,28 @@ func (a *analysis) groupTable(g *group) table {
 			}
 			row = append(row, value)
 			if !c.P.ok() {
-				row = append(row, tcell{Text: c.P.c.Status + ": " + c.P.c.Error, Class: "muted", Colspan: 8})
+				row = append(row, tcell{Text: c.P.c.Status + ": " + c.P.c.Error, Class: "muted", Colspan: 9})
 				t.Rows = append(t.Rows, row)
 				continue
 			}
 			s := c.P.c.Summary
-			vs := tcell{Text: "baseline", Class: "muted"}
-			if c.VsBase != nil {
-				vs = num(fmtRatio(c.VsBase.Ratio) + " (" + fmt.Sprintf("%.2f–%.2f", c.VsBase.Lo, c.VsBase.Hi) + ")")
-				if measurable(*c.VsBase) {
-					vs.Class = "strong"
+			vs, verdict := tcell{Text: "–", Class: "muted"}, tcell{Text: "–", Class: "muted"}
+			switch {
+			case j == f.Base:
+				vs.Text, verdict.Text = "baseline", "baseline"
+			case c.Vs != nil:
+				r := c.Vs.Ratio
+				vs = num(fmtRatio(r.Ratio) + " (" + fmt.Sprintf("%.2f–%.2f", r.Lo, r.Hi) + ")")
+				vs.Title = fmt.Sprintf("%s interval; q %s (Mann-Whitney p %s, adjusted across the question)", pct(r.Level), fmtP(c.Vs.Q), fmtP(c.Vs.Test.P))
+				verdict = txt(verdictWords(c.Vs.Verdict))
+				if c.Vs.Verdict == stats.Improvement || c.Vs.Verdict == stats.Regression {
+					vs.Class, verdict.Class = "strong", "strong"
 				}
-			}
-			if j == f.Winner && !f.Single {
-				row[len(row)-1].Class = "strong"
 			}
 			row = append(row,
 				num(Thousands(s.PPS.Median)),
 				num(Thousands(s.PPS.Lo)+"–"+Thousands(s.PPS.Hi)),
-				vs,
+				vs, verdict,
 				num(Thousands(s.DevicePPS.Median)),
 				num(fmt.Sprintf("%.0f", s.CPUNsPerPkt.Median)),
 				num(us(s.P50.Median)),
@@ -182,15 +187,4 @@ func (a *analysis) groupTable(g *group) table {
 		}
 	}
 	return t
-}
-
-func firstRan(g *group) string {
-	for _, f := range g.Findings {
-		for _, c := range f.Cells {
-			if c.P != nil && c.P.ok() {
-				return c.Value
-			}
-		}
-	}
-	return "baseline"
 }

@@ -3,14 +3,11 @@ package reports
 // The host, the tool and the settings of a run.
 
 import (
-	"cmp"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/vethbench/vethbench/internal/stats"
 )
 
 type hostView struct {
@@ -44,8 +41,11 @@ func buildHost(a *analysis) (any, error) {
 			st.Seed, st.MaxTrials, pct(st.Target))
 	}
 	t.Rows = append(t.Rows, kv("measurement", m))
-	t.Rows = append(t.Rows, kv("comparisons", fmt.Sprintf("ratios of medians with %s percentile-bootstrap intervals (%d resamples, seed %d); no measurable effect when the interval holds 1 or lies within ±%s",
-		pct(cmp.Or(a.level, 0.95)), stats.DefaultResamples, cmp.Or(a.seed, 1), pct(NoEffectBand))))
+	rule := a.rule()
+	t.Rows = append(t.Rows, kv("comparisons", fmt.Sprintf("each case against its question's baseline, the rule of vethbench compare: "+
+		"ratios of medians with %s percentile-bootstrap intervals (%d resamples, seed %d), two-sided Mann-Whitney p-values adjusted by Benjamini-Hochberg across each question (q); "+
+		"faster or slower when q < %.3g and the whole interval lies beyond ±%s, no measurable difference when q ≥ %.3g and the interval lies within ±%s, inconclusive otherwise",
+		pct(1-rule.Alpha), rule.Resamples, rule.Seed, rule.Alpha, pct(rule.Threshold), rule.Alpha, pct(rule.Threshold))))
 	if r.Interrupted {
 		t.Rows = append(t.Rows, kv("interrupted", "yes: the cases present are complete, the others did not run"))
 	}

@@ -104,14 +104,37 @@ func questionText(g *group) string {
 }
 
 // effectWhat names what an effect compares: "txqueuelen 5000 vs
-// txqueuelen 100 under qdisc pfifo_fast".
+// txqueuelen 1000 under qdisc pfifo_fast".
 func effectWhat(e effect) string {
 	g, f := e.g, e.f
-	what := valueLabel(g.Compare, f.Cells[f.Winner].Value) + " vs " + valueLabel(g.Compare, f.Cells[f.Loser].Value)
+	what := valueLabel(g.Compare, e.c.Value) + " vs " + valueLabel(g.Compare, g.BaseValue)
 	if len(g.Context) > 0 {
 		what += " " + g.contextPhrase(f.Context)
 	}
 	return what
+}
+
+// ruleText says how the answers' verdicts are reached.
+func ruleText(r stats.Rule) string {
+	return fmt.Sprintf("Each case against its question's baseline (the first case of the question unless the spec names one), by the rule of vethbench compare: "+
+		"faster or slower when the whole %s interval of the ratio lies beyond ±%s and q < %.3g (q: the Mann-Whitney p-value adjusted across the question); "+
+		"no measurable difference when the interval lies within ±%s and q ≥ %.3g; inconclusive otherwise: more trials may tell.",
+		pct(1-r.Alpha), pct(r.Threshold), r.Alpha, pct(r.Threshold), r.Alpha)
+}
+
+// verdictWords says what a verdict on pps against a baseline means.
+func verdictWords(v stats.Verdict) string {
+	switch v {
+	case stats.Improvement:
+		return "faster"
+	case stats.Regression:
+		return "slower"
+	case stats.NoChange:
+		return "no measurable difference"
+	case stats.TooFewTrials:
+		return "too few trials to tell"
+	}
+	return "inconclusive"
 }
 
 // fmtRatio formats a ratio: "1.30x".

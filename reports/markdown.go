@@ -8,10 +8,6 @@ import (
 	"github.com/vethbench/vethbench/reports/result"
 )
 
-// MaxMarkdownEffects is how many of the largest differences WriteMarkdown
-// lists.
-const MaxMarkdownEffects = 5
-
 // WriteMarkdown writes the summary a CI job posts: the title and context,
 // each question's answer in one sentence, the caveats (precision not
 // reached, socket overflows, generator-bound cases), the largest
@@ -45,34 +41,7 @@ func WriteMarkdown(w io.Writer, r *result.Result) error {
 			fmt.Fprintf(&b, "- %s\n", mdEscape(c))
 		}
 	}
-	b.WriteString("\n### Largest differences\n\n")
-	effs := a.effects()
-	if len(effs) == 0 {
-		b.WriteString("Nothing to compare.\n")
-	} else {
-		measured := 0
-		for _, e := range effs {
-			if e.f.Measurable {
-				measured++
-			}
-		}
-		fmt.Fprintf(&b, "| Q | faster | by | %s CI | p | verdict |\n|---|---|--:|---|--:|---|\n", pct(a.level))
-		for i, e := range effs {
-			if i == MaxMarkdownEffects {
-				fmt.Fprintf(&b, "\n…and %d smaller differences.\n", len(effs)-i)
-				break
-			}
-			verdict := "within noise"
-			if e.f.Measurable {
-				verdict = "**measurable**"
-			}
-			fmt.Fprintf(&b, "| Q%d | %s | %s | %.2f–%.2f | %s | %s |\n", e.Q, mdEscape(effectWhat(e)),
-				fmtRatio(e.f.Ratio.Ratio), e.f.Ratio.Lo, e.f.Ratio.Hi, fmtP(e.f.P), verdict)
-		}
-		if measured == 0 {
-			fmt.Fprintf(&b, "\nNone is measurable: every interval holds 1 or lies within ±%s.\n", pct(NoEffectBand))
-		}
-	}
+	writeEffects(&b, a)
 	b.WriteString("\n### Flagged cases\n\n")
 	n := 0
 	for i := range a.Caveats.Cases {

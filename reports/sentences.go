@@ -2,9 +2,11 @@ package reports
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
+	"github.com/vethbench/vethbench/internal/stats"
 	"github.com/vethbench/vethbench/reports/result"
 )
 
@@ -40,7 +42,7 @@ func (s sentence) capitalize() sentence {
 	}
 	first, _, _ := strings.Cut(s[0].Text, " ")
 	switch first {
-	case "at", "under", "on", "with", "over", "the", "only":
+	case "at", "under", "on", "with", "over", "the", "only", "against":
 	default:
 		return s
 	}
@@ -49,61 +51,32 @@ func (s sentence) capitalize() sentence {
 	return out
 }
 
-// answer answers a group's question in one sentence, from its findings.
+// answer answers a group's question in one sentence, from its findings:
+// each case against the question's baseline, context by context, with its
+// ratio, interval and verdict (compareAnswer), or, when every case is
+// within the noise threshold of the baseline, that once.
 func answer(g *group) sentence {
 	if g.Compare == "" {
 		return singleAnswer(g)
 	}
 	var s sentence
-	var clauses []sentence
-	var none []finding // contexts with no measurable effect
-	for _, f := range g.Findings {
-		if !f.Single && !f.Measurable {
-			none = append(none, f)
-		}
-	}
-	if len(none) == len(g.Findings) && len(none) > 0 && g.Compare != dimDevice {
-		// No effect anywhere: one clause for all contexts.
-		var c sentence
-		big := none[0]
-		for _, f := range none[1:] {
-			if f.Ratio.Ratio > big.Ratio.Ratio {
-				big = f
-			}
-		}
-		c.strong(dimNoun(g.Compare) + " had no measurable effect")
-		if len(g.Context) > 0 {
-			var ctxs []string
-			for _, f := range none {
-				ctxs = append(ctxs, g.contextPhrase(f.Context))
-			}
-			c.add(" " + joinOr(ctxs))
-		}
-		what := "the largest difference"
-		if len(none) == 1 {
-			what = "difference"
-		}
-		c.addf(" (%s %s, %s)", what, fmtRatio(big.Ratio.Ratio), fmtCI(big.Ratio))
-		clauses = append(clauses, c)
+	if noEffect(g) {
+		s = noEffectClause(g)
 	} else {
-		for _, f := range g.Findings {
-			clauses = append(clauses, clause(g, f))
-		}
-	}
-	for i, c := range clauses {
-		if i > 0 {
-			s.add("; ")
-		}
-		s = append(s, c...)
+		s = compareAnswer(g)
 	}
 	if len(s) > 0 {
 		s.add(".")
 	}
-	for _, n := range append(inertNotes(g), notRun(g)...) {
+	notes := inertNotes(g)
+	if !slices.ContainsFunc(g.Points, func(p point) bool { return p.c.Name == g.Baseline }) {
+		notes = append(notes, "the baseline, "+g.Baseline+", is not in the result")
+	}
+	for _, n := range append(notes, notRun(g)...) {
 		if len(s) > 0 {
 			s.add(" ")
 		}
-		s.add(n + ".")
+		s.add(capitalized(n) + ".")
 	}
 	if len(s) == 0 {
 		s.add("No case of this question measured anything.")
@@ -111,42 +84,111 @@ func answer(g *group) sentence {
 	return s.capitalize()
 }
 
-// clause states one context's finding.
-func clause(g *group, f finding) sentence {
+// noEffect reports whether every context compared its cases with its
+// baseline and found no measurable difference in any.
+func noEffect(g *group) bool {
+	for _, f := range g.Findings {
+		cs := f.compared()
+		if len(cs) == 0 {
+			return false
+		}
+		for _, c := range cs {
+			if c.Vs.Verdict != stats.NoChange {
+				return false
+			}
+		}
+	}
+	return len(g.Findings) > 0
+}
+
+// noEffectClause says once that the compared dimension made no measurable
+// difference anywhere, with the largest difference.
+func noEffectClause(g *group) sentence {
 	var s sentence
-	if len(g.Context) > 0 {
-		s.add(g.contextPhrase(f.Context) + ", ")
+	var big *cell
+	var ctxs []string
+	n := 0
+	for i := range g.Findings {
+		f := &g.Findings[i]
+		if len(g.Context) > 0 {
+			ctxs = append(ctxs, g.contextPhrase(f.Context))
+		}
+		for _, c := range f.compared() {
+			n++
+			if big == nil || math.Abs(math.Log(c.Vs.Ratio.Ratio)) > math.Abs(math.Log(big.Vs.Ratio.Ratio)) {
+				big = c
+			}
+		}
 	}
-	w, l := f.Cells[f.Winner], f.Cells[f.Loser]
-	wl, ll := valueLabel(g.Compare, w.Value), valueLabel(g.Compare, l.Value)
-	switch {
-	case f.Single:
-		s.add("only ")
-		s.strong(wl)
-		s.addf(" ran (%s pps)", Thousands(w.P.c.Summary.PPS.Median))
-		return s
-	case !f.Measurable && g.Compare == dimDevice:
-		s.strong(wl)
-		s.addf(" leads with %s pps, by no measurable margin: %s %s, the runner-up (%s)",
-			Thousands(w.P.c.Summary.PPS.Median), fmtRatio(f.Ratio.Ratio), ll, fmtCI(f.Ratio))
-	case !f.Measurable:
-		s.strong(dimNoun(g.Compare) + " had no measurable effect")
-		s.addf(" (%s %s vs %s: %s, %s)", dimNoun(g.Compare), w.Value, l.Value, fmtRatio(f.Ratio.Ratio), fmtCI(f.Ratio))
-	case g.Compare == dimDevice:
-		s.strong(wl)
-		s.addf(" is fastest with %s pps: %s %s, the runner-up (%s)",
-			Thousands(w.P.c.Summary.PPS.Median), fmtRatio(f.Ratio.Ratio), ll, fmtCI(f.Ratio))
-	case len(f.Cells) == 2:
-		s.strong(wl)
-		s.addf(" is %s faster than %s (%s)", fmtRatio(f.Ratio.Ratio), ll, fmtCI(f.Ratio))
-	default:
-		s.strong(wl)
-		s.addf(" is fastest: %s %s, the slowest (%s)", fmtRatio(f.Ratio.Ratio), ll, fmtCI(f.Ratio))
+	s.strong(dimNoun(g.Compare) + " had no measurable effect")
+	if len(ctxs) > 0 {
+		s.add(" " + joinOr(ctxs))
 	}
-	if r := f.VsVeth; r != nil {
-		s.addf(", and %s veth (%s)", fmtRatio(r.Ratio), fmtCI(*r))
+	what := "the largest difference"
+	if n == 1 {
+		what = "difference"
+	}
+	s.addf(": every interval lies within ±%s of %s (%s %s, %s)", pct(stats.DefaultThreshold),
+		valueLabel(g.Compare, g.BaseValue), what, fmtRatio(big.Vs.Ratio.Ratio), fmtCI(big.Vs.Ratio))
+	return s
+}
+
+// compareAnswer names the baseline, then states each context's
+// comparisons: "against veth: at 64 B, macvlan is 0.98x (95% CI
+// 0.95–1.01, no measurable difference), bridge is 0.80x (95% CI 0.77–0.83,
+// slower); at 1400 B, ...".
+func compareAnswer(g *group) sentence {
+	var s sentence
+	base := valueLabel(g.Compare, g.BaseValue)
+	s.add("against ")
+	s.strong(base)
+	s.add(": ")
+	for i, f := range g.Findings {
+		if i > 0 {
+			s.add("; ")
+		}
+		if len(g.Context) > 0 {
+			s.add(g.contextPhrase(f.Context) + ", ")
+		}
+		s = append(s, g.clause(f, base)...)
 	}
 	return s
+}
+
+// clause states one context's comparisons with its baseline, base.
+func (g *group) clause(f finding, base string) sentence {
+	var s sentence
+	switch {
+	case !f.baseRan():
+		s.addf("%s did not run: nothing to compare with", base)
+		return s
+	case f.Single:
+		s.addf("only %s ran (%s pps)", base, Thousands(f.Cells[f.Base].P.c.Summary.PPS.Median))
+		return s
+	}
+	for i, c := range f.compared() {
+		if i > 0 {
+			s.add(", ")
+		}
+		s.addf("%s is %s (%s, ", valueLabel(g.Compare, c.Value), fmtRatio(c.Vs.Ratio.Ratio), fmtCI(c.Vs.Ratio))
+		switch v := verdictWords(c.Vs.Verdict); c.Vs.Verdict {
+		case stats.Improvement, stats.Regression:
+			s.strong(v)
+		default:
+			s.add(v)
+		}
+		s.add(")")
+	}
+	return s
+}
+
+// capitalized upper-cases a note's first letter unless it starts with a
+// case name or an identifier (a value label such as "ipvlan").
+func capitalized(n string) string {
+	if strings.HasPrefix(n, "the ") {
+		return "The" + n[3:]
+	}
+	return n
 }
 
 // singleAnswer describes a group in which nothing varies (one case, or

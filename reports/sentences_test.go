@@ -2,6 +2,7 @@ package reports
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -32,17 +33,21 @@ func TestAnswerDevices(t *testing.T) {
 	}
 	got := answer(g).Plain()
 	for _, want := range []string{
-		"At 64 B, macvlan is fastest with 390,000 pps: 1.",
-		"x veth, the runner-up (95% CI 1.",
-		"at 1400 B, macvlan leads with 251,000 pps, by no measurable margin: 1.00x veth, the runner-up (95% CI",
+		"Against veth: at 64 B, macvlan is 1.29x (95% CI 1.",
+		", faster), bridge is 0.67x (95% CI 0.",
+		", slower), loopback is 3.01x (95% CI ",
+		"; at 1400 B, macvlan is 1.00x (95% CI 1.00–1.01, no measurable difference), bridge",
 		"ipvlan: unsupported on this kernel (kernel has no ipvlan support).",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("answer lacks %q:\n%s", want, got)
 		}
 	}
-	if strings.Contains(got, "loopback is fastest") {
-		t.Errorf("loopback (no device) named fastest:\n%s", got)
+	if v := verdictOf(got, "macvlan"); v != "faster" {
+		t.Errorf("macvlan at 64 B: %q, want faster:\n%s", v, got)
+	}
+	if strings.Contains(got, "fastest") {
+		t.Errorf("a device named fastest after sorting:\n%s", got)
 	}
 	if n := strings.Count(got, "ipvlan"); n != 2 {
 		t.Errorf("ipvlan named %d times, want once with its reason:\n%s", n, got)
@@ -67,9 +72,9 @@ func TestAnswerKnobs(t *testing.T) {
 	}
 	got := answer(g).Plain()
 	for _, want := range []string{
-		"Under qdisc noqueue, txqueuelen had no measurable effect (txqueuelen ",
-		"under qdisc pfifo_fast, txqueuelen 5000 is fastest: 1.4",
-		"x txqueuelen 100, the slowest (95% CI",
+		"Against txqueuelen 100: under qdisc noqueue, txqueuelen 1000 is 1.00x (95% CI ",
+		"; under qdisc pfifo_fast, txqueuelen 1000 is 1.08x (95% CI 1.",
+		", faster), txqueuelen 5000 is 1.48x (95% CI 1.",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("answer lacks %q:\n%s", want, got)
@@ -86,7 +91,7 @@ func TestAnswerNoEffect(t *testing.T) {
 		synthCase("veth/pkt=1400/gro=on", 249000, q),
 	)).Groups[0]
 	got := answer(g).Plain()
-	if want := "gro had no measurable effect at 64 B or at 1400 B (the largest difference 1.0"; !strings.HasPrefix(got, want) {
+	if want := "gro had no measurable effect at 64 B or at 1400 B: every interval lies within ±3% of gro off (the largest difference "; !strings.HasPrefix(got, want) {
 		t.Errorf("answer = %q, want prefix %q", got, want)
 	}
 }
@@ -102,7 +107,7 @@ func TestAnswerQueues(t *testing.T) {
 	if g.Compare != dimQueues || len(g.Context) != 1 || g.Context[0] != "gro" {
 		t.Fatalf("compare %q context %v, want queues with gro", g.Compare, g.Context)
 	}
-	if want := "With gro off, 2x2 queues is 1.4"; !strings.HasPrefix(answer(g).Plain(), want) {
+	if want := "Against 1x1 queues: with gro off, 2x2 queues is 1.49x (95% CI 1.48–1.51, faster); with gro on, 2x2 queues is 1.49x"; !strings.HasPrefix(answer(g).Plain(), want) {
 		t.Errorf("answer = %q, want prefix %q", answer(g).Plain(), want)
 	}
 }
@@ -111,5 +116,84 @@ func TestAnswerSingleRun(t *testing.T) {
 	g := analyze(synthResult(synthCase("veth/pkt=64", 300000))).Groups[0]
 	if want := "veth/pkt=64: 300,000 pps"; !strings.HasPrefix(answer(g).Plain(), want) {
 		t.Errorf("answer = %q, want prefix %q", answer(g).Plain(), want)
+	}
+}
+
+// TestAnswerBaseline: the answer compares with the baseline the result
+// names for the question, whatever the order of the cases in the file;
+// without a name, with the question's first case in the file. A baseline
+// missing from the result, or not run, leaves its contexts uncompared and
+// says so.
+func TestAnswerBaseline(t *testing.T) {
+	const q = "Does GRO help veth?"
+	cases := []result.Case{
+		synthCase("veth/pkt=64/gro=off", 300000, q),
+		synthCase("veth/pkt=1400/gro=off", 250000, q),
+		synthCase("veth/pkt=64/gro=on", 360000, q),
+		synthCase("veth/pkt=1400/gro=on", 250000, q),
+	}
+
+	r := synthResult(cases...)
+	g := analyze(r).Groups[0]
+	if g.Baseline != "veth/pkt=64/gro=off" || g.Named || g.BaseValue != "off" {
+		t.Errorf("without questions: baseline %q named %v value %q, want the first case, off", g.Baseline, g.Named, g.BaseValue)
+	}
+	if got, want := answer(g).Plain(), "Against gro off: at 64 B, gro on is 1.20x"; !strings.HasPrefix(got, want) {
+		t.Errorf("answer = %q, want prefix %q", got, want)
+	}
+
+	r.Questions = []result.Question{{Text: "Unasked", Baseline: "x"}, {Text: q, Baseline: "veth/pkt=1400/gro=on"}}
+	g = analyze(r).Groups[0]
+	if g.Baseline != "veth/pkt=1400/gro=on" || !g.Named || g.BaseValue != "on" {
+		t.Errorf("named: baseline %q named %v value %q, want veth/pkt=1400/gro=on, on", g.Baseline, g.Named, g.BaseValue)
+	}
+	got := answer(g).Plain()
+	for _, want := range []string{"Against gro on: at 64 B, gro off is 0.83x (95% CI 0.", ", slower); at 1400 B, gro off is 1.00x"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("answer lacks %q:\n%s", want, got)
+		}
+	}
+
+	// The named baseline is not in the file (an interrupted run): 1400 B
+	// still compares with gro on there.
+	r = synthResult(cases[0], cases[1], cases[3])
+	r.Questions = []result.Question{{Text: q, Baseline: "veth/pkt=64/gro=on"}}
+	got = answer(analyze(r).Groups[0]).Plain()
+	for _, want := range []string{
+		"Against gro on: at 64 B, gro on did not run: nothing to compare with; at 1400 B, gro off is 1.00x",
+		"The baseline, veth/pkt=64/gro=on, is not in the result.",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("answer lacks %q:\n%s", want, got)
+		}
+	}
+
+	// A device baseline the kernel lacks.
+	const dq = "Which device?"
+	r = synthResult(
+		result.Case{Name: "ipvlan-l2/pkt=64", Status: result.StatusUnsupported, Error: "kernel has no ipvlan support", Questions: []string{dq}},
+		synthCase("veth/pkt=64", 300000, dq),
+	)
+	got = answer(analyze(r).Groups[0]).Plain()
+	if want := "Against ipvlan: ipvlan did not run: nothing to compare with. ipvlan: unsupported on this kernel (kernel has no ipvlan support)."; got != want {
+		t.Errorf("answer = %q, want %q", got, want)
+	}
+}
+
+// TestQuestionOrder: the questions the result lists come in its order,
+// then any others in the order of their first case.
+func TestQuestionOrder(t *testing.T) {
+	r := synthResult(
+		synthCase("veth/pkt=64", 300000, "A", "B"),
+		synthCase("bridge/pkt=64", 200000, "B", "C"),
+		synthCase("veth/pkt=1400", 250000, "A"),
+	)
+	r.Questions = []result.Question{{Text: "B", Baseline: "bridge/pkt=64"}, {Text: "A", Baseline: "veth/pkt=64"}, {Text: "D", Baseline: "veth/pkt=9000"}}
+	var got []string
+	for _, g := range analyze(r).Groups {
+		got = append(got, g.Question+":"+g.Baseline)
+	}
+	if want := []string{"B:bridge/pkt=64", "A:veth/pkt=64", "C:bridge/pkt=64"}; !slices.Equal(got, want) {
+		t.Errorf("groups %q, want %q", got, want)
 	}
 }
