@@ -72,6 +72,10 @@ func TestHTMLSections(t *testing.T) {
 	if !regexp.MustCompile(`Against <strong>veth</strong>: at 64 B, macvlan is [0-9.]+x \(95% CI [0-9.]+–[0-9.]+, [a-z ]+\), bridge is [0-9.]+x \(95% CI [0-9.]+–[0-9.]+, <strong>slower</strong>\)`).MatchString(answers) {
 		t.Errorf("answers do not compare the devices with veth:\n%s", answers)
 	}
+	// The device table: each case's ratio to the baseline and its verdict.
+	if !strings.Contains(page, "<th>vs veth</th><th>verdict</th>") || !strings.Contains(page, `<td class="strong">slower</td>`) {
+		t.Error("the device table lacks the ratio to veth and the verdict")
+	}
 	if !strings.Contains(answers, "ipvlan: unsupported on this kernel (kernel has no ipvlan support)") {
 		t.Errorf("answers do not say ipvlan is unsupported:\n%s", answers)
 	}

@@ -60,9 +60,10 @@ func answer(g *group) sentence {
 		return singleAnswer(g)
 	}
 	var s sentence
-	if noEffect(g) {
+	switch {
+	case noEffect(g):
 		s = noEffectClause(g)
-	} else {
+	case len(g.Findings) > 0:
 		s = compareAnswer(g)
 	}
 	if len(s) > 0 {

@@ -197,3 +197,17 @@ func TestQuestionOrder(t *testing.T) {
 		t.Errorf("groups %q, want %q", got, want)
 	}
 }
+
+// TestAnswerNothingRan: a question none of whose cases measured says why,
+// and compares nothing.
+func TestAnswerNothingRan(t *testing.T) {
+	const q = "Does ipvlan do large packets?"
+	r := synthResult(
+		result.Case{Name: "ipvlan-l2/pkt=64", Status: result.StatusUnsupported, Error: "kernel has no ipvlan support", Questions: []string{q}},
+		result.Case{Name: "ipvlan-l2/pkt=1400", Status: result.StatusUnsupported, Error: "kernel has no ipvlan support", Questions: []string{q}},
+	)
+	got := answer(analyze(r).Groups[0]).Plain()
+	if want := "64 B: unsupported on this kernel (kernel has no ipvlan support). 1400 B: unsupported on this kernel (kernel has no ipvlan support)."; got != want {
+		t.Errorf("answer = %q, want %q", got, want)
+	}
+}
