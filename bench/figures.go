@@ -113,13 +113,13 @@ func trialFigures(w windowCounts) result.Trial {
 		t.Latency = result.Latency{Kind: "none"}
 		perPkt = t.Segments
 	case unitRequests:
-		// rr: every request gets a response or is given up on; drops
-		// are why one was given up on.
+		// rr: every request gets a response or is lost (never
+		// answered); drops are why one was lost.
 		t.Lost, t.Late = w.Lost, w.Late
 		t.Unaccounted = int64(t.Sent) - int64(t.Received) - int64(t.Lost)
 		t.PPS = float64(t.Received) / secs
 		t.BytesPerSec = 2 * float64(t.Received) * float64(w.FrameSize) / secs
-		t.Latency = latencyOf(w.RTT, "round-trip", 0)
+		t.Latency = roundTripLatency(w.RTT, w.Lost)
 	default:
 		t.Unaccounted = int64(t.Sent) - int64(t.Received) - int64(t.Dropped)
 		t.PPS = float64(t.Received) / secs
@@ -240,6 +240,7 @@ func summarize(trials []result.Trial, level float64) *result.Summary {
 		}
 		s.Closed = s.Closed && t.Closed
 	}
+	summarizeRoundTrips(s, trials)
 	return s
 }
 

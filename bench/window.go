@@ -120,6 +120,12 @@ func (r *running) window(ctx context.Context, d time.Duration) (result.Trial, er
 	start := time.Now()
 	err = r.load.gen.Run(wctx)
 	elapsed := time.Since(start)
+	if g, ok := r.load.gen.(interface{ SendTime() time.Duration }); ok {
+		// rr's Run ends with a drain for the last responses: the window
+		// is the time it sent, as for the generators whose receiver
+		// drains after Run.
+		elapsed = g.SendTime()
+	}
 	cancel()
 	stopLive()
 	cpu1, cerr := host.ReadCPU()

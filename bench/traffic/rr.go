@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -31,6 +32,10 @@ const (
 	MaxRRSize        = 1 << 20
 	DefaultRRTimeout = 100 * time.Millisecond
 	MaxRRTimeout     = time.Minute
+	// DefaultRRDrain is the shortest default final drain (see
+	// RRConfig.Drain): ten times the timeout if that is longer.
+	DefaultRRDrain = time.Second
+	MaxRRDrain     = 10 * MaxRRTimeout
 )
 
 // wakeMargin: an open-loop sender sleeps until this long before a request
@@ -58,7 +63,7 @@ type RRConfig struct {
 	// Rate > 0: open loop at this many requests per second in total
 	// (each worker an equal share), whether responses come or not.
 	// 0: closed loop, each flow sends its next request when the response
-	// to the last one has arrived (or, for UDP, it timed out).
+	// to the last one has arrived (or, for UDP, after Timeout without it).
 	Rate float64
 	// Workers is the number of goroutines driving the flows (worker w
 	// drives flows w, w+Workers...); 0 means 1, at most Flows. In open
@@ -67,10 +72,17 @@ type RRConfig struct {
 	// CPUs pins worker w's threads to CPUs[w % len(CPUs)]; empty pins
 	// nothing.
 	CPUs []int
-	// Timeout (UDP) is how long a request waits for its response before
-	// it counts as lost; 0 means DefaultRRTimeout. It also bounds the
-	// drain at the end of a Run, for TCP too.
+	// Timeout is the round trip above which a response counts as late:
+	// it is still recorded, with its real round trip, and counted in
+	// Late. In a UDP closed loop it is also how long a flow waits for a
+	// response before it sends its next request (the one it gave up
+	// waiting for stays pending). 0 means DefaultRRTimeout.
 	Timeout time.Duration
+	// Drain is how long a Run waits, once it has stopped sending, for the
+	// responses still due. A request still unanswered then is lost: it
+	// counts as never answered. 0 means DefaultRRDrain or 10*Timeout,
+	// whichever is longer.
+	Drain time.Duration
 }
 
 // IPv6 reports whether the configured traffic is IPv6.
@@ -86,6 +98,9 @@ func (c RRConfig) withDefaults() RRConfig {
 	}
 	if c.Timeout == 0 {
 		c.Timeout = DefaultRRTimeout
+	}
+	if c.Drain == 0 {
+		c.Drain = min(max(DefaultRRDrain, 10*c.Timeout), MaxRRDrain)
 	}
 	return c
 }
@@ -145,24 +160,27 @@ func (c RRConfig) Validate() error {
 	if c.Timeout < 0 || c.Timeout > MaxRRTimeout {
 		return bad("Timeout %v out of range (0, %v] (0: %v)", c.Timeout, MaxRRTimeout, DefaultRRTimeout)
 	}
+	if c.Drain < 0 || c.Drain > MaxRRDrain {
+		return bad("Drain %v out of range (0, %v] (0: the longer of %v and 10*Timeout)", c.Drain, MaxRRDrain, DefaultRRDrain)
+	}
 	return nil
 }
 
 // RRClient sends requests to an RRServer and measures the round trip of
 // each in a latency histogram.
 type RRClient struct {
-	cfg     RRConfig
-	udp     bool
-	flows   []*rrFlow
-	workers []*rrWorker
-	lag     lagMeter
-	errs    errnoCounts
-	state   runState
+	cfg      RRConfig
+	udp      bool
+	flows    []*rrFlow
+	workers  []*rrWorker
+	lag      lagMeter
+	errs     errnoCounts
+	state    runState
+	sendTime atomic.Int64 // ns: the last Run's sending time
 }
 
 // rrFlow is one socket and its sequence of requests. Sequence numbers
-// start at 0 and continue over Runs; every request below next has been
-// answered or given up.
+// start at 0 and continue over Runs.
 type rrFlow struct {
 	fd  int
 	req []byte // the request: the header, then zeros
@@ -170,14 +188,14 @@ type rrFlow struct {
 	// Owned by the sending side.
 	seq    uint32 // sequence number of the next request
 	woff   int    // TCP: bytes of the current request written; 0: none pending
-	sentAt int64  // closed loop: when the outstanding request was sent
+	sentAt int64  // closed loop: when the last request was sent
 
 	// Owned by the receiving side.
-	next uint32 // lowest sequence number neither answered nor given up
-	rbuf []byte // UDP: one datagram; TCP: responses, rlen of them read
+	pend rrPending // which requests are answered
+	rbuf []byte    // UDP: one datagram; TCP: responses, rlen of them read
 	rlen int
 
-	sent, responses, lost, late, invalid atomic.Uint64
+	sent, responses, lost, late, stale, invalid atomic.Uint64
 }
 
 // outstanding is the number of requests sent and not yet resolved. It
@@ -186,6 +204,87 @@ type rrFlow struct {
 func (f *rrFlow) outstanding() uint64 {
 	done := f.responses.Load() + f.lost.Load()
 	return f.sent.Load() - done
+}
+
+// rrPending tracks, for the receiving side of a flow, which requests are
+// answered: from base, the lowest sequence number not yet resolved, a bit
+// per request in a ring over sequence numbers (request s is bit s&mask),
+// set when its response came. A response is matched by its sequence
+// number whenever it comes, also after the responses to later requests (a
+// UDP request the closed loop stopped waiting for; a datagram held up);
+// only the Run's final drain gives up on the requests still unanswered.
+// The ring grows to span the oldest unanswered request and the newest
+// answered one, a bit per request sent meanwhile.
+type rrPending struct {
+	base uint32
+	bits []uint64 // a power of two of words
+}
+
+// rrPendingWords is the ring's size to start with: 1024 requests.
+const rrPendingWords = 16
+
+// has reports whether request base+d is answered.
+func (p *rrPending) has(d uint32) bool {
+	if uint64(d) >= 64*uint64(len(p.bits)) {
+		return false
+	}
+	i := (p.base + d) & uint32(64*len(p.bits)-1)
+	return p.bits[i/64]&(1<<(i%64)) != 0
+}
+
+// answer marks request base+d answered and moves base past the answered
+// requests at its front. It returns false if the request was resolved
+// already: answered (a duplicate), or behind base (d >= 2^31).
+func (p *rrPending) answer(d uint32) bool {
+	if d >= 1<<31 || p.has(d) {
+		return false
+	}
+	if need := uint64(d) + 1; need > 64*uint64(len(p.bits)) {
+		p.grow(need)
+	}
+	mask := uint32(64*len(p.bits) - 1)
+	i := (p.base + d) & mask
+	p.bits[i/64] |= 1 << (i % 64)
+	for {
+		i := p.base & mask
+		if p.bits[i/64]&(1<<(i%64)) == 0 {
+			return true
+		}
+		p.bits[i/64] &^= 1 << (i % 64)
+		p.base++
+	}
+}
+
+// grow makes the ring hold at least n requests from base, keeping each
+// answered one's bit.
+func (p *rrPending) grow(n uint64) {
+	size := uint64(64 * max(len(p.bits), rrPendingWords))
+	for size < n {
+		size *= 2
+	}
+	bits := make([]uint64, size/64)
+	old := uint64(64 * len(p.bits))
+	for d := range old {
+		if p.has(uint32(d)) {
+			i := (p.base + uint32(d)) & uint32(size-1)
+			bits[i/64] |= 1 << (i % 64)
+		}
+	}
+	p.bits = bits
+}
+
+// giveUp resolves every request from base up to next (the sequence number
+// of the next request to be sent): it returns how many of them are not
+// answered, and starts afresh from next.
+func (p *rrPending) giveUp(next uint32) uint64 {
+	var answered uint64
+	for i, w := range p.bits {
+		answered += uint64(bits.OnesCount64(w))
+		p.bits[i] = 0
+	}
+	n := uint64(next-p.base) - answered
+	p.base = next
+	return n
 }
 
 // rrWorker drives its flows: in closed loop from one thread, in open loop
@@ -200,6 +299,7 @@ type rrWorker struct {
 	stop  *atomic.Bool
 
 	senderDone atomic.Bool // open loop: the sending thread has returned
+	sendEnd    int64       // when this Run stopped sending, on clock
 	cpuNS      atomic.Int64
 	hist       [histogram.NumBuckets]atomic.Uint64 // round trips, ns
 }
@@ -262,7 +362,7 @@ func NewRRClient(ns *netns.NS, cfg RRConfig) (*RRClient, error) {
 
 func (c *RRClient) newFlow(fd int) *rrFlow {
 	size := c.cfg.Size
-	f := &rrFlow{fd: fd, req: make([]byte, size)}
+	f := &rrFlow{fd: fd, req: make([]byte, size), pend: rrPending{bits: make([]uint64, rrPendingWords)}}
 	Encode(f.req, Header{})
 	if c.udp {
 		f.rbuf = make([]byte, size)
@@ -299,32 +399,36 @@ func (c *RRClient) SentBytes() uint64 {
 	return c.Sent() * per
 }
 
-// Responses is the number of responses received in time; RTT holds their
-// round trips.
+// Responses is the number of requests answered, late ones included; RTT
+// holds their round trips.
 func (c *RRClient) Responses() uint64 {
 	return c.sum(func(f *rrFlow) *atomic.Uint64 { return &f.responses })
 }
 
-// Lost is the number of requests given up (UDP only): unanswered after
-// Timeout, or skipped over by the response to a later request of their
-// flow (one socket and one server thread do not reorder, so a response
-// that is overtaken was lost or is late), or still unanswered when a Run's
-// drain ended.
+// Lost is the number of requests never answered: still unanswered when a
+// Run's final drain (Drain after it stopped sending) ended. Nothing is
+// given up on before that; a lost request counts as slower than every
+// answered one.
 func (c *RRClient) Lost() uint64 { return c.sum(func(f *rrFlow) *atomic.Uint64 { return &f.lost }) }
 
-// Late is the number of responses that came after their request was
-// given up; they are neither in Responses nor in RTT.
+// Late is the number of responses whose round trip exceeded Timeout. They
+// are in Responses and in RTT, with their real round trips.
 func (c *RRClient) Late() uint64 { return c.sum(func(f *rrFlow) *atomic.Uint64 { return &f.late }) }
 
-// Invalid counts UDP responses that were not a vethbench message of Size
-// bytes.
+// Stale counts responses to requests already resolved: answered before (a
+// duplicate) or lost at the end of an earlier Run's drain. They are in
+// neither Responses nor RTT.
+func (c *RRClient) Stale() uint64 { return c.sum(func(f *rrFlow) *atomic.Uint64 { return &f.stale }) }
+
+// Invalid counts responses that were not a vethbench message of Size bytes
+// (UDP) or that carried the sequence number of no request sent.
 func (c *RRClient) Invalid() uint64 {
 	return c.sum(func(f *rrFlow) *atomic.Uint64 { return &f.invalid })
 }
 
 // Outstanding is the number of requests sent whose response has neither
 // arrived nor been given up: Sent = Responses + Lost + Outstanding. It is
-// 0 after a Run whose drain completed.
+// 0 after a Run that was not closed.
 func (c *RRClient) Outstanding() uint64 {
 	var n uint64
 	for _, f := range c.flows {
@@ -345,6 +449,12 @@ func (c *RRClient) RTT() histogram.Histogram {
 	}
 	return h
 }
+
+// SendTime is how long the last Run sent requests: from its start until it
+// stopped sending, without the final drain that follows. Divided into the
+// requests sent (or answered) in that Run it gives their rate, as a
+// datagram generator's Run time does for its packets.
+func (c *RRClient) SendTime() time.Duration { return time.Duration(c.sendTime.Load()) }
 
 // Errors returns send and receive errors by errno name.
 func (c *RRClient) Errors() map[string]uint64 { return c.errs.snapshot() }
@@ -372,13 +482,14 @@ func (c *RRClient) Threads() int {
 	return len(c.workers)
 }
 
-// Run sends requests until ctx is done, then stops sending and waits for
-// the outstanding responses, at most Timeout (UDP requests still
-// unanswered then count as lost), and returns nil. It returns at once with
-// ErrClosed if Close stopped it, ErrRunning if another Run is running, and
-// another error for a broken socket or connection. Run may be called
-// again; counters and sequence numbers continue, an open-loop schedule
-// starts afresh.
+// Run sends requests until ctx is done, then stops sending and drains: it
+// waits for the outstanding responses, at most Drain; requests still
+// unanswered then are lost. It returns nil after the drain; SendTime is
+// the time it sent, without the drain. It returns at once with ErrClosed
+// if Close stopped it, ErrRunning if another Run is running, and another
+// error for a broken socket or connection. Run may be called again;
+// counters and sequence numbers continue, an open-loop schedule starts
+// afresh.
 func (c *RRClient) Run(ctx context.Context) error {
 	stop, end, err := c.state.begin(ctx)
 	if err != nil {
@@ -386,9 +497,10 @@ func (c *RRClient) Run(ctx context.Context) error {
 	}
 	defer end()
 	clock := newMonoClock()
+	t0 := clock.now()
 	var fns []func() error
 	for _, k := range c.workers {
-		k.clock, k.stop = clock, stop
+		k.clock, k.stop, k.sendEnd = clock, stop, t0
 		if c.cfg.Rate > 0 {
 			k.senderDone.Store(false)
 			fns = append(fns, k.thread(k.sendLoop), k.thread(k.recvLoop))
@@ -404,6 +516,11 @@ func (c *RRClient) Run(ctx context.Context) error {
 	}
 	errs[0] = fns[0]()
 	wg.Wait()
+	var last int64
+	for _, k := range c.workers {
+		last = max(last, k.sendEnd)
+	}
+	c.sendTime.Store(last - t0)
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
@@ -431,9 +548,10 @@ func (k *rrWorker) thread(loop func() error) func() error {
 }
 
 // closedLoop keeps one request outstanding per flow: it sends a flow's next
-// request as soon as the last one is resolved, stamped with the time of
-// the send call. It waits for responses blocked in recv(2) (or poll(2)),
-// like sockperf's default: spinning on MSG_DONTWAIT instead saved nothing
+// request as soon as the last one is answered (UDP: or Timeout has passed
+// without its response, which stays pending), stamped with the time of the
+// send call. It waits for responses blocked in recv(2) (or poll(2)), like
+// sockperf's default: spinning on MSG_DONTWAIT instead saved nothing
 // unless the server spun too, and both spinning on this 2-vCPU machine
 // cut the median but made the tail and the rate erratic.
 func (k *rrWorker) closedLoop() error {
@@ -448,13 +566,11 @@ func (k *rrWorker) closedLoop() error {
 					return err
 				}
 			}
-			if f.seq != f.next {
+			if f.seq != f.pend.base && !f.pend.has(f.seq-1-f.pend.base) {
 				if !udp || now-f.sentAt <= timeout {
 					waiting = true
 					continue
 				}
-				f.lost.Add(uint64(f.seq - f.next))
-				f.next = f.seq
 			}
 			f.sentAt = k.clock.now()
 			sent, _, err := k.sendReq(f, f.sentAt)
@@ -471,14 +587,15 @@ func (k *rrWorker) closedLoop() error {
 			return err
 		}
 	}
-	return k.drain(k.clock.now())
+	k.sendEnd = k.clock.now()
+	return k.drain(k.sendEnd)
 }
 
 // drain stops sending (after finishing TCP requests written in part) and
-// receives until every request is resolved, Timeout has passed since start,
-// or Close was called; UDP requests still unanswered then are lost.
+// receives until every request is resolved, Drain has passed since start,
+// or Close was called; requests still unanswered then are lost.
 func (k *rrWorker) drain(start int64) error {
-	deadline := start + int64(k.c.cfg.Timeout)
+	deadline := start + int64(k.c.cfg.Drain)
 	for k.c.state.closedErr() == nil && k.clock.now() < deadline {
 		pending := false
 		for _, f := range k.flows {
@@ -487,7 +604,7 @@ func (k *rrWorker) drain(start int64) error {
 					return err
 				}
 			}
-			pending = pending || f.seq != f.next
+			pending = pending || f.outstanding() > 0
 		}
 		if !pending {
 			break
@@ -496,11 +613,9 @@ func (k *rrWorker) drain(start int64) error {
 			return err
 		}
 	}
-	if k.c.udp {
-		for _, f := range k.flows {
-			f.lost.Add(uint64(f.seq - f.next))
-			f.next = f.seq
-		}
+	for _, f := range k.flows {
+		// The sending side has stopped: sent is the next sequence number.
+		f.lost.Add(f.pend.giveUp(uint32(f.sent.Load())))
 	}
 	return nil
 }
@@ -553,8 +668,9 @@ func (k *rrWorker) sendLoop() error {
 			flow = 0
 		}
 	}
+	k.sendEnd = k.clock.now()
 	// Complete requests written in part, so the stream stays in step.
-	for deadline := k.clock.now() + int64(k.c.cfg.Timeout); k.clock.now() < deadline && k.c.state.closedErr() == nil; {
+	for deadline := k.clock.now() + int64(k.c.cfg.Drain); k.clock.now() < deadline && k.c.state.closedErr() == nil; {
 		pending := false
 		for _, f := range k.flows {
 			if f.woff > 0 {
@@ -579,7 +695,7 @@ func (k *rrWorker) recvLoop() error {
 			return err
 		}
 	}
-	return k.drain(k.clock.now())
+	return k.drain(k.sendEnd)
 }
 
 // sleep waits for d or until Run is stopped, in chunks of at most
@@ -754,25 +870,30 @@ func (k *rrWorker) readTCP(f *rrFlow, flags int) (bool, error) {
 	return true, nil
 }
 
-// account resolves request seq of f, answered after rtt ns.
+// account resolves request seq of f, answered after rtt ns: recorded,
+// whenever it comes, unless it was resolved already or never sent.
 func (k *rrWorker) account(f *rrFlow, seq uint32, rtt int64) {
-	d := seq - f.next
-	if d >= 1<<31 {
-		// Behind: given up already (or a duplicate).
-		f.late.Add(1)
+	p := &f.pend
+	d := seq - p.base
+	// Requests base.. were sent up to sent-1 (sent is raised before a
+	// request goes out, so it may be one ahead).
+	if d >= uint32(f.sent.Load())-p.base {
+		if d >= 1<<31 {
+			// Behind base: answered, or lost when an earlier drain ended.
+			f.stale.Add(1)
+		} else {
+			f.invalid.Add(1) // no request of this number was sent
+		}
 		return
 	}
-	if d > 0 {
-		// Overtaken: the requests in between are lost (never on TCP).
-		f.lost.Add(uint64(d))
-	}
-	f.next = seq + 1
-	if k.c.udp && rtt > int64(k.c.cfg.Timeout) {
-		f.lost.Add(1)
-		f.late.Add(1)
+	if !p.answer(d) {
+		f.stale.Add(1) // a duplicate
 		return
 	}
 	f.responses.Add(1)
+	if rtt > int64(k.c.cfg.Timeout) {
+		f.late.Add(1)
+	}
 	k.hist[histogram.BucketOf(uint64(max(rtt, 0)))].Add(1)
 }
 

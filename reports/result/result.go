@@ -7,13 +7,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
 // SchemaVersion is bumped on any change that an old reader would misread.
 // Readers refuse files with a newer major version. The schema is documented
 // in SCHEMA.md beside this file.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Result is one vethbench result file: one run or one sweep.
 type Result struct {
@@ -290,8 +291,11 @@ type Trial struct {
 	// over TCP it counts what the application sent, where at_device also
 	// counts pure ACKs.
 	AtDevicePayload uint64 `json:"at_device_payload_bytes,omitempty"`
-	// Lost (rr) is the requests given up on after the timeout, Late the
-	// responses that came after it (not in the histogram).
+	// Lost (rr) is the requests never answered: still unanswered when the
+	// window's final drain ended. Late is the responses whose round trip
+	// exceeded the timeout; they are in the latency histogram with their
+	// real round trips (before version 2: given up on, counted in Lost and
+	// left out of the histogram).
 	Lost uint64 `json:"lost,omitempty"`
 	Late uint64 `json:"late,omitempty"`
 }
@@ -322,7 +326,28 @@ type Latency struct {
 	// buckets. Added within version 1; absent (0) means 3.
 	SubBits   int    `json:"sub_bits,omitempty"`
 	BadStamps uint64 `json:"bad_timestamps,omitempty"`
+	// Lost (rr) is the requests never answered. The percentiles are over
+	// every request, Count answered and Lost unanswered, a lost one
+	// counting as slower than every answer; a percentile that falls on a
+	// lost request is known only to be at least the largest round trip
+	// recorded (the lower bound of its bucket), and LowerBounds names it.
+	// Added in version 2.
+	Lost uint64 `json:"lost,omitempty"`
+	// LowerBounds names the percentiles ("p50", "p90", "p99", "p99.9")
+	// that are lower bounds, not estimates (see Lost). Added in version 2.
+	LowerBounds []string `json:"lower_bounds,omitempty"`
 }
+
+// The percentiles' names in LowerBounds.
+const (
+	PctP50  = "p50"
+	PctP90  = "p90"
+	PctP99  = "p99"
+	PctP999 = "p99.9"
+)
+
+// IsLowerBound reports whether percentile p (PctP50...) is a lower bound.
+func (l Latency) IsLowerBound(p string) bool { return slices.Contains(l.LowerBounds, p) }
 
 // HistogramSubBits is the histogram's SubBits, 3 where the file does not
 // say (it was written before the layout was recorded).
@@ -365,6 +390,13 @@ type Summary struct {
 	// SentPPS is the rate the generator sent at (requests/s for rr,
 	// bytes/s for tcp).
 	SentPPS Estimate `json:"sent_pps"`
+	// Lost and Late (rr) sum the trials'. LatencyLowerBounds names the
+	// latency medians (PctP50...) that are lower bounds: a trial whose
+	// percentile is a lower bound (Latency.LowerBounds) could raise them.
+	// Added in version 2.
+	Lost               uint64   `json:"lost,omitempty"`
+	Late               uint64   `json:"late,omitempty"`
+	LatencyLowerBounds []string `json:"latency_lower_bounds,omitempty"`
 	// GeneratorCPUPct and ReceiverCPUPct summarise the trials' (see Trial).
 	GeneratorCPUPct  Estimate `json:"generator_cpu_pct"`
 	ReceiverCPUPct   Estimate `json:"receiver_cpu_pct"`
@@ -372,6 +404,10 @@ type Summary struct {
 	// Bottleneck says which side limited the figure; see Bottleneck.
 	Bottleneck *Bottleneck `json:"bottleneck,omitempty"`
 }
+
+// IsLowerBound reports whether the median of latency percentile p
+// (PctP50...) is a lower bound.
+func (s Summary) IsLowerBound(p string) bool { return slices.Contains(s.LatencyLowerBounds, p) }
 
 // Bottleneck sides.
 const (
