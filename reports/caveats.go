@@ -50,6 +50,9 @@ const (
 	// Measured cases whose figure is their generator's limit
 	// (result.BoundGenerator), not the device's.
 	caveatGeneratorBound
+	// Measured rr cases with requests never answered or responses
+	// slower than the timeout.
+	caveatRoundTrips
 	// Cases unsupported on this kernel.
 	caveatUnsupported
 	// Cases that failed.
@@ -63,8 +66,9 @@ type caveat struct {
 	// Cases are the cases concerned, by name, in the result's order.
 	Cases []string
 	// Of is how many cases could have been concerned: those measured
-	// (status ok, with a summary; for caveatOverflow with packets sent);
-	// for caveatFlagged, caveatUnsupported and caveatFailed every case.
+	// (status ok, with a summary; for caveatOverflow with packets sent;
+	// for caveatRoundTrips of the rr generator); for caveatFlagged,
+	// caveatUnsupported and caveatFailed every case.
 	Of int
 	// Lo and Hi span a figure over Cases: for caveatOverflow the share of
 	// packets sent the socket dropped, for caveatPrecision the medians'
@@ -109,13 +113,39 @@ type caseCaveats struct {
 	// GeneratorBound is set when a measured case's figure is its
 	// generator's limit.
 	GeneratorBound bool
+	// RoundTrips is, for a measured rr case, what its trials say about
+	// requests never answered and responses slower than the timeout.
+	RoundTrips roundTrips
 }
 
+// roundTrips sums an rr case's trials: requests sent, lost (never
+// answered) and late (answered after the timeout), and names the latency
+// medians that lost requests make lower bounds.
+type roundTrips struct {
+	Requests, Lost, Late uint64
+	LowerBounds          []string // result.Summary.LatencyLowerBounds
+}
+
+// roundTripsOf sums c's trials, as old files have no sums in the summary.
+func roundTripsOf(c *result.Case) roundTrips {
+	var rt roundTrips
+	for _, t := range c.Trials {
+		rt.Requests += t.Sent
+		rt.Lost += t.Lost
+		rt.Late += t.Late
+	}
+	rt.LowerBounds = c.Summary.LatencyLowerBounds
+	return rt
+}
+
+// suspect reports whether requests were lost or late.
+func (rt roundTrips) suspect() bool { return rt.Lost > 0 || rt.Late > 0 }
+
 // flagged reports whether a case's figures are suspect or absent: it did
-// not run, has a flag, a knob did not take its value, or its accounting did
-// not close.
+// not run, has a flag, a knob did not take its value, its accounting did
+// not close, or it is rr with requests lost or late.
 func (cc *caseCaveats) flagged() bool {
-	return cc.Case.Status != result.StatusOK || len(cc.Flags) > 0 || len(cc.Knobs) > 0 || cc.NotClosed
+	return cc.Case.Status != result.StatusOK || len(cc.Flags) > 0 || len(cc.Knobs) > 0 || cc.NotClosed || cc.RoundTrips.suspect()
 }
 
 // measured reports whether a case ran and has figures.
@@ -133,6 +163,7 @@ func caveatsOf(r *result.Result) caveats {
 	flagged := caveat{Kind: caveatFlagged, Of: len(r.Cases)}
 	overflow := caveat{Kind: caveatOverflow, Lo: math.Inf(1), Hi: math.Inf(-1)}
 	bound := caveat{Kind: caveatGeneratorBound}
+	roundTrips := caveat{Kind: caveatRoundTrips}
 	unsupported := caveat{Kind: caveatUnsupported, Of: len(r.Cases)}
 	failed := caveat{Kind: caveatFailed, Of: len(r.Cases)}
 	gens := map[string]bool{}
@@ -165,6 +196,12 @@ func caveatsOf(r *result.Result) caveats {
 			bound.Cases = append(bound.Cases, c.Name)
 			gens[c.Traffic.Generator] = true
 		}
+		if c.Traffic.Generator == "rr" {
+			roundTrips.Of++
+			if cc.RoundTrips.suspect() {
+				roundTrips.Cases = append(roundTrips.Cases, c.Name)
+			}
+		}
 		if c.Summary.Sent == 0 {
 			continue
 		}
@@ -175,7 +212,7 @@ func caveatsOf(r *result.Result) caveats {
 		}
 	}
 	bound.Generators = slices.Sorted(maps.Keys(gens))
-	for _, c := range []caveat{precision, flagged, overflow, bound, unsupported, failed} {
+	for _, c := range []caveat{precision, flagged, overflow, bound, roundTrips, unsupported, failed} {
 		if len(c.Cases) > 0 {
 			cv.Result = append(cv.Result, c)
 		}
@@ -209,6 +246,9 @@ func caseCaveatsOf(c *result.Case) caseCaveats {
 	}
 	cc.NotClosed = !s.Closed && c.Status == result.StatusOK
 	cc.GeneratorBound = c.Status == result.StatusOK && s.Bottleneck != nil && s.Bottleneck.Side == result.BoundGenerator
+	if c.Status == result.StatusOK && c.Traffic.Generator == "rr" {
+		cc.RoundTrips = roundTripsOf(c)
+	}
 	if s.Sent > 0 {
 		if share := float64(s.DropReasons[socketRcvBuff]) / float64(s.Sent); share > overflowShare {
 			cc.Overflow = share

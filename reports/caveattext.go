@@ -18,7 +18,7 @@ func caveatText(c caveat) string {
 	case caveatPrecision:
 		return precisionText(c)
 	case caveatFlagged:
-		return plural(n, "measured case is", "measured cases are") + " flagged (a knob refused or changed, or accounting not closed)"
+		return plural(n, "measured case is", "measured cases are") + " flagged (a knob refused or changed, accounting not closed, or rr requests lost or late)"
 	case caveatOverflow:
 		span := fmt.Sprintf("%.1f%%", 100*c.Lo)
 		if c.Hi > c.Lo {
@@ -33,6 +33,9 @@ func caveatText(c caveat) string {
 		}
 		return fmt.Sprintf("%d of %d measured cases %s generator-bound (%s): the sending threads were saturated with nothing downstream dropping, so the figure is the generator's limit on that path, not the device's; compare cases at the same generator, and see the packet and xdp generators for what the path itself carries",
 			n, c.Of, verb, strings.Join(c.Generators, ", "))
+	case caveatRoundTrips:
+		return fmt.Sprintf("%d of %d measured rr cases lost requests (never answered) or had responses later than the timeout: the late ones are in the round trips, the lost ones count as slower than every answer, and a percentile that falls on one is only a lower bound",
+			n, c.Of)
 	case caveatUnsupported:
 		return plural(n, "case is", "cases are") + " unsupported on this kernel"
 	case caveatFailed:
@@ -95,7 +98,36 @@ func flagTexts(cc *caseCaveats) []string {
 	if cc.NotClosed {
 		add("accounting did not close in every trial")
 	}
+	if cc.RoundTrips.suspect() {
+		add(roundTripText(cc.RoundTrips))
+	}
 	return out
+}
+
+// roundTripText states an rr case's lost and late requests: "12 of 4,000
+// rr requests lost (never answered: 0.3%), 3 responses late (answered
+// after the timeout): latency p99 and p99.9 are lower bounds".
+func roundTripText(rt roundTrips) string {
+	var parts []string
+	if rt.Lost > 0 {
+		m := fmt.Sprintf("%s of %s rr requests lost (never answered", Thousands(float64(rt.Lost)), Thousands(float64(rt.Requests)))
+		if rt.Requests > 0 {
+			m += fmt.Sprintf(": %.2g%%", 100*float64(rt.Lost)/float64(rt.Requests))
+		}
+		parts = append(parts, m+")")
+	}
+	if rt.Late > 0 {
+		parts = append(parts, plural(int(rt.Late), "response", "responses")+" late (answered after the timeout)")
+	}
+	m := strings.Join(parts, ", ")
+	switch n := len(rt.LowerBounds); n {
+	case 0:
+	case 1:
+		m += ": latency " + rt.LowerBounds[0] + " is a lower bound"
+	default:
+		m += ": latency " + strings.Join(rt.LowerBounds[:n-1], ", ") + " and " + rt.LowerBounds[n-1] + " are lower bounds"
+	}
+	return m
 }
 
 // noteTexts states a case's knob notes, once each: "txqueuelen=100 on

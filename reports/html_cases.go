@@ -35,7 +35,7 @@ func buildCases(a *analysis) (any, error) {
 				tcell{Text: si(s.PPS.Lo) + "–" + si(s.PPS.Hi), Num: true, Title: fmt.Sprintf("%s–%s, %s coverage", Thousands(s.PPS.Lo), Thousands(s.PPS.Hi), pct(s.PPS.Level))},
 				num(Thousands(s.DevicePPS.Median)),
 				num(fmt.Sprintf("%.0f", s.CPUNsPerPkt.Median)),
-				num(us(s.P50.Median)), num(us(s.P99.Median)), num(us(s.P999.Median)),
+				latCell(s, result.PctP50, s.P50), latCell(s, result.PctP99, s.P99), latCell(s, result.PctP999, s.P999),
 				num(dropPct(s)),
 				limitCell(s.Bottleneck),
 			)
@@ -48,6 +48,16 @@ func buildCases(a *analysis) (any, error) {
 		}
 	}
 	return t, nil
+}
+
+// latCell is a latency median in µs, "≥ 98300.0" when lost requests make
+// it a lower bound.
+func latCell(s *result.Summary, p string, e result.Estimate) tcell {
+	if !s.IsLowerBound(p) {
+		return num(us(e.Median))
+	}
+	return tcell{Text: "≥ " + us(e.Median), Num: true, Class: "bad",
+		Title: "a lower bound: rr requests were never answered, and this percentile falls on one in some trials; it is at least the largest round trip answered"}
 }
 
 // limitCell names the side that limited a case, with the reason as its

@@ -10,10 +10,10 @@ import (
 
 // WriteMarkdown writes the summary a CI job posts: the title and context,
 // each question's answer in one sentence, the caveats (precision not
-// reached, socket overflows, generator-bound cases), the largest
-// differences, and the flagged cases (not run, a knob refused or changed,
-// accounting not closed) with their reasons. The HTML report has every
-// warning of every case.
+// reached, socket overflows, generator-bound cases, rr requests lost or
+// late), the largest differences, and the flagged cases (not run, a knob
+// refused or changed, accounting not closed, rr requests lost or late)
+// with their reasons. The HTML report has every warning of every case.
 func WriteMarkdown(w io.Writer, r *result.Result) error {
 	a := analyze(r)
 	var b strings.Builder
@@ -30,7 +30,7 @@ func WriteMarkdown(w io.Writer, r *result.Result) error {
 	for _, c := range a.Caveats.Result {
 		// The flagged cases below name the other kinds' cases.
 		switch c.Kind {
-		case caveatPrecision, caveatOverflow, caveatGeneratorBound:
+		case caveatPrecision, caveatOverflow, caveatGeneratorBound, caveatRoundTrips:
 			t := caveatText(c)
 			caveats = append(caveats, strings.ToUpper(t[:1])+t[1:]+".")
 		}
@@ -54,7 +54,7 @@ func WriteMarkdown(w io.Writer, r *result.Result) error {
 		fmt.Fprintf(&b, "- `%s`: %s\n", cc.Case.Name, mdEscape(strings.Join(rs, "; ")))
 	}
 	if n == 0 {
-		b.WriteString("None: every case ran, every knob took its value and every trial's accounting closed.\n")
+		b.WriteString("None: every case ran, every knob took its value, every trial's accounting closed and no rr request was lost or late.\n")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

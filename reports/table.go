@@ -42,19 +42,32 @@ func writeCase(b *strings.Builder, c result.Case) {
 	}
 	if len(c.Trials) > 0 {
 		tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintf(tw, "trial\tsent\treceived\tdropped\t%s\tMB/s\tCPU ns/pkt\tp50 us\tp90 us\tp99 us\tp99.9 us\tgen CPU%%\trcv CPU%%\taccounting\t\n", RateName(c.Traffic))
-		lat := us
-		if LatencyKind(c) == "none" {
-			lat = func(float64) string { return "-" }
+		rr := c.Traffic.Generator == "rr"
+		lostLate := ""
+		if rr {
+			lostLate = "lost\tlate\t"
 		}
+		fmt.Fprintf(tw, "trial\tsent\treceived\tdropped\t%s%s\tMB/s\tCPU ns/pkt\tp50 us\tp90 us\tp99 us\tp99.9 us\tgen CPU%%\trcv CPU%%\taccounting\t\n", lostLate, RateName(c.Traffic))
 		for _, t := range c.Trials {
 			acct := "closed"
 			if !t.Closed {
 				acct = fmt.Sprintf("OPEN (%+d)", t.Unaccounted)
 			}
-			fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%s\t%.1f\t%.0f\t%s\t%s\t%s\t%s\t%.0f\t%.0f\t%s\t\n",
-				t.Index+1, t.Sent, t.Received, t.Dropped, Thousands(t.PPS), t.BytesPerSec/1e6, t.CPUNsPerPkt,
-				lat(t.Latency.P50), lat(t.Latency.P90), lat(t.Latency.P99), lat(t.Latency.P999),
+			if rr {
+				lostLate = fmt.Sprintf("%d\t%d\t", t.Lost, t.Late)
+			}
+			lat := func(p string, v float64) string {
+				switch {
+				case LatencyKind(c) == "none":
+					return "-"
+				case t.Latency.IsLowerBound(p):
+					return ">=" + us(v)
+				}
+				return us(v)
+			}
+			fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%s%s\t%.1f\t%.0f\t%s\t%s\t%s\t%s\t%.0f\t%.0f\t%s\t\n",
+				t.Index+1, t.Sent, t.Received, t.Dropped, lostLate, Thousands(t.PPS), t.BytesPerSec/1e6, t.CPUNsPerPkt,
+				lat(result.PctP50, t.Latency.P50), lat(result.PctP90, t.Latency.P90), lat(result.PctP99, t.Latency.P99), lat(result.PctP999, t.Latency.P999),
 				t.GeneratorCPUPct, t.ReceiverCPUPct, acct)
 		}
 		tw.Flush()
@@ -75,10 +88,19 @@ func writeCase(b *strings.Builder, c result.Case) {
 		}
 		row("CPU ns/pkt", s.CPUNsPerPkt, func(v float64) string { return fmt.Sprintf("%.0f", v) })
 		if lat := LatencyKind(c); lat != "none" {
-			row("latency p50 us", s.P50, us)
-			row("latency p90 us", s.P90, us)
-			row("latency p99 us", s.P99, us)
-			row("latency p99.9 us", s.P999, us)
+			// A median lost requests could raise is a lower bound, and
+			// so are the other order statistics of its row.
+			latRow := func(name, p string, e result.Estimate) {
+				f := us
+				if s.IsLowerBound(p) {
+					f = func(v float64) string { return ">=" + us(v) }
+				}
+				row(name, e, f)
+			}
+			latRow("latency p50 us", result.PctP50, s.P50)
+			latRow("latency p90 us", result.PctP90, s.P90)
+			latRow("latency p99 us", result.PctP99, s.P99)
+			latRow("latency p99.9 us", result.PctP999, s.P999)
 		}
 		pct := func(v float64) string { return fmt.Sprintf("%.0f", v) }
 		row("generator CPU %", s.GeneratorCPUPct, pct)
@@ -92,7 +114,11 @@ func writeCase(b *strings.Builder, c result.Case) {
 		case "tcp":
 			fmt.Fprintf(b, "accounting: bytes written %d = bytes read %d: %s\n", s.Sent, s.Received, acct)
 		case "rr":
-			fmt.Fprintf(b, "accounting: requests %d = responses %d + given up on: %s\n", s.Sent, s.Received, acct)
+			rt := roundTripsOf(&c)
+			fmt.Fprintf(b, "accounting: requests %d = responses %d + lost %d: %s\n", s.Sent, s.Received, rt.Lost, acct)
+			if rt.suspect() {
+				fmt.Fprintf(b, "warning: %s\n", roundTripText(rt))
+			}
 		default:
 			fmt.Fprintf(b, "accounting: sent %d = received %d + dropped %d: %s\n", s.Sent, s.Received, s.Dropped, acct)
 		}
