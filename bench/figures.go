@@ -6,7 +6,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/vethbench/vethbench/bench/host"
 	"github.com/vethbench/vethbench/bench/kstat"
 	"github.com/vethbench/vethbench/bench/plan"
 	vbpf "github.com/vethbench/vethbench/ebpf"
@@ -24,7 +23,7 @@ type windowCounts struct {
 	Generator string
 	FrameSize int
 	Elapsed   time.Duration
-	CPU       host.CPUTimes // every CPU's time, /proc/stat
+	CPU       cpuCounts // /proc/stat over the window (cpu.go)
 
 	BPF         vbpf.Snapshot // ingress counter at the receiving device
 	ReceiverDev kstat.Device  // the receiving device's own counters
@@ -92,13 +91,7 @@ func trialFigures(w windowCounts) result.Trial {
 	secs := w.Elapsed.Seconds()
 	t.SentPPS = float64(t.Sent) / secs
 	t.DevicePPS = float64(t.AtDevice) / secs
-	t.CPUBusyPct = w.CPU.Pct(w.CPU.Busy())
-	t.StealPct = w.CPU.Pct(w.CPU.Steal)
 	t.GeneratorLag = int64(w.MaxLag)
-	if w.GenThreads > 0 {
-		t.GeneratorCPUPct = 100 * w.GenCPU.Seconds() / (secs * float64(w.GenThreads))
-	}
-	t.ReceiverCPUPct = 100 * w.RcvCPU.Seconds() / secs
 	perPkt := t.Received // what CPU time is divided by
 	switch w.Unit {
 	case unitBytes:
@@ -130,9 +123,7 @@ func trialFigures(w windowCounts) result.Trial {
 		t.Latency = latency(bpf)
 	}
 	t.Closed = math.Abs(float64(t.Unaccounted)) <= result.AccountingTolerance*float64(t.Sent)
-	if perPkt > 0 {
-		t.CPUNsPerPkt = float64(w.CPU.Busy().Nanoseconds()) / float64(perPkt)
-	}
+	setCPUFigures(&t, w, perPkt)
 	return t
 }
 
@@ -149,33 +140,14 @@ func finish(out *result.Case, m plan.Measure) {
 	}
 	out.Summary = summarize(out.Trials, m.Confidence)
 	out.Warnings = append(out.Warnings, warnings(out.Trials, out.Summary, m.Confidence, out.Traffic.Unit)...)
-	out.Summary.Bottleneck = bottleneck(out.Traffic, out.Summary)
+	out.Warnings = append(out.Warnings, cpuWarnings(out.Summary, irqTime().Mode)...)
+	out.Summary.Bottleneck = bottleneck(out.Traffic, out.Summary, irqTime().Mode)
 	if out.Summary.Bottleneck.Side == result.BoundGenerator {
 		out.Warnings = append(out.Warnings, "generator-bound: "+out.Summary.Bottleneck.Detail)
 	}
 	if !out.Summary.Closed {
 		out.Flags = append(out.Flags, "accounting did not close")
 	}
-}
-
-// softirqShare is the share, in percent, of the given CPUs' busy time that
-// was softirq between two readings; 0 without CPUs.
-func softirqShare(cpus []int, before, after []host.CPUTimes) float64 {
-	var soft, busy time.Duration
-	seen := map[int]bool{}
-	for _, c := range cpus {
-		if seen[c] || c >= len(before) || c >= len(after) {
-			continue
-		}
-		seen[c] = true
-		d := after[c].Sub(before[c])
-		soft += d.SoftIRQ
-		busy += d.Busy()
-	}
-	if busy <= 0 {
-		return 0
-	}
-	return 100 * float64(soft) / float64(busy)
 }
 
 // latency is the one-way latency from the eBPF histogram.
@@ -214,19 +186,21 @@ func estimate(trials []result.Trial, level float64, f func(result.Trial) float64
 
 func summarize(trials []result.Trial, level float64) *result.Summary {
 	s := &result.Summary{
-		PPS:              estimate(trials, level, func(t result.Trial) float64 { return t.PPS }),
-		DevicePPS:        estimate(trials, level, func(t result.Trial) float64 { return t.DevicePPS }),
-		BytesPerSec:      estimate(trials, level, func(t result.Trial) float64 { return t.BytesPerSec }),
-		CPUNsPerPkt:      estimate(trials, level, func(t result.Trial) float64 { return t.CPUNsPerPkt }),
-		P50:              estimate(trials, level, func(t result.Trial) float64 { return t.Latency.P50 }),
-		P90:              estimate(trials, level, func(t result.Trial) float64 { return t.Latency.P90 }),
-		P99:              estimate(trials, level, func(t result.Trial) float64 { return t.Latency.P99 }),
-		P999:             estimate(trials, level, func(t result.Trial) float64 { return t.Latency.P999 }),
-		SentPPS:          estimate(trials, level, func(t result.Trial) float64 { return t.SentPPS }),
-		Closed:           true,
-		GeneratorCPUPct:  estimate(trials, level, func(t result.Trial) float64 { return t.GeneratorCPUPct }),
-		ReceiverCPUPct:   estimate(trials, level, func(t result.Trial) float64 { return t.ReceiverCPUPct }),
-		SenderSoftirqPct: estimate(trials, level, func(t result.Trial) float64 { return t.SenderSoftirqPct }),
+		PPS:               estimate(trials, level, func(t result.Trial) float64 { return t.PPS }),
+		DevicePPS:         estimate(trials, level, func(t result.Trial) float64 { return t.DevicePPS }),
+		BytesPerSec:       estimate(trials, level, func(t result.Trial) float64 { return t.BytesPerSec }),
+		CPUNsPerPkt:       estimate(trials, level, func(t result.Trial) float64 { return t.CPUNsPerPkt }),
+		P50:               estimate(trials, level, func(t result.Trial) float64 { return t.Latency.P50 }),
+		P90:               estimate(trials, level, func(t result.Trial) float64 { return t.Latency.P90 }),
+		P99:               estimate(trials, level, func(t result.Trial) float64 { return t.Latency.P99 }),
+		P999:              estimate(trials, level, func(t result.Trial) float64 { return t.Latency.P999 }),
+		SentPPS:           estimate(trials, level, func(t result.Trial) float64 { return t.SentPPS }),
+		Closed:            true,
+		GeneratorCPUPct:   estimate(trials, level, func(t result.Trial) float64 { return t.GeneratorCPUPct }),
+		ReceiverCPUPct:    estimate(trials, level, func(t result.Trial) float64 { return t.ReceiverCPUPct }),
+		SenderSoftirqPct:  estimate(trials, level, func(t result.Trial) float64 { return t.SenderSoftirqPct }),
+		SenderCPUBusyPct:  estimate(trials, level, func(t result.Trial) float64 { return t.SenderCPUBusyPct }),
+		ThreadCPUNsPerPkt: estimate(trials, level, func(t result.Trial) float64 { return t.ThreadCPUNsPerPkt }),
 	}
 	for _, t := range trials {
 		s.Sent += t.Sent

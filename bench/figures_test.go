@@ -13,11 +13,13 @@ import (
 	"github.com/vethbench/vethbench/reports/result"
 )
 
-// A one-second udp window on two CPUs: 2 s of CPU time, 1 s of it busy.
+// A one-second udp window on two CPUs, both the run's: 2 s of CPU time,
+// 1 s of it busy.
 func udpWindow(sent, received uint64) windowCounts {
+	cpus := host.CPUTimes{System: 600 * time.Millisecond, SoftIRQ: 400 * time.Millisecond, Idle: time.Second}
 	return windowCounts{
 		Unit: unitDatagrams, Generator: "udp", FrameSize: 64, Elapsed: time.Second,
-		CPU:       host.CPUTimes{System: 600 * time.Millisecond, SoftIRQ: 400 * time.Millisecond, Idle: time.Second},
+		CPU:       cpuCounts{Span: time.Second, Host: cpus, Run: cpus},
 		BPF:       vbpf.Snapshot{Packets: received + 3, Matched: received, Segs: received},
 		Sent:      sent,
 		SentBytes: 106 * sent,
@@ -156,7 +158,7 @@ func TestFigures(t *testing.T) {
 		{"tcp", func() windowCounts {
 			w := windowCounts{
 				Unit: unitBytes, Generator: "tcp", Elapsed: 2 * time.Second,
-				CPU:  host.CPUTimes{System: 2 * time.Second},
+				CPU:  cpuCounts{Span: 2 * time.Second, Run: host.CPUTimes{System: 2 * time.Second}},
 				BPF:  vbpf.Snapshot{Packets: 1000, Matched: 1000, Segs: 40000},
 				Sent: 40000 * 1448, Received: 40000 * 1448, TCPSegs: 40010, Retrans: 10,
 			}
@@ -258,23 +260,5 @@ func TestFiguresSummary(t *testing.T) {
 	}
 	if strings.Contains(w, "trial 1: accounting") || strings.Contains(w, "trial 2: accounting") {
 		t.Errorf("closed trials warned about:\n%s", w)
-	}
-}
-
-func TestFiguresSoftirqShare(t *testing.T) {
-	before := []host.CPUTimes{{}, {}}
-	after := []host.CPUTimes{{System: 300, SoftIRQ: 100}, {System: 100, SoftIRQ: 900}}
-	if got := softirqShare([]int{0}, before, after); got != 25 {
-		t.Errorf("cpu 0: %v%%, want 25", got)
-	}
-	// A CPU listed twice (two senders on one CPU) counts once.
-	if got := softirqShare([]int{1, 1}, before, after); got != 90 {
-		t.Errorf("cpu 1 twice: %v%%, want 90", got)
-	}
-	if got := softirqShare([]int{0, 1}, before, after); got != 100*1000.0/1400 {
-		t.Errorf("both: %v%%", got)
-	}
-	if got := softirqShare(nil, before, after); got != 0 {
-		t.Errorf("no CPUs: %v", got)
 	}
 }

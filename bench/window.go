@@ -26,6 +26,7 @@ type snapshot struct {
 	rtt              histogram.Histogram
 	tcpSegs, retrans uint64
 	genCPU, rcvCPU   time.Duration
+	cpu              cpuSnap // /proc/stat, read with the thread clocks
 	sendErrs         map[string]uint64
 }
 
@@ -56,6 +57,9 @@ func (r *running) snapshot() (snapshot, error) {
 		s.tcpSegs, s.retrans = l.tcpOut()
 	}
 	s.genCPU, s.rcvCPU = l.gen.CPUTime(), l.server.CPUTime()
+	if s.cpu, err = readCPUSnap(); err != nil {
+		return s, err
+	}
 	s.sendErrs = maps.Clone(l.gen.Errors())
 	return s, nil
 }
@@ -107,14 +111,6 @@ func (r *running) window(ctx context.Context, d time.Duration) (result.Trial, er
 	if err != nil {
 		return result.Trial{}, err
 	}
-	cpu0, err := host.ReadCPU()
-	if err != nil {
-		return result.Trial{}, err
-	}
-	per0, err := host.ReadPerCPU()
-	if err != nil {
-		return result.Trial{}, err
-	}
 	wctx, cancel := context.WithTimeout(ctx, d)
 	stopLive := r.startLive()
 	start := time.Now()
@@ -128,9 +124,8 @@ func (r *running) window(ctx context.Context, d time.Duration) (result.Trial, er
 	}
 	cancel()
 	stopLive()
-	cpu1, cerr := host.ReadCPU()
-	per1, perr := host.ReadPerCPU()
-	cerr = errors.Join(cerr, perr)
+	// The senders' CPUs' shares are taken over the sending time only.
+	stopped, cerr := host.ReadPerCPU()
 	if ctx.Err() != nil {
 		return result.Trial{}, ctx.Err()
 	}
@@ -157,20 +152,18 @@ func (r *running) window(ctx context.Context, d time.Duration) (result.Trial, er
 	if err != nil {
 		return result.Trial{}, err
 	}
-	t := trialFigures(r.counts(s0, s1, cpu1.Sub(cpu0), elapsed))
-	t.SenderSoftirqPct = softirqShare(r.senderCPUs, per0, per1)
-	return t, nil
+	return trialFigures(r.counts(s0, s1, stopped, elapsed)), nil
 }
 
 // counts takes the differences of every counter between two snapshots
 // of a window, for trialFigures.
-func (r *running) counts(s0, s1 snapshot, cpu host.CPUTimes, elapsed time.Duration) windowCounts {
+func (r *running) counts(s0, s1 snapshot, stopped []host.CPUTimes, elapsed time.Duration) windowCounts {
 	w := windowCounts{
 		Unit:        r.load.unit,
 		Generator:   r.c.Traffic.Generator,
 		FrameSize:   r.c.Traffic.FrameSize,
 		Elapsed:     elapsed,
-		CPU:         cpu,
+		CPU:         windowCPU(s0.cpu, s1.cpu, stopped, r.senderCPUs, r.receiverCPU),
 		BPF:         s1.bpf.Sub(s0.bpf),
 		ReceiverDev: s1.kern.receiver(r.topo).Sub(s0.kern.receiver(r.topo)),
 		Sent:        s1.sent - s0.sent,

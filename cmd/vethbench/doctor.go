@@ -17,11 +17,12 @@ func newDoctorCmd(stdout, stderr io.Writer) *cobra.Command {
 		Use:   "doctor",
 		Short: "Report what this kernel supports of what vethbench uses, by probing it",
 		Long: `doctor finds out what the running kernel supports by trying each thing, never
-by reading its version or config, and prints one line per item: yes, no (the
-kernel lacks it; the detail says how the kernel said so) or error (the probe
-itself failed). Everything is made in fresh anonymous network namespaces and
-removed again; no interface of the host is touched, no packet is sent and no
-setting is changed. It takes about a second.
+by reading its version, and prints one line per item: yes, no (the kernel
+lacks it; the detail says how the kernel said so), unknown (a measurement
+could not tell) or error (the probe itself failed). Everything is made in
+fresh anonymous network namespaces and removed again; no interface of the
+host is touched, no packet leaves those namespaces and no setting is
+changed. It takes one to two seconds.
 
 What is probed, and why it matters to vethbench:
 
@@ -46,7 +47,16 @@ What is probed, and why it matters to vethbench:
                  knobs that only the initial namespace can set. Writability is
                  tested by opening the file for writing, never by writing.
   CPU            vCPUs, model and steal time over the probing window: the
-                 context every figure depends on.
+                 context every figure depends on. IRQ time accounting: whether
+                 a thread's CPU clock excludes the softirq work run while it
+                 ran (yes: CONFIG_IRQ_TIME_ACCOUNTING, enabled) or includes it
+                 (no). On veth the receive path runs in softirq on the sending
+                 CPU, so the generator's CPU % means different things on the
+                 two kinds of kernel; CPU ns/pkt, from the pinned CPUs'
+                 /proc/stat, does not. A build without the option settles it;
+                 otherwise a thread pinned to one CPU sends UDP GSO datagrams
+                 to itself over a scratch namespace's loopback and its clock
+                 is compared with the CPU's softirq time.
 
 It needs root. Exit code 0 even when items are unsupported: it is a report.`,
 		Example: `  sudo vethbench doctor

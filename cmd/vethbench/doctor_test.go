@@ -29,7 +29,7 @@ func TestDoctorHelp(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d", code)
 	}
-	for _, want := range []string{"--format string", "table|json", "TCX", "cls_bpf", "NAPI", "initial namespace", "never by writing", "needs root"} {
+	for _, want := range []string{"--format string", "table|json", "TCX", "cls_bpf", "NAPI", "initial namespace", "never by writing", "needs root", "IRQ time accounting", "unknown"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("doctor --help lacks %q", want)
 		}
@@ -61,6 +61,17 @@ func TestDoctorJSON(t *testing.T) {
 	if !strings.Contains(stdout, `"status": "no"`) || !strings.Contains(stdout, `"group": "device"`) {
 		t.Errorf("JSON field names changed:\n%s", stdout)
 	}
+	// IRQ time accounting is reported, and decided on this project's
+	// kernel, which is built without it.
+	irq, ok := r.Lookup(probe.GroupCPU, "irq time accounting")
+	switch {
+	case !ok:
+		t.Error("no irq time accounting item")
+	case irq.Status == probe.Error || irq.Detail == "":
+		t.Errorf("irq time accounting: %+v", irq)
+	case strings.HasPrefix(release.Detail, "6.18.") && (irq.Status != probe.No || !strings.Contains(irq.Detail, "CONFIG_IRQ_TIME_ACCOUNTING is not set")):
+		t.Errorf("irq time accounting on %s: %+v, want no, from the configuration", release.Detail, irq)
+	}
 }
 
 func TestDoctorTable(t *testing.T) {
@@ -74,7 +85,7 @@ func TestDoctorTable(t *testing.T) {
 	if !strings.Contains(last, "items:") || !strings.Contains(last, "unsupported") {
 		t.Errorf("last line is not the summary: %q", last)
 	}
-	for _, want := range []string{"device kinds", "\n  veth ", "qdiscs", "tracepoints", "global sysctls", "CPU"} {
+	for _, want := range []string{"device kinds", "\n  veth ", "qdiscs", "tracepoints", "global sysctls", "CPU", "\n  irq time accounting "} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("table lacks %q:\n%s", want, stdout)
 		}
@@ -82,7 +93,7 @@ func TestDoctorTable(t *testing.T) {
 	// Columns line up: the status of every item row starts in one column.
 	// Names may hold single spaces ("veth native"); columns are set apart
 	// by two or more.
-	row := regexp.MustCompile(`^  \S+(?: \S+)* {2,}(yes|no|error)(?:  |$)`)
+	row := regexp.MustCompile(`^  \S+(?: \S+)* {2,}(yes|no|unknown|error)(?:  |$)`)
 	col, rows := -1, 0
 	for _, l := range lines {
 		if !strings.HasPrefix(l, "  ") {

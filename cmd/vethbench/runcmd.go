@@ -65,9 +65,17 @@ the receiving device's ingress (TCX, or cls_bpf on older kernels), starts a
 draining UDP receiver and the in-process UDP generator, runs a discarded
 warm-up window and then --trials windows of --duration each, and prints per
 trial and summarised: packets sent, received and dropped; packets/s; bytes/s;
-CPU ns per packet (all CPUs, from /proc/stat); one-way latency percentiles
-from the eBPF histogram; and whether the accounting closed
-(sent = received + dropped, the drops read from the kernel's own counters).
+CPU ns per packet; one-way latency percentiles from the eBPF histogram; and
+whether the accounting closed (sent = received + dropped, the drops read from
+the kernel's own counters).
+
+CPU ns per packet is the run's cost, not the machine's: the busy time of the
+CPUs the run pinned its senders and receiver to (per-CPU /proc/stat, softirq
+included, so on veth the receive path is in it on every kernel), over exactly
+the span of the packet counts, / packets received. Another process on those
+CPUs is charged too; the JSON's thread_cpu_ns_per_pkt charges only the run's
+threads' clocks, and cpu_busy_pct is every CPU's busy share, the host's
+context.
 
 Packet size is the Ethernet frame without FCS, as pktgen and trafgen count
 it: 64 means 14 (Ethernet) + 20 (IPv4) + 8 (UDP) + 22 bytes of payload.

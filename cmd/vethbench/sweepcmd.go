@@ -46,6 +46,10 @@ GRO on and off, txqueuelen under noqueue and pfifo_fast, and one vs two
 queues, in about 10 minutes on a 2-vCPU machine (vethbench sweep --print-default
 shows it).
 
+Each case is measured as 'vethbench run' measures it. CPU ns per packet is
+the run's cost, not every CPU's: the busy time of the CPUs the run pinned
+(per-CPU /proc/stat) over the span of the packet counts, per packet received.
+
 The spec is validated in full before anything is created; an error names the
 file, line and field and exits 2. The plan (cases, trials, estimated time) is
 printed first, then a progress line. The result file is written into the

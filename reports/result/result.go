@@ -71,6 +71,13 @@ type Host struct {
 	StealPct float64 `json:"steal_pct"`
 	// BusyPct is the host's CPU use over the run, in percent of all vCPUs.
 	BusyPct float64 `json:"busy_pct"`
+	// IRQTimeAccounting is "off" when a thread's CPU clock includes the
+	// softirq work done on its CPU while it ran (kernels without
+	// CONFIG_IRQ_TIME_ACCOUNTING), "on" when it does not, "unknown" when
+	// vethbench could not tell. It says what GeneratorCPUPct,
+	// ReceiverCPUPct and ThreadCPUNsPerPkt hold; CPUNsPerPkt does not
+	// depend on it. Added in version 2.
+	IRQTimeAccounting string `json:"irq_time_accounting,omitempty"`
 }
 
 // Settings are the measurement parameters shared by every case.
@@ -252,28 +259,52 @@ type Trial struct {
 	SentPPS float64 `json:"sent_pps"` // sent / duration
 	// DevicePPS is at_device / duration: the rate the path delivered to
 	// the receiving device, whether or not the receiving socket kept up.
-	DevicePPS    float64 `json:"device_pps"`
-	BytesPerSec  float64 `json:"bytes_per_sec"` // received frame bytes / duration
-	CPUNsPerPkt  float64 `json:"cpu_ns_per_pkt"`
-	CPUBusyPct   float64 `json:"cpu_busy_pct"` // of all vCPUs
-	StealPct     float64 `json:"steal_pct"`
-	Latency      Latency `json:"latency"`
-	GeneratorLag int64   `json:"generator_lag_ns,omitempty"`
+	DevicePPS   float64 `json:"device_pps"`
+	BytesPerSec float64 `json:"bytes_per_sec"` // received frame bytes / duration
+	// CPUNsPerPkt is this run's CPU cost: the busy time (user, nice,
+	// system, irq, softirq in /proc/stat) of the CPUs the run pinned its
+	// threads to (Traffic.SenderCPUs and ReceiverCPU; every CPU when none
+	// was pinned), from the window's first counter reading to its last
+	// (the drain included), divided by the packets received in that span
+	// (tcp: segments). Before version 2 it was every CPU's busy time over
+	// the generator's run only.
+	CPUNsPerPkt float64 `json:"cpu_ns_per_pkt"`
+	// ThreadCPUNsPerPkt is the run's own threads' CPU clocks (generator
+	// and receiver) over the same span, divided the same way: no other
+	// process is in it, but softirq is only when the kernel charges it to
+	// threads (Host.IRQTimeAccounting "off"). Added in version 2.
+	ThreadCPUNsPerPkt float64 `json:"thread_cpu_ns_per_pkt,omitempty"`
+	// CPUBusyPct and StealPct are every CPU's busy and steal time over
+	// the same span, in percent of all CPU time: the host's context, not
+	// the run's cost. RunCPUBusyPct is the busy share of the run's CPUs
+	// (those CPUNsPerPkt charges) over it. Added in version 2.
+	CPUBusyPct    float64 `json:"cpu_busy_pct"`
+	StealPct      float64 `json:"steal_pct"`
+	RunCPUBusyPct float64 `json:"run_cpu_busy_pct,omitempty"`
+	Latency       Latency `json:"latency"`
+	GeneratorLag  int64   `json:"generator_lag_ns,omitempty"`
 	// Outlier marks a trial whose pps lies outside Tukey's fences (1.5 IQR)
 	// among the case's trials. It is flagged, never dropped.
 	Outlier bool `json:"outlier,omitempty"`
 
-	// GeneratorCPUPct is the generator threads' CPU time over the window,
-	// in percent of one CPU per thread (100: every sending thread always
-	// busy). On veth it includes the receive path's softirq work, which
-	// runs on the sending thread. ReceiverCPUPct is the same for the
-	// thread that reads the traffic (the UDP receiver, the TCP sink, the
-	// rr server).
+	// GeneratorCPUPct is the generator threads' CPU clocks over the
+	// generator's run, in percent of one CPU per thread (100: every
+	// sending thread always busy). On veth the receive path's softirq runs
+	// on the sending thread's CPU; it is in the threads' clocks only on
+	// kernels that charge softirq to threads (Host.IRQTimeAccounting
+	// "off"). ReceiverCPUPct is the clock of the thread that reads the
+	// traffic (the UDP receiver, the TCP sink, the rr server) over the
+	// window's span, drain included (before version 2: over the
+	// generator's run, so it could exceed 100).
 	GeneratorCPUPct float64 `json:"generator_cpu_pct"`
 	ReceiverCPUPct  float64 `json:"receiver_cpu_pct"`
-	// SenderSoftirqPct is the share of the sender CPUs' busy time spent in
-	// softirq (from /proc/stat; 0 when the senders were not pinned): on
-	// veth, the receive path of what was sent, run on the sending CPU.
+	// SenderCPUBusyPct is the busy share of the senders' CPUs and
+	// SenderSoftirqPct the share of that busy time spent in softirq, while
+	// the generator ran (from /proc/stat, whatever the kernel's IRQ time
+	// accounting; 0 when the senders were not pinned): on veth, softirq
+	// there is the receive path of what was sent. SenderCPUBusyPct was
+	// added in version 2.
+	SenderCPUBusyPct float64 `json:"sender_cpu_busy_pct,omitempty"`
 	SenderSoftirqPct float64 `json:"sender_softirq_pct"`
 	// Segments (tcp) is the TCP segments that reached the receiving
 	// device (GRO aggregates count their segments), SegmentsPerSec their
@@ -397,10 +428,15 @@ type Summary struct {
 	Lost               uint64   `json:"lost,omitempty"`
 	Late               uint64   `json:"late,omitempty"`
 	LatencyLowerBounds []string `json:"latency_lower_bounds,omitempty"`
-	// GeneratorCPUPct and ReceiverCPUPct summarise the trials' (see Trial).
-	GeneratorCPUPct  Estimate `json:"generator_cpu_pct"`
-	ReceiverCPUPct   Estimate `json:"receiver_cpu_pct"`
-	SenderSoftirqPct Estimate `json:"sender_softirq_pct"`
+	// ThreadCPUNsPerPkt, GeneratorCPUPct, ReceiverCPUPct,
+	// SenderCPUBusyPct and SenderSoftirqPct summarise the trials' (see
+	// Trial). ThreadCPUNsPerPkt and SenderCPUBusyPct were added in
+	// version 2.
+	ThreadCPUNsPerPkt Estimate `json:"thread_cpu_ns_per_pkt"`
+	GeneratorCPUPct   Estimate `json:"generator_cpu_pct"`
+	ReceiverCPUPct    Estimate `json:"receiver_cpu_pct"`
+	SenderCPUBusyPct  Estimate `json:"sender_cpu_busy_pct"`
+	SenderSoftirqPct  Estimate `json:"sender_softirq_pct"`
 	// Bottleneck says which side limited the figure; see Bottleneck.
 	Bottleneck *Bottleneck `json:"bottleneck,omitempty"`
 }
