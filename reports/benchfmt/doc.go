@@ -29,7 +29,7 @@
 //
 //	pps         packets read by the receiving socket per second   (higher is better)
 //	device-pps  packets that reached the receiving device per second (higher)
-//	ns/pkt      busy CPU time of all CPUs per received packet       (lower)
+//	ns/pkt      busy CPU time of the run's pinned CPUs per received packet (lower)
 //	p50-ns, p99-ns, p999-ns  one-way latency percentiles in ns     (lower; only when the trial measured latency)
 //	B/s         received frame bytes per second                    (higher)
 //
