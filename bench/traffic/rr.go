@@ -166,6 +166,11 @@ func (c RRConfig) Validate() error {
 	return nil
 }
 
+// RTTScale is the layout of the round-trip histogram: 128 buckets per power
+// of two, none wider than 0.78% of its lower bound, so that a percentile
+// (its bucket's midpoint) is within 0.4% of the round trip it stands for.
+var RTTScale = histogram.RoundTrip
+
 // RRClient sends requests to an RRServer and measures the round trip of
 // each in a latency histogram.
 type RRClient struct {
@@ -301,7 +306,7 @@ type rrWorker struct {
 	senderDone atomic.Bool // open loop: the sending thread has returned
 	sendEnd    int64       // when this Run stopped sending, on clock
 	cpuNS      atomic.Int64
-	hist       [histogram.NumBuckets]atomic.Uint64 // round trips, ns
+	hist       []atomic.Uint64 // round trips, ns, in RTTScale's buckets
 }
 
 // NewRRClient validates cfg and opens its flows inside ns (nil: the current
@@ -347,7 +352,7 @@ func NewRRClient(ns *netns.NS, cfg RRConfig) (*RRClient, error) {
 		return nil, err
 	}
 	for w := range cfg.Workers {
-		k := &rrWorker{c: c, cpu: -1, rate: cfg.Rate / float64(cfg.Workers)}
+		k := &rrWorker{c: c, cpu: -1, rate: cfg.Rate / float64(cfg.Workers), hist: make([]atomic.Uint64, RTTScale.NumBuckets())}
 		if len(cfg.CPUs) > 0 {
 			k.cpu = cfg.CPUs[w%len(cfg.CPUs)]
 		}
@@ -437,11 +442,11 @@ func (c *RRClient) Outstanding() uint64 {
 	return n
 }
 
-// RTT returns the histogram of round trips in nanoseconds, over all Runs:
-// from the request's send time (open loop: the time it was due) to the
-// arrival of its response. It may be read while Run runs.
+// RTT returns the histogram of round trips in nanoseconds (of RTTScale),
+// over all Runs: from the request's send time (open loop: the time it was
+// due) to the arrival of its response. It may be read while Run runs.
 func (c *RRClient) RTT() histogram.Histogram {
-	h := histogram.Histogram{Counts: make([]uint64, histogram.NumBuckets)}
+	h := histogram.New(RTTScale)
 	for _, k := range c.workers {
 		for i := range k.hist {
 			h.Counts[i] += k.hist[i].Load()
@@ -894,7 +899,7 @@ func (k *rrWorker) account(f *rrFlow, seq uint32, rtt int64) {
 	if rtt > int64(k.c.cfg.Timeout) {
 		f.late.Add(1)
 	}
-	k.hist[histogram.BucketOf(uint64(max(rtt, 0)))].Add(1)
+	k.hist[RTTScale.BucketOf(uint64(max(rtt, 0)))].Add(1)
 }
 
 // Close stops a running Run (which then returns ErrClosed, without

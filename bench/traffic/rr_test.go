@@ -270,7 +270,7 @@ func TestRROpenLoopShowsStall(t *testing.T) {
 			// here ~stall*rate waited at least half of it.
 			var slow uint64
 			for i, c := range h.Counts {
-				if lo, _ := histogram.BucketBounds(i); lo >= uint64(stall/4) {
+				if lo, _ := h.Scale.BucketBounds(i); lo >= uint64(stall/4) {
 					slow += c
 				}
 			}
@@ -313,7 +313,7 @@ func TestRRLateIsRecorded(t *testing.T) {
 func countAtLeast(h histogram.Histogram, v uint64) uint64 {
 	var n uint64
 	for i, c := range h.Counts {
-		if lo, _ := histogram.BucketBounds(i); lo >= v {
+		if lo, _ := h.Scale.BucketBounds(i); lo >= v {
 			n += c
 		}
 	}
@@ -469,6 +469,29 @@ func TestRRUDPNoServer(t *testing.T) {
 		t.Errorf("sent %d, lost %d, responses %d, outstanding %d", cli.Sent(), cli.Lost(), cli.Responses(), cli.Outstanding())
 	}
 	t.Logf("sent %d, errors %v", cli.Sent(), cli.Errors())
+}
+
+// Round trips are recorded at 1% or better: the histogram's scale says so
+// and a percentile lies within half a bucket, 0.4%, of the round trip.
+func TestRRRoundTripResolution(t *testing.T) {
+	c := &RRClient{cfg: validRRConfig().withDefaults(), udp: true}
+	k := &rrWorker{c: c, hist: make([]atomic.Uint64, RTTScale.NumBuckets())}
+	c.workers = []*rrWorker{k}
+	f := &rrFlow{pend: rrPending{bits: make([]uint64, rrPendingWords)}}
+	c.flows = []*rrFlow{f}
+	for _, rtt := range []int64{999, 12_345, 17_001, 98_765_432} {
+		h0 := c.RTT()
+		f.sent.Add(1)
+		k.account(f, f.pend.base, rtt)
+		h := c.RTT().Sub(h0)
+		est, lo, hi, ok := h.Quantile(0.5)
+		if !ok || uint64(rtt) < lo || uint64(rtt) > hi || math.Abs(float64(est)-float64(rtt)) > 0.004*float64(rtt) {
+			t.Errorf("round trip %d ns recorded as %d [%d, %d]: not within 0.4%%", rtt, est, lo, hi)
+		}
+		if r := h.Scale.Resolution(); r > 0.01 {
+			t.Errorf("round trips recorded at %.1f%%, want 1%% or better", 100*r)
+		}
+	}
 }
 
 // rrPending matches answers to requests in any order, across the wrap of
