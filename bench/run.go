@@ -113,7 +113,7 @@ func session(ctx context.Context, c plan.Case, m plan.Measure, opts Options, bas
 	out.Sysctls = r.sysctls
 	out.Traffic.RcvBuf = r.load.rcvbuf
 	out.Traffic.Unit, out.Traffic.Bypasses = r.load.unit, r.load.bypasses
-	out.Traffic.DstPort = dstPort(r.topo.Spec.RunID)
+	out.Traffic.DstPort = r.port.port
 	out.Traffic.SenderCPUs, out.Traffic.ReceiverCPU = r.senderCPUs, r.receiverCPU
 	out.Warnings = append(out.Warnings, r.knobWarnings...)
 

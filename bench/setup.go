@@ -31,8 +31,9 @@ type running struct {
 	dropCounter  string        // how drops are counted, for the result
 	live         func(float64) // receives the live rate; nil for none
 	closeErr     error
-	senderCPUs   []int // sender i runs on senderCPUs[i]
-	receiverCPU  int   // -1: not pinned
+	senderCPUs   []int     // sender i runs on senderCPUs[i]
+	receiverCPU  int       // -1: not pinned
+	port         *portLock // the destination port, reserved for the case
 
 	rcvCancel context.CancelFunc
 	rcvDone   sync.WaitGroup
@@ -77,7 +78,10 @@ func setup(ctx context.Context, c plan.Case, j *tuning.Journal) (*running, error
 		r.knobs[d.Role] = k
 	}
 	rx := topo.Receiver
-	port := dstPort(topo.Spec.RunID)
+	if r.port, err = reservePort(portDir, topo.Spec.RunID); err != nil {
+		return r, err
+	}
+	port := r.port.port
 	if r.counters, err = vbpf.AttachIngress(rx.NS, rx.Ifname, vbpf.Options{DstPort: port, Proto: counterProto(c)}); err != nil {
 		return r, fmt.Errorf("attach counters: %w", err)
 	}
@@ -131,6 +135,9 @@ func (r *running) close() {
 		r.counters.Close()
 	}
 	r.topo.Close()
+	// Last: the port is free for another case only once nothing of this
+	// one can send to it or count it.
+	r.port.release()
 }
 
 // settings turns what the knobs became into the result's records, and flags
