@@ -3,6 +3,8 @@ package bench
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vethbench/vethbench/bench/plan"
@@ -194,18 +196,34 @@ func (l *load) close() {
 	}
 }
 
-// placement pins the senders to the first CPUs and the receiving thread to
-// the last one, so that a measurement does not depend on where the
-// scheduler puts them: on veth the receive path runs in softirq on the
-// sending CPU, and whether the reader shares that CPU changes the rate a
-// lot. With one CPU nothing is pinned.
-func placement(senders, cpus int) ([]int, int) {
-	if cpus < 2 {
-		return nil, -1
+// placement pins sender i to allowed[i % len(allowed)] and the receiving
+// thread to the last allowed CPU, so that a measurement does not depend on
+// where the scheduler puts them: on veth the receive path runs in softirq
+// on the sending CPU, and whether the reader shares that CPU changes the
+// rate a lot. allowed is the process's affinity mask (traffic.AllowedCPUs),
+// so that `taskset -c 1` or a cpuset is obeyed. When a sender must share
+// the receiving thread's CPU (fewer allowed CPUs than senders + 1),
+// warning says so, for the result. With no CPU known nothing is pinned.
+func placement(senders int, allowed []int) (senderCPUs []int, receiverCPU int, warning string) {
+	if len(allowed) == 0 {
+		return nil, -1, ""
 	}
-	out := make([]int, senders)
-	for i := range out {
-		out[i] = i % cpus
+	receiverCPU = allowed[len(allowed)-1]
+	senderCPUs = make([]int, senders)
+	var shared []string
+	for i := range senderCPUs {
+		senderCPUs[i] = allowed[i%len(allowed)]
+		if senderCPUs[i] == receiverCPU {
+			shared = append(shared, strconv.Itoa(i))
+		}
 	}
-	return out, cpus - 1
+	if len(shared) > 0 {
+		who := "sender " + shared[0] + " shares"
+		if len(shared) > 1 {
+			who = "senders " + strings.Join(shared, ", ") + " share"
+		}
+		warning = fmt.Sprintf("%s CPU %d with the receiving thread: this process may use CPUs %s (its affinity mask), fewer than the %d threads to place, so the figures include their competition for that CPU",
+			who, receiverCPU, traffic.FormatCPUs(allowed), senders+1)
+	}
+	return senderCPUs, receiverCPU, warning
 }

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"slices"
 	"sync"
 
 	"github.com/vethbench/vethbench/bench/plan"
 	"github.com/vethbench/vethbench/bench/topology"
+	"github.com/vethbench/vethbench/bench/traffic"
 	vbpf "github.com/vethbench/vethbench/ebpf"
 	"github.com/vethbench/vethbench/reports/result"
 	"github.com/vethbench/vethbench/tuning"
@@ -97,7 +97,14 @@ func setup(ctx context.Context, c plan.Case, j *tuning.Journal) (*running, error
 	if r.kernel, err = newKernelCounters(topo); err != nil {
 		return r, err
 	}
-	r.senderCPUs, r.receiverCPU = placement(c.Traffic.Senders, runtime.NumCPU())
+	allowed, err := traffic.AllowedCPUs()
+	if err != nil {
+		return r, err
+	}
+	var shared string
+	if r.senderCPUs, r.receiverCPU, shared = placement(c.Traffic.Senders, allowed); shared != "" {
+		r.knobWarnings = append(r.knobWarnings, shared)
+	}
 	r.load, err = newLoad(c, topo, port, r.senderCPUs, r.receiverCPU)
 	if err != nil {
 		return r, err
