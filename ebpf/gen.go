@@ -9,5 +9,5 @@ package vbpf
 //
 //go:generate go tool bpf2go -target bpfel -cflags "-O2 -g -Wall -Werror -nostdinc" -type vb_counts -type vb_hist counter counter.c -- -I./include
 //go:generate go tool bpf2go -target bpfel -cflags "-O2 -g -Wall -Werror -nostdinc" -type vb_drop_counts drops drops.c -- -I./include
-//go:generate go tool bpf2go -target bpfel -cflags "-O2 -g -Wall -Werror -nostdinc" -type vb_gen_counts -type vb_sink_counts xdpgen xdpgen.c -- -I./include
+//go:generate go tool bpf2go -target bpfel -cflags "-O2 -g -Wall -Werror -nostdinc" -type vb_sink_counts xdpgen xdpgen.c -- -I./include
 //go:generate go tool bpf2go -target bpfel -cflags "-O2 -g -Wall -Werror -nostdinc" xdpbare xdpbare.c -- -I./include

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -258,12 +259,13 @@ func xdpStampOf(f []byte) (uint32, uint64) {
 	return binary.LittleEndian.Uint32(p[4:]), binary.LittleEndian.Uint64(p[8:])
 }
 
-// xdpRunOnce runs vb_xdp_gen once without live frames and returns its
-// verdict and the frame as the program left it.
-func xdpRunOnce(t *testing.T, g *XDPGen, f []byte, repeat uint32) (uint32, []byte) {
+// xdpRunOnce runs vb_xdp_gen for flow's frame f without live frames, as
+// Run would (the globals set for the call), and returns its verdict and
+// the frame as the program left it.
+func xdpRunOnce(t *testing.T, g *XDPGen, flow int, f []byte, repeat uint32) (uint32, []byte) {
 	t.Helper()
 	out := make([]byte, len(f)+256)
-	ret, err := g.objs.Prog.Run(&ebpf.RunOptions{Data: f, DataOut: out, Repeat: repeat})
+	ret, _, err := g.call(flow, &ebpf.RunOptions{Data: f, DataOut: out, Repeat: repeat})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +301,7 @@ func TestXDPGenStampsAndChecksums(t *testing.T) {
 			}
 			st0 := xdpGenStats(t, g)
 			t0 := monotonicNow(t)
-			ret, out := xdpRunOnce(t, g, tc.frame, tc.repeat)
+			ret, out := xdpRunOnce(t, g, tc.flow, tc.frame, tc.repeat)
 			t1 := monotonicNow(t)
 			if ret != xdpRedirect {
 				t.Fatalf("verdict %d, want XDP_REDIRECT", ret)
@@ -338,13 +340,14 @@ func TestXDPGenStampsAndChecksums(t *testing.T) {
 			f[j] = byte(rnd.Uint32())
 		}
 		binary.BigEndian.PutUint16(f[l4+6:], udpChecksum(f))
-		if _, out := xdpRunOnce(t, g, f, 1); !udpChecksumOK(out) {
+		if _, out := xdpRunOnce(t, g, 1, f, 1); !udpChecksumOK(out) {
 			t.Fatalf("round %d: checksum wrong after one update of % x", i, f[l4:])
 		}
 	}
 }
 
-// Frames the program cannot stamp are dropped and counted, never sent.
+// Frames the program cannot stamp are dropped and counted, never sent;
+// Run refuses them, and frames of flows outside the generator's, first.
 func TestXDPGenRefuses(t *testing.T) {
 	g := xdpLoadGen(t, 1, 2)
 	dst := netip.MustParseAddrPort("10.231.0.2:47124")
@@ -354,21 +357,27 @@ func TestXDPGenRefuses(t *testing.T) {
 	options := xdpFrame(netip.MustParseAddrPort("10.231.0.1:30000"), dst, xdpMAC1, xdpMAC2, 64, false)
 	options[14] = 0x46
 	for name, f := range map[string][]byte{
-		"flow below the range": xdpFrame(netip.MustParseAddrPort("10.231.0.1:29999"), dst, xdpMAC1, xdpMAC2, 64, false),
-		"flow above the range": xdpFrame(netip.MustParseAddrPort("10.231.0.1:30002"), dst, xdpMAC1, xdpMAC2, 64, false),
-		"no magic":             badMagic,
-		"ipv4 options":         options,
-		"cut short":            good[:14+20+8+8],
-		"not IP":               append(append([]byte(nil), good[:12]...), 0x08, 0x06, 0, 1),
+		"no magic":     badMagic,
+		"ipv4 options": options,
+		"cut short":    good[:14+20+8+8],
+		"not IP":       append(append([]byte(nil), good[:12]...), 0x08, 0x06, 0, 1),
 	} {
 		st0 := xdpGenStats(t, g)
-		ret, _ := xdpRunOnce(t, g, f, 1)
+		ret, _ := xdpRunOnce(t, g, 0, f, 1)
 		d := xdpGenStats(t, g).Sub(st0)
 		if ret != xdpDrop || d.Bad != 1 || d.Frames != 0 {
 			t.Errorf("%s: verdict %d, counted %+v; want XDP_DROP and one bad frame", name, ret, d)
 		}
 		if _, err := g.Run(f, 1, 0); err == nil {
 			t.Errorf("%s: Run took a frame the program refuses", name)
+		}
+	}
+	for name, f := range map[string][]byte{
+		"flow below the range": xdpFrame(netip.MustParseAddrPort("10.231.0.1:29999"), dst, xdpMAC1, xdpMAC2, 64, false),
+		"flow above the range": xdpFrame(netip.MustParseAddrPort("10.231.0.1:30002"), dst, xdpMAC1, xdpMAC2, 64, false),
+	} {
+		if _, err := g.Run(f, 1, 0); err == nil {
+			t.Errorf("%s: Run took it", name)
 		}
 	}
 	for _, n := range []uint64{0, 1} {
@@ -678,5 +687,217 @@ func TestXDPBare(t *testing.T) {
 	}
 	if _, err := LoadXDPBare(0); err == nil {
 		t.Error("LoadXDPBare with ifindex 0 succeeded")
+	}
+}
+
+// xdpCapture is an AF_PACKET socket on a device that reads what arrives.
+type xdpCapture struct{ fd int }
+
+func xdpCaptureOn(t *testing.T, ep topology.Endpoint) *xdpCapture {
+	t.Helper()
+	proto := int(uint16(unix.ETH_P_ALL)<<8 | uint16(unix.ETH_P_ALL)>>8) // network order
+	c := &xdpCapture{fd: -1}
+	err := ep.NS.Do(func() error {
+		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, proto)
+		if err != nil {
+			return err
+		}
+		c.fd = fd
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 32<<20); err != nil {
+			return err
+		}
+		tv := unix.NsecToTimeval((500 * time.Millisecond).Nanoseconds())
+		if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+			return err
+		}
+		return unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: uint16(proto), Ifindex: ep.Ifindex})
+	})
+	if c.fd >= 0 {
+		t.Cleanup(func() { unix.Close(c.fd) })
+	}
+	if err != nil {
+		t.Fatalf("AF_PACKET socket on %s: %v", ep.Ifname, err)
+	}
+	return c
+}
+
+// stamps reads n vethbench frames to port and returns their sequence
+// numbers and send times, in arrival order.
+func (c *xdpCapture) stamps(t *testing.T, n int, port uint16) (seqs []uint32, times []uint64) {
+	t.Helper()
+	buf := make([]byte, 4096)
+	for len(seqs) < n {
+		m, _, err := unix.Recvfrom(c.fd, buf, 0)
+		if err != nil {
+			t.Fatalf("captured %d of %d frames: %v", len(seqs), n, err)
+		}
+		f := buf[:m]
+		l4, ok := udpOffset(f)
+		if !ok || len(f) < l4+24 || binary.BigEndian.Uint16(f[l4+2:]) != port {
+			continue
+		}
+		s, ts := xdpStampOf(f)
+		seqs, times = append(seqs, s), append(times, ts)
+	}
+	return seqs, times
+}
+
+// With SetBatchStamp(true) the frames of a batch arrive with the time the
+// batch began, one clock read per batch; without, each frame has its own.
+func TestXDPGenBatchStamp(t *testing.T) {
+	x := xdpVeth(t, topology.IPv4)
+	xdpSetGRO(t, x.Receiver, true)
+	capture := xdpCaptureOn(t, x.Receiver)
+	g := xdpLoadGen(t, x.Sender.Ifindex, 1)
+	f := x.frame(0, 64)
+	const batch, batches = 16, 6
+	if d, err := g.StampSpread(); err != nil || d != (StampSpread{}) {
+		t.Fatalf("a fresh generator's stamp spread: %+v, %v", d, err)
+	}
+	for _, perBatch := range []bool{true, false} {
+		g.SetBatchStamp(perBatch)
+		seq0, err := g.NextSeq(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t0 := monotonicNow(t)
+		xdpGenRun(t, x.Sender.NS, g, f, batch*batches, batch)
+		t1 := monotonicNow(t)
+		seqs, times := capture.stamps(t, batch*batches, xdpTestPort)
+		// Each stamp served its batch for a while, within the call.
+		d, err := g.StampSpread()
+		if err != nil || (perBatch && (d.Batches != batches || d.Mean <= 0 || d.Mean > d.Max)) || d.Max > time.Duration(t1-t0) {
+			t.Errorf("stamp spread %+v (%v) after %d batches in %v", d, err, batches, time.Duration(t1-t0))
+		}
+		for i := range seqs {
+			if seqs[i] != uint32(seq0)+uint32(i) {
+				t.Fatalf("frame %d has sequence %d, want %d", i, seqs[i], seq0+uint64(i))
+			}
+			if times[i] < t0 || times[i] > t1 || (i > 0 && times[i] < times[i-1]) {
+				t.Fatalf("frame %d stamped %d: outside the call [%d, %d] or before the frame ahead of it (%d)", i, times[i], t0, t1, times[max(i-1, 0)])
+			}
+		}
+		for b := range batches {
+			distinct := len(slices.Compact(slices.Clone(times[b*batch : (b+1)*batch])))
+			switch {
+			case perBatch && distinct != 1:
+				t.Errorf("per batch: batch %d carries %d send times, want 1", b, distinct)
+			case perBatch && b > 0 && times[b*batch] == times[b*batch-1]:
+				t.Errorf("per batch: batch %d has the send time of the one before", b)
+			case !perBatch && distinct < batch/2:
+				t.Errorf("per frame: batch %d carries %d send times for %d frames", b, distinct, batch)
+			}
+		}
+	}
+}
+
+// The generator's cost per frame, stamping once per batch, is within 10%
+// of the bare redirect's on the same path: the clock read per frame is
+// what it adds. Cost is the sending thread's CPU time per frame the sink
+// took (which on veth includes the peer's receive path; wall time where
+// the kernel charges softirq work apart, with IRQ time accounting),
+// median over alternating rounds.
+func TestXDPGenCost(t *testing.T) {
+	x := xdpVeth(t, topology.IPv4)
+	sink, err := AttachXDPSink(x.Receiver.NS, x.Receiver.Ifname, xdpTestPort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sink.Close() })
+	bare, err := LoadXDPBare(x.Sender.Ifindex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bare.Close() })
+	perFrame := xdpLoadGen(t, x.Sender.Ifindex, 1)
+	perBatch := xdpLoadGen(t, x.Sender.Ifindex, 1)
+	perBatch.SetBatchStamp(true)
+	irqTime, known := testenv.KernelConfig("CONFIG_IRQ_TIME_ACCOUNTING")
+	wall := irqTime || !known
+	f := x.frame(0, 64)
+	cost := func(p interface {
+		Run([]byte, int, int) (uint64, error)
+	}) float64 {
+		k0, err := sink.Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var spent time.Duration
+		err = x.Sender.NS.Do(func() error {
+			var cpus unix.CPUSet
+			cpus.Set(0)
+			if err := unix.SchedSetaffinity(0, &cpus); err != nil {
+				return err
+			}
+			c0, w0 := threadCPUTime(t), time.Now()
+			for time.Since(w0) < 200*time.Millisecond {
+				if _, err := p.Run(f, 8192, 0); err != nil {
+					return err
+				}
+			}
+			spent = threadCPUTime(t) - c0
+			if wall {
+				spent = time.Since(w0)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		xdpSettleDev(t, x.rcvStats, x.Receiver.Ifname)
+		k1, err := sink.Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := k1.Sub(k0).Packets
+		if n == 0 {
+			t.Fatal("the sink took no frame")
+		}
+		return float64(spent.Nanoseconds()) / float64(n)
+	}
+	var b, pb, pf []float64
+	for range 5 {
+		b, pb, pf = append(b, cost(bare)), append(pb, cost(perBatch)), append(pf, cost(perFrame))
+	}
+	mb, mpb, mpf := xdpMedian(b), xdpMedian(pb), xdpMedian(pf)
+	if d, err := perFrame.StampSpread(); err != nil || d != (StampSpread{}) {
+		t.Errorf("per-frame stamps spread %+v (%v), want none", d, err)
+	}
+	t.Logf("ns per frame (wall %v): bare %.0f, stamp per batch %.0f (%.2fx), per frame %.0f (%.2fx)", wall, mb, mpb, mb/mpb, mpf, mb/mpf)
+	if testenv.Emulated() {
+		t.Skip("costs under emulation say nothing")
+	}
+	if mb/mpb < 0.9 {
+		t.Errorf("stamping per batch the generator reaches %.2fx of the bare redirect, want at least 0.90x", mb/mpb)
+	}
+}
+
+func xdpMedian(x []float64) float64 {
+	s := slices.Sorted(slices.Values(x))
+	return s[len(s)/2]
+}
+
+// threadCPUTime is the calling thread's CPU time.
+func threadCPUTime(t *testing.T) time.Duration {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(ts.Nano())
+}
+
+// Merge weighs each side's mean by its batches.
+func TestStampSpreadMerge(t *testing.T) {
+	a := StampSpread{Batches: 1, Mean: 10 * time.Microsecond, Max: 10 * time.Microsecond}
+	b := StampSpread{Batches: 3, Mean: 2 * time.Microsecond, Max: 5 * time.Microsecond}
+	want := StampSpread{Batches: 4, Mean: 4 * time.Microsecond, Max: 10 * time.Microsecond}
+	if got := a.Merge(b); got != want {
+		t.Errorf("merge: %+v, want %+v", got, want)
+	}
+	if got := (StampSpread{}).Merge(StampSpread{}); got != (StampSpread{}) {
+		t.Errorf("merge of nothing: %+v", got)
+	}
+	if got := (StampSpread{}).Merge(b); got != b {
+		t.Errorf("merge into nothing: %+v, want %+v", got, b)
 	}
 }

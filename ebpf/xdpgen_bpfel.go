@@ -31,15 +31,19 @@ type xdpgenVbSinkCounts struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	xdpgenMapVbGenCounters  = "vb_gen_counters"
-	xdpgenMapVbGenSeq       = "vb_gen_seq"
 	xdpgenMapVbSinkCounters = "vb_sink_counters"
 	xdpgenProgVbXdpGen      = "vb_xdp_gen"
 	xdpgenProgVbXdpSink     = "vb_xdp_sink"
-	xdpgenVarFlowBase       = "flow_base"
-	xdpgenVarFlows          = "flows"
+	xdpgenVarGenCounts      = "gen_counts"
 	xdpgenVarIfindex        = "ifindex"
+	xdpgenVarNextSeq        = "next_seq"
 	xdpgenVarSinkPort       = "sink_port"
+	xdpgenVarSpreadMax      = "spread_max"
+	xdpgenVarSpreadN        = "spread_n"
+	xdpgenVarSpreadSum      = "spread_sum"
+	xdpgenVarStamp          = "stamp"
+	xdpgenVarStampEvery     = "stamp_every"
+	xdpgenVarStampLeft      = "stamp_left"
 )
 
 // loadXdpgen returns the embedded CollectionSpec for xdpgen.
@@ -92,8 +96,6 @@ type xdpgenProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type xdpgenMapSpecs struct {
-	VbGenCounters  *ebpf.MapSpec `ebpf:"vb_gen_counters"`
-	VbGenSeq       *ebpf.MapSpec `ebpf:"vb_gen_seq"`
 	VbSinkCounters *ebpf.MapSpec `ebpf:"vb_sink_counters"`
 }
 
@@ -101,10 +103,16 @@ type xdpgenMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type xdpgenVariableSpecs struct {
-	FlowBase *ebpf.VariableSpec `ebpf:"flow_base"`
-	Flows    *ebpf.VariableSpec `ebpf:"flows"`
-	Ifindex  *ebpf.VariableSpec `ebpf:"ifindex"`
-	SinkPort *ebpf.VariableSpec `ebpf:"sink_port"`
+	GenCounts  *ebpf.VariableSpec `ebpf:"gen_counts"`
+	Ifindex    *ebpf.VariableSpec `ebpf:"ifindex"`
+	NextSeq    *ebpf.VariableSpec `ebpf:"next_seq"`
+	SinkPort   *ebpf.VariableSpec `ebpf:"sink_port"`
+	SpreadMax  *ebpf.VariableSpec `ebpf:"spread_max"`
+	SpreadN    *ebpf.VariableSpec `ebpf:"spread_n"`
+	SpreadSum  *ebpf.VariableSpec `ebpf:"spread_sum"`
+	Stamp      *ebpf.VariableSpec `ebpf:"stamp"`
+	StampEvery *ebpf.VariableSpec `ebpf:"stamp_every"`
+	StampLeft  *ebpf.VariableSpec `ebpf:"stamp_left"`
 }
 
 // xdpgenObjects contains all objects after they have been loaded into the kernel.
@@ -127,15 +135,11 @@ func (o *xdpgenObjects) Close() error {
 //
 // It can be passed to loadXdpgenObjects or ebpf.CollectionSpec.LoadAndAssign.
 type xdpgenMaps struct {
-	VbGenCounters  *ebpf.Map `ebpf:"vb_gen_counters"`
-	VbGenSeq       *ebpf.Map `ebpf:"vb_gen_seq"`
 	VbSinkCounters *ebpf.Map `ebpf:"vb_sink_counters"`
 }
 
 func (m *xdpgenMaps) Close() error {
 	return _XdpgenClose(
-		m.VbGenCounters,
-		m.VbGenSeq,
 		m.VbSinkCounters,
 	)
 }
@@ -144,10 +148,16 @@ func (m *xdpgenMaps) Close() error {
 //
 // It can be passed to loadXdpgenObjects or ebpf.CollectionSpec.LoadAndAssign.
 type xdpgenVariables struct {
-	FlowBase *ebpf.Variable `ebpf:"flow_base"`
-	Flows    *ebpf.Variable `ebpf:"flows"`
-	Ifindex  *ebpf.Variable `ebpf:"ifindex"`
-	SinkPort *ebpf.Variable `ebpf:"sink_port"`
+	GenCounts  *ebpf.Variable `ebpf:"gen_counts"`
+	Ifindex    *ebpf.Variable `ebpf:"ifindex"`
+	NextSeq    *ebpf.Variable `ebpf:"next_seq"`
+	SinkPort   *ebpf.Variable `ebpf:"sink_port"`
+	SpreadMax  *ebpf.Variable `ebpf:"spread_max"`
+	SpreadN    *ebpf.Variable `ebpf:"spread_n"`
+	SpreadSum  *ebpf.Variable `ebpf:"spread_sum"`
+	Stamp      *ebpf.Variable `ebpf:"stamp"`
+	StampEvery *ebpf.Variable `ebpf:"stamp_every"`
+	StampLeft  *ebpf.Variable `ebpf:"stamp_left"`
 }
 
 // xdpgenPrograms contains all programs after they have been loaded into the kernel.

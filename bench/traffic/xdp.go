@@ -77,6 +77,12 @@ type XDPConfig struct {
 	// to CPUs[w % len(CPUs)]; empty pins nothing.
 	Workers int
 	CPUs    []int
+	// BatchStamp reads the clock once per batch instead of once per
+	// frame: every frame of a batch carries the time the batch began.
+	// The clock read is most of what the generator adds to a frame's
+	// cost; the price is latency that reads high by up to the time a
+	// batch takes to make (XDPSender.StampSpread says how long).
+	BatchStamp bool
 	// Bare runs vb_xdp_bare instead of vb_xdp_gen, in the same loop: it
 	// redirects the frames as built, unstamped (sequence and send time 0)
 	// and uncounted, so Sent counts repeat per completed call. It is the
@@ -156,8 +162,6 @@ func (c XDPConfig) Validate() error {
 type XDPSender struct {
 	ns      *netns.NS
 	cfg     XDPConfig
-	prog    xdpProgram
-	gen     *vbpf.XDPGen // prog, unless Bare
 	workers []*xdpWorker
 	// xmitKnown: the kernel reports XDP features, so Run checks them.
 	xmitKnown bool
@@ -175,12 +179,15 @@ type xdpProgram interface {
 	Close() error
 }
 
-// xdpWorker is one BPF_PROG_RUN loop and what it alone touches.
+// xdpWorker is one BPF_PROG_RUN loop and what it alone touches: its own
+// instance of the program, whose state is one thread's at a time.
 type xdpWorker struct {
 	s      *XDPSender
-	frames [][]byte // one per flow it owns
-	rate   float64  // frames/s of this worker; 0: unlimited
-	cpu    int      // pinned to this CPU; -1: not pinned
+	prog   xdpProgram
+	gen    *vbpf.XDPGen // prog, unless Bare
+	frames [][]byte     // one per flow it owns
+	rate   float64      // frames/s of this worker; 0: unlimited
+	cpu    int          // pinned to this CPU; -1: not pinned
 	clock  monoClock
 	stop   *atomic.Bool // the current Run's
 
@@ -190,8 +197,8 @@ type xdpWorker struct {
 }
 
 // NewXDPSender validates cfg, checks the sending device inside ns (nil:
-// the current namespace) and that it takes redirected frames, loads
-// vb_xdp_gen for it and builds one frame per flow. The caller closes the
+// the current namespace) and that it takes redirected frames, loads an
+// instance of vb_xdp_gen per worker and builds one frame per flow. The caller closes the
 // sender. Errors wrap ErrInvalid for a bad configuration (FrameSize above
 // the device's MTU or what live frames hold included), vbpf.ErrNoXDPXmit
 // when the device does not take redirected frames, and vbpf.ErrNotSupported
@@ -230,19 +237,6 @@ func NewXDPSender(ns *netns.NS, cfg XDPConfig) (*XDPSender, error) {
 	if err := s.checkXmit(); err != nil {
 		return nil, err
 	}
-	if cfg.Bare {
-		s.prog, err = vbpf.LoadXDPBare(cfg.Ifindex)
-	} else {
-		s.gen, err = vbpf.LoadXDPGen(cfg.Ifindex, cfg.SrcPortBase, cfg.Flows)
-		s.prog = s.gen
-	}
-	if err != nil {
-		return nil, fmt.Errorf("xdp sender: %w", err)
-	}
-	if most := s.prog.MaxFrame(); cfg.FrameSize > most {
-		s.prog.Close()
-		return nil, fmt.Errorf("%w: FrameSize %d above the %d bytes a live XDP frame holds on this kernel", ErrInvalid, cfg.FrameSize, most)
-	}
 	frames := make([][]byte, cfg.Flows)
 	for i := range frames {
 		frames[i], err = BuildFrame(FrameSpec{
@@ -252,7 +246,6 @@ func NewXDPSender(ns *netns.NS, cfg XDPConfig) (*XDPSender, error) {
 			FrameSize: cfg.FrameSize,
 		})
 		if err != nil {
-			s.prog.Close()
 			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
 	}
@@ -264,9 +257,45 @@ func NewXDPSender(ns *netns.NS, cfg XDPConfig) (*XDPSender, error) {
 		for f := w; f < cfg.Flows; f += cfg.Workers {
 			k.frames = append(k.frames, frames[f])
 		}
+		if err := k.load(); err != nil {
+			s.closePrograms()
+			return nil, err
+		}
 		s.workers = append(s.workers, k)
 	}
 	return s, nil
+}
+
+// load loads the worker's instance of the program.
+func (k *xdpWorker) load() error {
+	cfg := k.s.cfg
+	var err error
+	if cfg.Bare {
+		k.prog, err = vbpf.LoadXDPBare(cfg.Ifindex)
+	} else {
+		k.gen, err = vbpf.LoadXDPGen(cfg.Ifindex, cfg.SrcPortBase, cfg.Flows)
+		if err == nil {
+			k.gen.SetBatchStamp(cfg.BatchStamp)
+			k.prog = k.gen
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("xdp sender: %w", err)
+	}
+	if most := k.prog.MaxFrame(); cfg.FrameSize > most {
+		k.prog.Close()
+		return fmt.Errorf("%w: FrameSize %d above the %d bytes a live XDP frame holds on this kernel", ErrInvalid, cfg.FrameSize, most)
+	}
+	return nil
+}
+
+// closePrograms closes every worker's program.
+func (s *XDPSender) closePrograms() error {
+	var errs []error
+	for _, k := range s.workers {
+		errs = append(errs, k.prog.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // checkXmit fails if the sending device does not take redirected frames
@@ -308,10 +337,20 @@ func (s *XDPSender) SentBytes() uint64 { return s.Sent() * uint64(s.cfg.FrameSiz
 // redirected, frames it refused): the same frames Sent counts. A Bare
 // sender's program counts nothing: it returns an error.
 func (s *XDPSender) ProgramStats() (vbpf.XDPGenStats, error) {
-	if s.gen == nil {
+	if s.cfg.Bare {
 		return vbpf.XDPGenStats{}, errors.New("xdp sender: the bare program counts nothing")
 	}
-	return s.gen.Stats()
+	var sum vbpf.XDPGenStats
+	for _, k := range s.workers {
+		st, err := k.gen.Stats()
+		if err != nil {
+			return vbpf.XDPGenStats{}, fmt.Errorf("xdp sender: %w", err)
+		}
+		sum.Frames += st.Frames
+		sum.Bytes += st.Bytes
+		sum.Bad += st.Bad
+	}
+	return sum, nil
 }
 
 // Errors counts the errors of BPF_PROG_RUN calls that did not stop Run,
@@ -331,6 +370,27 @@ func (s *XDPSender) CPUTime() time.Duration {
 		ns += k.cpuNS.Load()
 	}
 	return time.Duration(ns)
+}
+
+// StampSpread is how much earlier than its frame a send time was, over
+// all Runs, as the programs measured it: for each batch, the time its
+// stamp served, from the clock read to the batch's last frame. One-way
+// latencies read high by up to that much beyond what per-frame stamps
+// give. The zero value unless BatchStamp, or while every call was a
+// single frame (a low rate): then each frame had its own stamp.
+func (s *XDPSender) StampSpread() (vbpf.StampSpread, error) {
+	var all vbpf.StampSpread
+	for _, k := range s.workers {
+		if k.gen == nil {
+			continue
+		}
+		d, err := k.gen.StampSpread()
+		if err != nil {
+			return vbpf.StampSpread{}, fmt.Errorf("xdp sender: %w", err)
+		}
+		all = all.Merge(d)
+	}
+	return all, nil
 }
 
 // Threads is the number of worker threads.
@@ -398,7 +458,7 @@ func (k *xdpWorker) loop() error {
 			continue
 		}
 		start := k.clock.now()
-		got, err := s.prog.Run(k.frames[flow], r, batch)
+		got, err := k.prog.Run(k.frames[flow], r, batch)
 		took := k.clock.now() - start
 		k.sent.Add(got)
 		if err != nil {
@@ -439,7 +499,7 @@ func (s *XDPSender) Close() error {
 	if !s.state.close() {
 		return nil
 	}
-	if err := s.prog.Close(); err != nil {
+	if err := s.closePrograms(); err != nil {
 		return fmt.Errorf("xdp sender: %w", err)
 	}
 	return nil

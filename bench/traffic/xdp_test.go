@@ -216,6 +216,7 @@ type xdpRun struct {
 	sndErr, rcvErr error
 	d              xdpSnap
 	prog           vbpf.XDPGenStats
+	spread         vbpf.StampSpread
 }
 
 func (r xdpRun) udp(ipv6 bool, field string) uint64 {
@@ -231,11 +232,11 @@ func (r xdpRun) String() string {
 		rcv = fmt.Sprintf("received %d (gaps %d, late %d, invalid %d), ", r.rcv.Received(), r.rcv.SeqGaps(), r.rcv.Late(), r.rcv.Invalid())
 	}
 	return fmt.Sprintf("sent %d in %v (%.0f pps), %sprogram %+v, ingress matched %d, sink %+v, "+
-		"sender dev %+v, receiver dev %+v, Udp InErrors %d/%d InCsumErrors %d/%d, errors %v, max lag %v, cpu %v",
+		"sender dev %+v, receiver dev %+v, Udp InErrors %d/%d InCsumErrors %d/%d, errors %v, max lag %v, cpu %v, stamp spread %v",
 		r.snd.Sent(), r.elapsed.Round(time.Millisecond), float64(r.snd.Sent())/r.elapsed.Seconds(), rcv,
 		r.prog, r.d.ingress.Matched, r.d.sink, r.d.sndDev, r.d.rcvDev,
 		r.d.snmp["Udp.InErrors"], r.d.snmp["Udp6InErrors"], r.d.snmp["Udp.InCsumErrors"], r.d.snmp["Udp6InCsumErrors"],
-		r.snd.Errors(), r.snd.MaxLag(), r.snd.CPUTime())
+		r.snd.Errors(), r.snd.MaxLag(), r.snd.CPUTime(), r.spread)
 }
 
 // runXDP runs an XDP sender for d from topo's sender, with a draining
@@ -305,6 +306,9 @@ func runXDP(t testing.TB, topo *topology.Topology, cnt *xdpCounters, cfg XDPConf
 		if res.prog, err = snd.ProgramStats(); err != nil {
 			t.Fatal(err)
 		}
+		if res.spread, err = snd.StampSpread(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := snd.Close(); err != nil {
 		t.Errorf("close sender: %v", err)
@@ -323,14 +327,22 @@ func runXDP(t testing.TB, topo *topology.Topology, cnt *xdpCounters, cfg XDPConf
 func TestXDPFixedRate(t *testing.T) {
 	testenv.RequireRoot(t)
 	const rate = 20000
-	for _, fam := range []topology.Family{topology.IPv4, topology.IPv6} {
-		t.Run(string(fam), func(t *testing.T) {
+	for _, tc := range []struct {
+		fam        topology.Family
+		batchStamp bool
+	}{{topology.IPv4, false}, {topology.IPv6, false}, {topology.IPv6, true}} {
+		fam := tc.fam
+		name := string(fam)
+		if tc.batchStamp {
+			name += "/batch-stamp"
+		}
+		t.Run(name, func(t *testing.T) {
 			topo := realize(t, topology.Spec{Kind: topology.KindVeth, Family: fam})
 			xdpSetGRO(t, topo.Receiver, true)
 			ipv6 := fam == topology.IPv6
 			cnt := newXDPCounters(t, topo)
 			cnt.attachIngress(t)
-			cfg := XDPConfig{Flows: 4, Workers: 2, FrameSize: MinFrame(ipv6) + 30, Rate: rate}
+			cfg := XDPConfig{Flows: 4, Workers: 2, FrameSize: MinFrame(ipv6) + 30, Rate: rate, BatchStamp: tc.batchStamp}
 			// Each datagram built from a live frame holds a whole page
 			// (truesize about 4.5 KB): a buffer for the whole run keeps a
 			// receiver that a loaded machine deschedules from losing any.
@@ -373,6 +385,11 @@ func TestXDPFixedRate(t *testing.T) {
 			if r.snd.Threads() != 2 || r.snd.CPUTime() <= 0 {
 				t.Errorf("threads %d, CPU time %v", r.snd.Threads(), r.snd.CPUTime())
 			}
+			// At this rate a call sends a frame or two, a batch each:
+			// stamps spread over a second frame at most.
+			if s := r.spread; (!tc.batchStamp && s.Batches != 0) || s.Mean > s.Max || s.Max > r.elapsed {
+				t.Errorf("stamp spread %+v with batch stamps %v", s, tc.batchStamp)
+			}
 		})
 	}
 }
@@ -385,15 +402,23 @@ func TestXDPFixedRate(t *testing.T) {
 // drops a datagram with a bad one (InCsumErrors).
 func TestXDPUnlimitedAccounting(t *testing.T) {
 	testenv.RequireRoot(t)
-	for _, fam := range []topology.Family{topology.IPv4, topology.IPv6} {
-		t.Run(string(fam), func(t *testing.T) {
+	for _, tc := range []struct {
+		fam        topology.Family
+		batchStamp bool
+	}{{topology.IPv4, false}, {topology.IPv6, false}, {topology.IPv6, true}} {
+		fam := tc.fam
+		name := string(fam)
+		if tc.batchStamp {
+			name += "/batch-stamp"
+		}
+		t.Run(name, func(t *testing.T) {
 			topo := realize(t, topology.Spec{Kind: topology.KindVeth, Family: fam})
 			xdpSetGRO(t, topo.Receiver, true)
 			ipv6 := fam == topology.IPv6
 			cnt := newXDPCounters(t, topo)
 			cnt.attachIngress(t)
 			// A batch as large as the ring makes ring drops likely.
-			cfg := XDPConfig{Flows: 2, FrameSize: MinFrame(ipv6), Batch: MaxXDPBatch}
+			cfg := XDPConfig{Flows: 2, FrameSize: MinFrame(ipv6), Batch: MaxXDPBatch, BatchStamp: tc.batchStamp}
 			r := runXDP(t, topo, cnt, cfg, 256<<10, -1, 300*time.Millisecond)
 			if r.sndErr != nil || r.rcvErr != nil {
 				t.Fatalf("sender: %v, receiver: %v", r.sndErr, r.rcvErr)
@@ -424,6 +449,11 @@ func TestXDPUnlimitedAccounting(t *testing.T) {
 			}
 			if r.snd.MaxLag() != 0 || r.snd.CPUTime() <= 0 || sent == 0 {
 				t.Errorf("max lag %v, CPU time %v, sent %d", r.snd.MaxLag(), r.snd.CPUTime(), sent)
+			}
+			// Unlimited calls run full batches: with batch stamps a stamp
+			// serves a whole batch, which takes time to make.
+			if s := r.spread; tc.batchStamp != (s.Batches > 0) || s.Mean > s.Max || s.Max > r.elapsed {
+				t.Errorf("stamp spread %+v with batch stamps %v", s, tc.batchStamp)
 			}
 		})
 	}
