@@ -45,8 +45,9 @@ type load struct {
 	rtt func() histogram.Histogram
 	// lost and late count rr requests given up on and responses after it.
 	lost, late func() uint64
-	// tcp: the sender's segments out and retransmissions.
-	tcpOut func() (segs, retrans uint64)
+	// tcp: the sender's segments out and retransmissions, from TCP_INFO;
+	// an error when it cannot be read (the figures would miss them).
+	tcpOut func() (segs, retrans uint64, err error)
 	// rcvbuf is the receiving socket's effective buffer (UDP), 0 otherwise.
 	rcvbuf   int
 	bypasses string
@@ -117,12 +118,12 @@ func newLoad(c plan.Case, topo *topology.Topology, port uint16, senderCPUs []int
 		})
 		if err == nil {
 			l.gen = tcp
-			l.tcpOut = func() (uint64, uint64) {
+			l.tcpOut = func() (uint64, uint64, error) {
 				st, err := tcp.TCPInfo()
 				if err != nil {
-					return 0, 0
+					return 0, 0, fmt.Errorf("tcp sender: %w", err)
 				}
-				return st.DataSegsOut, st.TotalRetrans
+				return st.DataSegsOut, st.TotalRetrans, nil
 			}
 		}
 	case plan.GenXDP:

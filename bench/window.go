@@ -54,7 +54,9 @@ func (r *running) snapshot() (snapshot, error) {
 		s.rtt = l.rtt()
 	}
 	if l.tcpOut != nil {
-		s.tcpSegs, s.retrans = l.tcpOut()
+		if s.tcpSegs, s.retrans, err = l.tcpOut(); err != nil {
+			return s, err
+		}
 	}
 	s.genCPU, s.rcvCPU = l.gen.CPUTime(), l.server.CPUTime()
 	if s.cpu, err = readCPUSnap(); err != nil {
