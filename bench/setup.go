@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/vethbench/vethbench/bench/plan"
@@ -64,7 +65,12 @@ func setup(ctx context.Context, c plan.Case, j *tuning.Journal) (*running, error
 	}
 	r.sysctls = map[string]map[string]string{}
 	for _, n := range topo.Namespaces() {
-		r.sysctls[n.Name] = tuning.ReadNamespace(n.NS)
+		// Like a device knob that cannot be read, a sysctl that cannot be
+		// read leaves a hole in the record, not in the measurement.
+		var err error
+		if r.sysctls[n.Name], err = tuning.ReadNamespace(n.NS); err != nil {
+			r.knobWarnings = append(r.knobWarnings, fmt.Sprintf("sysctls of namespace %s: %s", n.Name, strings.ReplaceAll(err.Error(), "\n", "; ")))
+		}
 	}
 	r.knobs = make(map[string]result.DeviceKnobs, len(topo.Devices))
 	for _, d := range topo.Devices {

@@ -38,6 +38,27 @@ const HostTarget = "host"
 // ErrRefused is wrapped by Applied.Err for a refused knob.
 var ErrRefused = errors.New("refused by the kernel")
 
+// ErrChangedSince is wrapped by the error restore returns for a host
+// sysctl that someone else changed while vethbench held it: their value is
+// kept, not overwritten, and the error says so (a *ChangedSinceError).
+var ErrChangedSince = errors.New("changed by someone else during the run")
+
+// ChangedSinceError is a host sysctl restore left alone because it held
+// neither vethbench's value nor the original any more.
+type ChangedSinceError struct {
+	Sysctl   string // "net.core.netdev_max_backlog"
+	Original string // the value before vethbench changed it
+	Set      string // the value vethbench set
+	Found    string // the value found at restore, kept
+}
+
+func (e *ChangedSinceError) Error() string {
+	return fmt.Sprintf("%s%s: %s: kept at %s (vethbench set %s, the original was %s), so the trials ran under a value that changed",
+		SysctlPrefix, e.Sysctl, ErrChangedSince, e.Found, e.Set, e.Original)
+}
+
+func (e *ChangedSinceError) Unwrap() error { return ErrChangedSince }
+
 // Applied is what became of one knob on one target.
 type Applied struct {
 	Knob string `json:"knob"`
@@ -101,8 +122,12 @@ var testHookBeforeHostWrite func(sysctl string)
 // namespaces alive until then), and is idempotent: later calls return the
 // first call's result. Call it before closing the topology, and always:
 // device and namespace values would die with the namespaces, host values
-// would not. topo may be nil when every setting is host-wide; j may be nil
-// when none is.
+// would not. A host sysctl is written back only while it still holds the
+// value vethbench set (as Journal.RestoreStale does after a crash): one an
+// administrator changed during the run keeps their value, and restore's
+// error then includes a *ChangedSinceError (ErrChangedSince) naming it.
+// topo may be nil when every setting is host-wide; j may be nil when none
+// is.
 func Apply(ctx context.Context, topo *topology.Topology, settings []Setting, j *Journal) (applied []Applied, restore func() error, err error) {
 	var t *targets
 	if topo != nil {
@@ -259,12 +284,22 @@ func (a *applier) journalHost(rs []resolved) (map[string]*op, error) {
 			if err != nil {
 				return err
 			}
-			if cur != e.Original {
+			var kept error
+			switch {
+			case cur == e.Original:
+			case cur == e.Value: // still ours
 				if err := setSysctl(a.k, nil, e.Sysctl, e.Original); err != nil {
 					return err // the entry stays: cleanup will retry
 				}
+			default:
+				// Someone changed it while we held it: theirs stays, and
+				// the journal lets go of it, as RestoreStale would.
+				kept = &ChangedSinceError{Sysctl: e.Sysctl, Original: e.Original, Set: e.Value, Found: cur}
 			}
-			return a.j.release(e.Sysctl)
+			if err := a.j.release(e.Sysctl); err != nil {
+				return errors.Join(kept, err)
+			}
+			return kept
 		}
 	}
 	return ops, nil

@@ -48,7 +48,11 @@ func readState(t *testing.T, topo *topology.Topology) state {
 		s.devices[d.Role] = k
 	}
 	for _, n := range topo.Namespaces() {
-		s.namespaces[n.Name] = ReadNamespace(n.NS)
+		m, err := ReadNamespace(n.NS)
+		if err != nil {
+			t.Errorf("namespace %s: %v", n.Name, err)
+		}
+		s.namespaces[n.Name] = m
 	}
 	return s
 }

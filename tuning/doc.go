@@ -27,7 +27,11 @@
 // Apply returns an error only when it cannot go on: invalid settings
 // (wrapping ErrInvalid, before anything is touched), a host sysctl another
 // vethbench holds or left behind, a journal or namespace failure, a
-// cancelled context; it has then put back what it changed. ReadDevice
-// fails only when the device cannot be found, and lists a knob it cannot
-// read in DeviceKnobs.Errors.
+// cancelled context; it has then put back what it changed. Its restore
+// writes a host sysctl back only while it still holds vethbench's value:
+// one changed by someone else during the run is kept, and restore's error
+// wraps ErrChangedSince (a *ChangedSinceError naming it). ReadDevice fails
+// only when the device cannot be found, and lists a knob it cannot read in
+// DeviceKnobs.Errors; ReadNamespace leaves out a sysctl the kernel lacks
+// and returns any other failure along with what it read.
 package tuning

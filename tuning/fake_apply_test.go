@@ -11,6 +11,8 @@ import (
 
 	"github.com/safchain/ethtool"
 	"golang.org/x/sys/unix"
+
+	"github.com/vethbench/vethbench/internal/netns"
 )
 
 // The TestFake tests run Apply, restore and the read-back against
@@ -562,6 +564,53 @@ func TestFakeHostSysctlJournaledFirst(t *testing.T) {
 	}
 }
 
+// Restore writes a host sysctl back only while it holds the value
+// vethbench set, as RestoreStale does after a crash: an administrator's
+// change during the run is kept and reported, by type, and the journal
+// lets go of it all the same; a sysctl someone put back to its original
+// is not written at all.
+func TestFakeRestoreKeepsOthersChange(t *testing.T) {
+	k, _ := fakePair()
+	j := fakeJournal(t)
+	k.sysctls[nil]["net.core.rmem_max"] = "212992"
+	_, restore, err := apply(t.Context(), k, nil, []Setting{{"sysctl.net.core.netdev_budget", "600"},
+		{"sysctl.net.core.netdev_max_backlog", "2000"}, {"sysctl.net.core.rmem_max", "4194304"}}, j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// During the run: an administrator raises the backlog further, and
+	// someone puts rmem_max back by hand.
+	host := k.sysctls[nil]
+	host["net.core.netdev_max_backlog"] = "5000"
+	host["net.core.rmem_max"] = "212992"
+	k.log = nil
+
+	err = restore()
+	var ce *ChangedSinceError
+	if !errors.Is(err, ErrChangedSince) || !errors.As(err, &ce) {
+		t.Fatalf("restore: %v, want a *ChangedSinceError", err)
+	}
+	if want := (ChangedSinceError{Sysctl: "net.core.netdev_max_backlog", Original: "1000", Set: "2000", Found: "5000"}); *ce != want {
+		t.Errorf("kept %+v, want %+v", *ce, want)
+	}
+	if !strings.Contains(err.Error(), "restore sysctl.net.core.netdev_max_backlog on host: sysctl.net.core.netdev_max_backlog: changed by someone else during the run: kept at 5000 (vethbench set 2000, the original was 1000)") {
+		t.Errorf("restore's error says %q", err)
+	}
+	if strings.Count(err.Error(), "\n") > 0 {
+		t.Errorf("restore reported more than the kept sysctl: %v", err)
+	}
+	if got := [3]string{host["net.core.netdev_max_backlog"], host["net.core.netdev_budget"], host["net.core.rmem_max"]}; got != [3]string{"5000", "300", "212992"} {
+		t.Errorf("after restore: backlog, budget, rmem_max = %v, want the administrator's 5000, the original 300, the original 212992", got)
+	}
+	diffLines(t, "restore's writes", k.log, []string{"host sysctl net.core.netdev_budget=300"})
+	if _, err := os.Stat(j.Path()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("journal file after restore: %v (nothing is left for cleanup to put back)", err)
+	}
+	if again := restore(); !errors.Is(again, ErrChangedSince) {
+		t.Errorf("a second restore returned %v, want the first one's result", again)
+	}
+}
+
 // What ReadDevice and ReadNamespace make of what the kernel reports: an
 // unreadable knob is listed in Errors and the others are still read.
 func TestFakeReadDevice(t *testing.T) {
@@ -597,15 +646,26 @@ func TestFakeReadDevice(t *testing.T) {
 		t.Errorf("%d handles left open", k.opened)
 	}
 
+	// Sysctls the kernel lacks (here net.bridge.*, and all but two) are
+	// left out without an error; one that exists and cannot be read is an
+	// error naming it, and the others are still read.
 	ns := tg.namespaces[0].NS
 	want := map[string]string{"sysctl.net.ipv4.udp_early_demux": "1", "sysctl.net.ipv4.conf.all.rp_filter": "0"}
-	if got := readNamespace(k, ns); !maps.Equal(got, want) {
-		t.Errorf("readNamespace: %v, want %v", got, want)
+	if got, err := readNamespace(k, ns); err != nil || !maps.Equal(got, want) {
+		t.Errorf("readNamespace: %v, %v; want %v", got, err, want)
 	}
 	k.fail["sender read net.ipv4.conf.all.rp_filter"] = unix.EACCES
 	delete(want, "sysctl.net.ipv4.conf.all.rp_filter")
-	if got := readNamespace(k, ns); !maps.Equal(got, want) {
+	got, err := readNamespace(k, ns)
+	if !maps.Equal(got, want) {
 		t.Errorf("readNamespace with rp_filter unreadable: %v, want %v", got, want)
+	}
+	if !errors.Is(err, unix.EACCES) || !strings.Contains(err.Error(), "read net.ipv4.conf.all.rp_filter") {
+		t.Errorf("readNamespace with rp_filter unreadable: error %v, want EACCES naming the sysctl", err)
+	}
+	k.fail["receiver read net.ipv4.udp_early_demux"] = netns.ErrClosed
+	if _, err := readNamespace(k, tg.namespaces[1].NS); !errors.Is(err, netns.ErrClosed) {
+		t.Errorf("readNamespace of a closed namespace: error %v, want netns.ErrClosed", err)
 	}
 	if got := readHost(k); len(got) != 2 || got["sysctl.net.core.netdev_budget"] != "300" {
 		t.Errorf("readHost: %v", got)

@@ -111,16 +111,24 @@ func readHost(k kernel) map[string]string {
 }
 
 // ReadNamespace reads every per-namespace sysctl of the allow-list inside
-// n, keyed by knob name ("sysctl.net.ipv4.udp_early_demux"). A sysctl that
-// cannot be read (net.bridge.* without br_netfilter) is left out.
-func ReadNamespace(n *netns.NS) map[string]string { return readNamespace(&sysKernel{}, n) }
+// n, keyed by knob name ("sysctl.net.ipv4.udp_early_demux"). A sysctl the
+// kernel does not have (net.bridge.* without br_netfilter) is left out.
+// Any other failure (a sysctl that exists but cannot be read, a namespace
+// that cannot be entered) is returned, with every value that was read.
+func ReadNamespace(n *netns.NS) (map[string]string, error) { return readNamespace(&sysKernel{}, n) }
 
-func readNamespace(k kernel, n *netns.NS) map[string]string {
+func readNamespace(k kernel, n *netns.NS) (map[string]string, error) {
 	m := make(map[string]string, len(namespaceSysctls))
+	var errs []error
 	for _, s := range namespaceSysctls {
-		if v, err := k.readSysctl(n, s.name); err == nil {
+		v, err := getSysctl(k, n, s.name)
+		switch {
+		case errors.Is(err, ErrNotSupported):
+		case err != nil:
+			errs = append(errs, err)
+		default:
 			m[SysctlPrefix+s.name] = v
 		}
 	}
-	return m
+	return m, errors.Join(errs...)
 }
