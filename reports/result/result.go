@@ -188,7 +188,7 @@ type Traffic struct {
 	Rate      float64 `json:"rate_pps"` // 0 = unlimited
 	Batch     int     `json:"batch"`
 	Family    string  `json:"family"`
-	DstPort   uint16  `json:"dst_port"` // differs per run, see SCHEMA.md
+	DstPort   uint16  `json:"dst_port"` // reserved per case, see SCHEMA.md
 	// SenderCPUs[i] is the CPU sender i was pinned to, ReceiverCPU the
 	// receiving socket reader's (-1: not pinned).
 	SenderCPUs  []int `json:"sender_cpus,omitempty"`
