@@ -13,16 +13,26 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // BPFProgPrefix starts the name of every BPF program vethbench loads, so
 // leak checks can tell its programs from the host's.
 const BPFProgPrefix = "vb_"
 
-// RequireRoot skips t unless the test can create namespaces and devices.
+// RequirePrivilegedEnv is the environment variable that turns
+// RequireRoot's skip into a failure: CI (.ci/run) sets it, so that a run
+// where every privileged test would skip cannot pass.
+const RequirePrivilegedEnv = "VETHBENCH_REQUIRE_PRIVILEGED"
+
+// RequireRoot skips t unless the test can create namespaces and devices;
+// with RequirePrivilegedEnv=1 it fails t instead.
 func RequireRoot(t testing.TB) {
 	t.Helper()
 	if reason := privileged(); reason != "" {
+		if os.Getenv(RequirePrivilegedEnv) == "1" {
+			t.Fatalf("privileged test cannot run (%s), and %s=1 forbids skipping it", reason, RequirePrivilegedEnv)
+		}
 		t.Skipf("privileged test skipped: %s", reason)
 	}
 }
@@ -185,3 +195,47 @@ func KernelConfig(option string) (has, ok bool) {
 // VETHBENCH_EMULATED=1), where rates and times mean nothing: tests then skip
 // their performance sanity bounds, and say so.
 func Emulated() bool { return os.Getenv("VETHBENCH_EMULATED") == "1" }
+
+// KernelAtLeast reports whether the running kernel's release is at least
+// major.minor, for expectations that follow the kernel's version: a test
+// then fails when a feature its kernel has is missing, instead of skipping.
+func KernelAtLeast(t testing.TB, major, minor int) bool {
+	t.Helper()
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		t.Fatal(err)
+	}
+	release := unix.ByteSliceToString(u.Release[:])
+	ok, err := releaseAtLeast(release, major, minor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ok
+}
+
+func releaseAtLeast(release string, major, minor int) (bool, error) {
+	var ma, mi int
+	if _, err := fmt.Sscanf(release, "%d.%d", &ma, &mi); err != nil {
+		return false, fmt.Errorf("parse kernel release %q: %w", release, err)
+	}
+	return ma > major || ma == major && mi >= minor, nil
+}
+
+// Counter hooks (vbpf.HookTCX and vbpf.HookClsBPF, which testenv cannot
+// import).
+const (
+	HookTCX    = "tcx"
+	HookClsBPF = "cls_bpf"
+)
+
+// CounterHook is the hook vethbench's ingress counters must take on this
+// kernel: TCX from 6.6, where it appeared, cls_bpf before. Comparing with it
+// fails a test on a 6.6+ kernel whose counters fell back to cls_bpf, and on
+// an older one that claims TCX.
+func CounterHook(t testing.TB) string {
+	t.Helper()
+	if KernelAtLeast(t, 6, 6) {
+		return HookTCX
+	}
+	return HookClsBPF
+}
