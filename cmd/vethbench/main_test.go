@@ -51,7 +51,8 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"run", "--pkt-size", "20"}, "--pkt-size: 20 bytes out of range [58, 1514]"},
 		{[]string{"run", "--pkt-size", "1515"}, "--pkt-size: 1515 bytes out of range [58, 1514]"},
 		{[]string{"run", "--pkt-size", "70", "--family", "ipv6"}, "--pkt-size: 70 bytes out of range [78, 1514]"},
-		{[]string{"run", "--pkt-size", "9014", "--mtu", "9000"}, ""}, // valid: reaches the root check
+		// Valid: reaches the root check, or as root a short run.
+		{[]string{"run", "--pkt-size", "9014", "--mtu", "9000", "--trials", "1", "--duration", "100ms", "--warmup", "0"}, ""},
 		{[]string{"run", "--topology", "wireguard"}, `--topology: unknown topology "wireguard"`},
 		{[]string{"run", "--family", "ipx"}, `--family: unknown family "ipx"`},
 		{[]string{"run", "--trials", "0"}, "--trials: 0 out of range"},
@@ -62,6 +63,17 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"run", "--format", "xml"}, `--format: unknown format "xml"`},
 		{[]string{"run", "--generator", "pktgen"}, `--generator: unknown generator "pktgen"`},
 		{[]string{"run", "--confidence", "1.5"}, "--confidence: 1.5 out of range"},
+		// strconv.ParseFloat takes NaN and Inf: each float flag refuses
+		// them by name, before anything is created.
+		{[]string{"run", "--rate", "NaN"}, "--rate: NaN is not a finite number"},
+		{[]string{"run", "--rate", "Inf"}, "--rate: +Inf is not a finite number"},
+		{[]string{"run", "--rate", "-inf"}, "--rate: -Inf is not a finite number"},
+		{[]string{"run", "--generator", "tcp", "--rate", "nan"}, "--rate: NaN is not a finite number"},
+		{[]string{"run", "--generator", "rr", "--rate", "+Inf"}, "--rate: +Inf is not a finite number"},
+		{[]string{"run", "--confidence", "NaN"}, "--confidence: NaN is not a finite number"},
+		{[]string{"run", "--confidence", "-Inf"}, "--confidence: -Inf is not a finite number"},
+		{[]string{"compare", "--alpha", "NaN", compareTestdata + "base.json", compareTestdata + "new.json"}, "--alpha: NaN out of range"},
+		{[]string{"compare", "--threshold", "Inf", compareTestdata + "base.json", compareTestdata + "new.json"}, "--threshold: +Inf out of range"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			_, stderr, code := runCLI(t, tc.args...)

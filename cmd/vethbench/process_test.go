@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,6 +20,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/vethbench/vethbench/bench/topology"
+	"github.com/vethbench/vethbench/bench/traffic"
 	"github.com/vethbench/vethbench/internal/testenv"
 	"github.com/vethbench/vethbench/reports/result"
 )
@@ -57,8 +60,48 @@ func TestRunJSON(t *testing.T) {
 			t.Errorf("knobs of %s: %+v", role, k)
 		}
 	}
-	if c.Counter != "tcx" {
-		t.Errorf("counter hook %q on a kernel with TCX", c.Counter)
+	// TCX from 6.6, cls_bpf before: a fallback on a kernel with TCX fails.
+	if want := testenv.CounterHook(t); c.Counter != want {
+		t.Errorf("counter hook %q, want %q on this kernel", c.Counter, want)
+	}
+	if c.Traffic.DstPort < 47000 || c.Traffic.DstPort >= 49000 {
+		t.Errorf("destination port %d outside the range runs reserve from", c.Traffic.DstPort)
+	}
+}
+
+// Under `taskset -c N` every thread is placed on CPU N, the only one
+// allowed, and the result warns that the sender shares the receiver's CPU.
+// Before placement read the affinity mask, nothing was pinned (one CPU
+// counted) and nothing said so; with a mask of CPUs 1-2 of 3 it pinned a
+// sender to CPU 0, outside the mask.
+func TestRunTaskset(t *testing.T) {
+	testenv.RequireRoot(t)
+	allowed, err := traffic.AllowedCPUs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(allowed) < 2 {
+		t.Skip("needs 2 CPUs, to leave out the first")
+	}
+	cpu := allowed[len(allowed)-1]
+	out := filepath.Join(t.TempDir(), "r.json")
+	cmd := exec.Command("taskset", "-c", strconv.Itoa(cpu), binary, "run", "--duration", "300ms", "--trials", "2",
+		"--warmup", "0", "-q", "--format", "json", "-o", out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("taskset -c %d vethbench run: %v\n%s", cpu, err, b)
+	}
+	r, err := result.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := r.Cases[0]
+	if !slices.Equal(c.Traffic.SenderCPUs, []int{cpu}) || c.Traffic.ReceiverCPU != cpu {
+		t.Errorf("senders on %v, receiver on %d; want both on CPU %d, the only one allowed", c.Traffic.SenderCPUs, c.Traffic.ReceiverCPU, cpu)
+	}
+	if want := fmt.Sprintf("sender 0 shares CPU %d with the receiving thread", cpu); !slices.ContainsFunc(c.Warnings, func(w string) bool {
+		return strings.Contains(w, want)
+	}) {
+		t.Errorf("warnings %q lack %q", c.Warnings, want)
 	}
 }
 
@@ -187,12 +230,13 @@ func TestRunEveryKind(t *testing.T) {
 	}
 }
 
-// Two vethbench processes at once do not collide: different run ids, device
-// names and ports, and both finish with closed accounting.
+// Four vethbench processes at once do not collide: different run ids,
+// device names and destination ports (the drop counter watches the whole
+// host by port), and all finish with closed accounting.
 func TestConcurrentRuns(t *testing.T) {
 	testenv.RequireRoot(t)
 	dir := t.TempDir()
-	var cmds [2]*exec.Cmd
+	var cmds [4]*exec.Cmd
 	for i := range cmds {
 		cmds[i] = exec.Command(binary, "run", "--topology", "bridge", "--duration", "500ms", "--trials", "2",
 			"--warmup", "0", "-q", "--format", "json", "-o", filepath.Join(dir, strconv.Itoa(i)+".json"))
@@ -200,7 +244,7 @@ func TestConcurrentRuns(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var res [2]*result.Result
+	var res [4]*result.Result
 	for i, c := range cmds {
 		if err := c.Wait(); err != nil {
 			t.Fatalf("run %d: %v", i, err)
@@ -214,9 +258,36 @@ func TestConcurrentRuns(t *testing.T) {
 		}
 		res[i] = r
 	}
-	a, b := res[0].Cases[0], res[1].Cases[0]
-	if a.Topology.RunID == b.Topology.RunID || a.Knobs["sender"].Ifname == b.Knobs["sender"].Ifname {
-		t.Errorf("both runs used run id %s", a.Topology.RunID)
+	// They ran at the same time, or the test shows nothing.
+	last, first := res[0].StartedAt, res[0].FinishedAt
+	for _, r := range res {
+		if r.StartedAt.After(last) {
+			last = r.StartedAt
+		}
+		if r.FinishedAt.Before(first) {
+			first = r.FinishedAt
+		}
+	}
+	if !last.Before(first) {
+		t.Fatalf("the runs did not overlap: the last started at %v, the first finished at %v", last, first)
+	}
+	runIDs, ifnames, ports := map[string]int{}, map[string]int{}, map[uint16]int{}
+	for i, r := range res {
+		c := r.Cases[0]
+		for _, seen := range []struct {
+			what string
+			m    map[string]int
+			v    string
+		}{{"run id", runIDs, c.Topology.RunID}, {"sender device", ifnames, c.Knobs["sender"].Ifname}} {
+			if j, dup := seen.m[seen.v]; dup {
+				t.Errorf("runs %d and %d both used %s %s", j, i, seen.what, seen.v)
+			}
+			seen.m[seen.v] = i
+		}
+		if j, dup := ports[c.Traffic.DstPort]; dup {
+			t.Errorf("runs %d and %d both used destination port %d", j, i, c.Traffic.DstPort)
+		}
+		ports[c.Traffic.DstPort] = i
 	}
 }
 

@@ -39,6 +39,23 @@ func TestSweepBadSpec(t *testing.T) {
 	}
 }
 
+// A number that is not finite is refused in every float key of a spec,
+// with exit 2 and the key's line, before anything is created.
+func TestSweepNotFinite(t *testing.T) {
+	for _, tc := range []struct{ measure, vary, want string }{
+		{"confidence: .nan", "pkt_size: [64]", ":3: measure.confidence: want a finite number"},
+		{"target: .inf", "pkt_size: [64]", ":3: measure.target: want a finite number"},
+		{"target: -.Inf", "pkt_size: [64]", ":3: measure.target: want a finite number"},
+		{"confidence: 0.95", "rate: [1000, .NaN]", ":6: groups[0].vary.rate: want a finite number"},
+	} {
+		p := writeSpec(t, "name: x\nmeasure:\n  "+tc.measure+"\ngroups:\n  - question: q\n    vary: {"+tc.vary+"}\n")
+		_, stderr, code := runCLI(t, "sweep", "-f", p, "--dry-run")
+		if code != exitUsage || !strings.Contains(stderr, p+tc.want) {
+			t.Errorf("%s / %s: exit %d, stderr %q; want %d and %q", tc.measure, tc.vary, code, stderr, exitUsage, tc.want)
+		}
+	}
+}
+
 func TestSweepDryRunDefault(t *testing.T) {
 	out, stderr, code := runCLI(t, "sweep", "--dry-run")
 	if code != 0 {
