@@ -24,8 +24,9 @@ func TestKeys(t *testing.T) {
 	}
 }
 
-// The xdp row measures the generator and the bare redirect program in the
-// same run, alternating, and its ratio is the one to the bare program.
+// The xdp rows measure the generator, stamping per batch and per frame,
+// and the bare redirect program in the same run, alternating, and their
+// ratios are to the bare program.
 func TestXDPVsBare(t *testing.T) {
 	testenv.RequireRoot(t)
 	var log bytes.Buffer
@@ -36,8 +37,8 @@ func TestXDPVsBare(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) == 0 {
-		t.Fatal("no rows")
+	if len(rows) != 2 {
+		t.Fatalf("%d rows, want 2 (stamp per batch, per frame)", len(rows))
 	}
 	for _, r := range rows {
 		if r.Err != nil {
@@ -50,11 +51,14 @@ func TestXDPVsBare(t *testing.T) {
 			t.Errorf("%s: ratio %.3f, want xdp/bare %.3f", r.Name, r.Ratio, r.Ours/r.Peer)
 		}
 	}
-	if r := rows[0]; r.Target != ">= 0.90x" || r.Met != (r.Ratio >= 0.9) {
-		t.Errorf("%s: target %q, met %v at %.2fx: want >= 0.90x", r.Name, r.Target, r.Met, r.Ratio)
+	if r := rows[0]; r.Target != ">= 0.90x" || r.Met != (r.Ratio >= 0.9) || !strings.Contains(r.Name, "per batch") || !strings.Contains(r.Note, "latency reads high") {
+		t.Errorf("%s: target %q, met %v at %.2fx, note %q: want >= 0.90x, and the stamps' spread said", r.Name, r.Target, r.Met, r.Ratio, r.Note)
+	}
+	if r := rows[1]; r.Target != "(info)" || !strings.Contains(r.Name, "per frame") {
+		t.Errorf("%s: target %q: want the per-frame row for information", r.Name, r.Target)
 	}
 	// Two measurements of each, interleaved.
-	if n := len(regexp.MustCompile(`: xdp [0-9.e+]+, bare [0-9.e+]+`).FindAllString(log.String(), -1)); n != 2 {
+	if n := len(regexp.MustCompile(`: bare [0-9.e+]+, xdp/batch [0-9.e+]+, xdp/frame [0-9.e+]+`).FindAllString(log.String(), -1)); n != 2 {
 		t.Errorf("the bare program was measured %d times, want 2:\n%s", n, log.String())
 	}
 	var out bytes.Buffer
