@@ -153,7 +153,19 @@ func cpuWarnings(s *result.Summary, irq string) []string {
 
 // irqTime is the kernel's IRQ time accounting mode, found once per process
 // (probe.DetectIRQTime): a fact about the kernel, like the CPU count. The
-// bottleneck rule reads it and the result's host context records it.
-var irqTime = sync.OnceValue(func() probe.IRQTime {
-	return probe.DetectIRQTime(context.Background())
-})
+// bottleneck rule reads it and the result's host context records it. Run
+// asks first, with its context, so that Ctrl-C stops a measurement too;
+// the answer is then kept.
+func irqTime(ctx context.Context) probe.IRQTime {
+	irqOnce.Do(func() { irqMode = probe.DetectIRQTime(ctx) })
+	return irqMode
+}
+
+// irqTimeMode is irqTime's mode, for code without a context: Run has
+// normally found it already.
+func irqTimeMode() string { return irqTime(context.Background()).Mode }
+
+var (
+	irqOnce sync.Once
+	irqMode probe.IRQTime
+)

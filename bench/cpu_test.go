@@ -241,9 +241,17 @@ func TestCPUFiguresLive(t *testing.T) {
 		t.Errorf("%s is built without IRQ time accounting, the result says %q", res.Host.Kernel, res.Host.IRQTimeAccounting)
 	}
 	cpus := runCPUs(c.Traffic.SenderCPUs, c.Traffic.ReceiverCPU)
+	measured := 0
 	for _, tr := range c.Trials {
-		if tr.Received == 0 || tr.CPUNsPerPkt <= 0 || tr.ThreadCPUNsPerPkt <= 0 {
-			t.Fatalf("trial %d: %d received, %v CPU ns/pkt, %v thread ns/pkt", tr.Index, tr.Received, tr.CPUNsPerPkt, tr.ThreadCPUNsPerPkt)
+		if tr.Received == 0 {
+			// A loaded machine can starve the receiver through a whole
+			// short window: then there is no cost per packet to check.
+			t.Logf("trial %d: nothing received", tr.Index)
+			continue
+		}
+		measured++
+		if tr.CPUNsPerPkt <= 0 || tr.ThreadCPUNsPerPkt <= 0 {
+			t.Errorf("trial %d: %d received, %v CPU ns/pkt, %v thread ns/pkt", tr.Index, tr.Received, tr.CPUNsPerPkt, tr.ThreadCPUNsPerPkt)
 		}
 		// /proc/stat counts 10 ms ticks: each CPU's reading may be off
 		// by one at either end.
@@ -262,6 +270,9 @@ func TestCPUFiguresLive(t *testing.T) {
 		}
 		t.Logf("trial %d: %.0f pps, %.0f CPU ns/pkt (threads %.0f); run CPUs %.0f%%, host %.0f%% busy; generator %.0f%%, its CPU %.0f%% (%.0f%% softirq), receiver %.0f%%",
 			tr.Index, tr.PPS, tr.CPUNsPerPkt, tr.ThreadCPUNsPerPkt, tr.RunCPUBusyPct, tr.CPUBusyPct, tr.GeneratorCPUPct, tr.SenderCPUBusyPct, tr.SenderSoftirqPct, tr.ReceiverCPUPct)
+	}
+	if measured == 0 {
+		t.Fatal("no trial received anything")
 	}
 	if b := c.Summary.Bottleneck; b == nil || !strings.Contains(b.Detail, "softirq") {
 		t.Errorf("bottleneck %+v does not say what the clocks hold", b)

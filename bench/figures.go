@@ -140,8 +140,9 @@ func finish(out *result.Case, m plan.Measure) {
 	}
 	out.Summary = summarize(out.Trials, m.Confidence)
 	out.Warnings = append(out.Warnings, warnings(out.Trials, out.Summary, m.Confidence, out.Traffic.Unit)...)
-	out.Warnings = append(out.Warnings, cpuWarnings(out.Summary, irqTime().Mode)...)
-	out.Summary.Bottleneck = bottleneck(out.Traffic, out.Summary, irqTime().Mode)
+	irq := irqTimeMode()
+	out.Warnings = append(out.Warnings, cpuWarnings(out.Summary, irq)...)
+	out.Summary.Bottleneck = bottleneck(out.Traffic, out.Summary, irq)
 	if out.Summary.Bottleneck.Side == result.BoundGenerator {
 		out.Warnings = append(out.Warnings, "generator-bound: "+out.Summary.Bottleneck.Detail)
 	}

@@ -67,7 +67,7 @@ func Run(ctx context.Context, cases []plan.Case, m plan.Measure, opts Options) (
 	res.Host = result.Host{Kernel: info.Kernel, Arch: info.Arch, CPUModel: info.CPUModel, VCPUs: info.VCPUs}
 	// What the threads' CPU clocks hold, and so how the bottleneck rule
 	// reads them.
-	res.Host.IRQTimeAccounting = irqTime().Mode
+	res.Host.IRQTimeAccounting = irqTime(ctx).Mode
 	res.Settings = result.Settings{Trials: m.Trials, Duration: m.Duration, Warmup: m.Warmup, Confidence: m.Confidence}
 
 	var runErr error

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -102,10 +104,11 @@ const (
 )
 
 // irqPhase is one phase of the measurement: the pinned CPU's /proc/stat
-// times and the probing thread's CPU clock over it.
+// times, the probing thread's CPU clock and the CPU's ksoftirqd's over it.
 type irqPhase struct {
-	CPU    host.CPUTimes
-	Thread time.Duration
+	CPU       host.CPUTimes
+	Thread    time.Duration
+	Ksoftirqd time.Duration
 }
 
 // irqReading is one measurement on one CPU.
@@ -148,11 +151,17 @@ const (
 // On a shared CPU the other work, estimated from the spinning phases, is
 // added back: a corrected overlap near 1 still means "off". A shared CPU
 // never gives "on".
+//
+// Softirq the kernel defers to ksoftirqd is in no other thread's clock in
+// either mode, and /proc/stat counts it as softirq in both: it would make
+// a kernel without accounting look like one with it. ksoftirqd's own time
+// is taken out of S and B first.
 func classifyIRQTime(r irqReading) (mode, why string) {
 	l := r.Load
-	soft, busy := l.CPU.IRQ+l.CPU.SoftIRQ, l.CPU.Busy()
+	k := min(l.Ksoftirqd, l.CPU.SoftIRQ)
+	soft, busy := l.CPU.IRQ+l.CPU.SoftIRQ-k, l.CPU.Busy()-k
 	if soft < irqMinSoft || busy <= 0 || float64(soft) < 0.3*float64(busy) {
-		return IRQTimeUnknown, fmt.Sprintf("CPU %d: the loopback load made too little softirq work to tell (%v of %v busy)", r.CPU, soft, busy)
+		return IRQTimeUnknown, fmt.Sprintf("CPU %d: the loopback load made too little softirq work outside ksoftirqd to tell (%v of %v busy; ksoftirqd %v)", r.CPU, soft, busy, k)
 	}
 	overlap := float64(l.Thread+soft-busy) / float64(soft)
 	spinCPU := r.Spin1.CPU.Total() + r.Spin2.CPU.Total()
@@ -162,12 +171,12 @@ func classifyIRQTime(r irqReading) (mode, why string) {
 	}
 	other := (1 - share) * float64(l.CPU.Total())
 	corrected := overlap + other/float64(soft)
-	numbers := fmt.Sprintf("CPU %d: thread clock %v, CPU busy %v of which softirq and irq %v (overlap %.2f, %.2f net of other work); the spinning thread got %.0f%% of the CPU",
-		r.CPU, l.Thread.Round(time.Millisecond), busy, soft, overlap, corrected, 100*share)
+	numbers := fmt.Sprintf("CPU %d: thread clock %v, CPU busy %v of which softirq and irq %v, besides ksoftirqd's %v (overlap %.2f, %.2f net of other work); the spinning thread got %.0f%% of the CPU",
+		r.CPU, l.Thread.Round(time.Millisecond), busy, soft, k.Round(time.Millisecond), overlap, corrected, 100*share)
 	switch {
 	case overlap >= irqOverlapOff, share >= irqShared && corrected >= irqCorrectedOff:
 		return IRQTimeOff, numbers
-	case overlap <= irqOverlapOn && share >= irqQuiet && l.CPU.Pct(busy) >= 100*irqQuiet:
+	case overlap <= irqOverlapOn && share >= irqQuiet && l.CPU.Pct(l.CPU.Busy()) >= 100*irqQuiet:
 		return IRQTimeOn, numbers
 	case share < irqQuiet:
 		return IRQTimeUnknown, numbers + ": other work on the CPU hides the answer"
@@ -260,6 +269,10 @@ func measureIRQ(ctx context.Context, cpu int) (irqReading, error) {
 		return irqReading{}, err
 	}
 	defer unix.Close(fd)
+	ksoftirqd, err := ksoftirqdOf(cpu)
+	if err != nil {
+		return irqReading{}, err
+	}
 
 	type out struct {
 		r   irqReading
@@ -276,9 +289,9 @@ func measureIRQ(ctx context.Context, cpu int) (irqReading, error) {
 		}
 		r := irqReading{CPU: cpu}
 		var err error
-		if r.Spin1, err = irqMeasurePhase(cpu, irqSpin, spin); err == nil {
-			if r.Load, err = irqMeasurePhase(cpu, irqLoad, func(end time.Time) error { return gsoLoad(ctx, fd, end) }); err == nil {
-				r.Spin2, err = irqMeasurePhase(cpu, irqSpin, spin)
+		if r.Spin1, err = irqMeasurePhase(cpu, ksoftirqd, irqSpin, spin); err == nil {
+			if r.Load, err = irqMeasurePhase(cpu, ksoftirqd, irqLoad, func(end time.Time) error { return gsoLoad(ctx, fd, end) }); err == nil {
+				r.Spin2, err = irqMeasurePhase(cpu, ksoftirqd, irqSpin, spin)
 			}
 		}
 		ch <- out{r, err}
@@ -322,16 +335,25 @@ func loopbackGSOSocket() (int, error) {
 	return fd, nil
 }
 
-// irqMeasurePhase runs work until d has passed and returns the CPU's and
-// the calling thread's times over it.
-func irqMeasurePhase(cpu int, d time.Duration, work func(end time.Time) error) (irqPhase, error) {
+// irqMeasurePhase runs work until d has passed and returns the CPU's, the
+// calling thread's and ksoftirqd's (task ksoftirqd: /proc/PID) times over
+// it.
+func irqMeasurePhase(cpu int, ksoftirqd string, d time.Duration, work func(end time.Time) error) (irqPhase, error) {
 	a, err := host.ReadPerCPU()
+	if err != nil {
+		return irqPhase{}, err
+	}
+	k0, err := taskTime(ksoftirqd)
 	if err != nil {
 		return irqPhase{}, err
 	}
 	t0 := threadClock()
 	werr := work(time.Now().Add(d))
 	t1 := threadClock()
+	k1, err := taskTime(ksoftirqd)
+	if err != nil {
+		return irqPhase{}, err
+	}
 	b, err := host.ReadPerCPU()
 	if err != nil {
 		return irqPhase{}, err
@@ -342,7 +364,67 @@ func irqMeasurePhase(cpu int, d time.Duration, work func(end time.Time) error) (
 	if cpu >= len(a) || cpu >= len(b) {
 		return irqPhase{}, fmt.Errorf("CPU %d not in /proc/stat", cpu)
 	}
-	return irqPhase{CPU: b[cpu].Sub(a[cpu]), Thread: t1 - t0}, nil
+	return irqPhase{CPU: b[cpu].Sub(a[cpu]), Thread: t1 - t0, Ksoftirqd: k1 - k0}, nil
+}
+
+// ksoftirqdOf finds the /proc directory of the CPU's ksoftirqd thread.
+func ksoftirqdOf(cpu int) (string, error) {
+	want := "ksoftirqd/" + strconv.Itoa(cpu)
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return "", fmt.Errorf("list /proc: %w", err)
+	}
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		if b, err := os.ReadFile("/proc/" + e.Name() + "/comm"); err == nil && strings.TrimSpace(string(b)) == want {
+			return "/proc/" + e.Name(), nil
+		}
+	}
+	return "", fmt.Errorf("no %s thread in /proc", want)
+}
+
+// taskTime is a task's CPU time: the run time in its schedstat (ns), or,
+// without CONFIG_SCHED_INFO, user + system time in its stat (USER_HZ
+// ticks).
+func taskTime(dir string) (time.Duration, error) {
+	if b, err := os.ReadFile(dir + "/schedstat"); err == nil {
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			if ns, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+				return time.Duration(ns), nil
+			}
+		}
+	}
+	b, err := os.ReadFile(dir + "/stat")
+	if err != nil {
+		return 0, fmt.Errorf("read %s/stat: %w", dir, err)
+	}
+	return parseTaskStat(b)
+}
+
+// parseTaskStat reads utime + stime from /proc/PID/stat. The command name
+// (field 2) may hold spaces and parentheses: fields are counted after its
+// closing parenthesis, where field 3 is the state.
+func parseTaskStat(b []byte) (time.Duration, error) {
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("parse task stat %q: no command name", s)
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("parse task stat %q: short", s)
+	}
+	var sum time.Duration
+	for _, v := range f[11:13] { // fields 14 (utime) and 15 (stime)
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("parse task stat: %w", err)
+		}
+		sum += time.Duration(n) * 10 * time.Millisecond // USER_HZ is 100
+	}
+	return sum, nil
 }
 
 // spin keeps the thread busy in user space until end, with no system call

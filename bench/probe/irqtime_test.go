@@ -19,6 +19,11 @@ func phase(thread, sys, soft, idle time.Duration) irqPhase {
 	return irqPhase{CPU: host.CPUTimes{System: sys, SoftIRQ: soft, Idle: idle}, Thread: thread}
 }
 
+func withKsoftirqd(p irqPhase, k time.Duration) irqPhase {
+	p.Ksoftirqd = k
+	return p
+}
+
 // The same situation, a thread on a free CPU spending 300 ms of which
 // 250 ms in the softirq it causes, as each kernel records it, and the same
 // with other work on the CPU.
@@ -55,6 +60,14 @@ func TestClassifyIRQTime(t *testing.T) {
 		// Heavy other load hides the softirq charge of a kernel without
 		// accounting: T + S < B. Never "on" then.
 		{"off, crowded CPU", irqReading{Spin1: phase(30*ms, 100*ms, 0, 0), Load: phase(100*ms, 200*ms, 100*ms, 0), Spin2: phase(30*ms, 100*ms, 0, 0)}, IRQTimeUnknown},
+		// The kernel deferred part of the softirq to ksoftirqd, which
+		// is in neither the thread's clock nor anyone's but its own:
+		// taken out, the rest still tells.
+		{"off, some softirq in ksoftirqd", irqReading{Spin1: quiet, Load: withKsoftirqd(phase(150*ms, 50*ms, 250*ms, 0), 150*ms), Spin2: quiet}, IRQTimeOff},
+		{"on, some softirq in ksoftirqd", irqReading{Spin1: quiet, Load: withKsoftirqd(phase(50*ms, 50*ms, 250*ms, 0), 150*ms), Spin2: quiet}, IRQTimeOn},
+		// Nearly all of it in ksoftirqd: without taking it out a kernel
+		// without accounting would read as one with it.
+		{"off, softirq nearly all in ksoftirqd", irqReading{Spin1: quiet, Load: withKsoftirqd(phase(60*ms, 50*ms, 250*ms, 0), 240*ms), Spin2: quiet}, IRQTimeUnknown},
 		{"too little softirq", irqReading{Spin1: quiet, Load: phase(300*ms, 260*ms, 40*ms, 0), Spin2: quiet}, IRQTimeUnknown},
 		{"softirq too small a share", irqReading{Spin1: quiet, Load: phase(300*ms, 200*ms, 80*ms, 0), Spin2: quiet}, IRQTimeUnknown},
 		{"between the modes", irqReading{Spin1: quiet, Load: phase(150*ms, 50*ms, 250*ms, 0), Spin2: quiet}, IRQTimeUnknown},
@@ -152,5 +165,29 @@ func TestMeasureIRQTimeCanceled(t *testing.T) {
 	}
 	if !errors.Is(ctx.Err(), context.Canceled) {
 		t.Fatal(ctx.Err())
+	}
+}
+
+func TestParseTaskStat(t *testing.T) {
+	// A command name with a space and a parenthesis, utime 239, stime 17.
+	in := []byte("14 (ksoft (irq) 0) S 2 0 0 0 -1 69238848 0 0 0 0 239 17 0 0 20 0 1 0 25 0 0\n")
+	if got, err := parseTaskStat(in); err != nil || got != 2560*ms {
+		t.Errorf("parseTaskStat = %v, %v; want 2.56s", got, err)
+	}
+	if _, err := parseTaskStat([]byte("14 (x) S 2\n")); err == nil {
+		t.Error("a short stat parsed")
+	}
+}
+
+func TestKsoftirqdTime(t *testing.T) {
+	dir, err := ksoftirqdOf(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := taskTime(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ksoftirqdOf(1 << 20); err == nil {
+		t.Error("found a ksoftirqd of a CPU that does not exist")
 	}
 }
