@@ -149,6 +149,9 @@ func finish(out *result.Case, m plan.Measure) {
 	if !out.Summary.Closed {
 		out.Flags = append(out.Flags, "accounting did not close")
 	}
+	if w := stampWarning(out.Traffic); w != "" {
+		out.Warnings = append(out.Warnings, w)
+	}
 }
 
 // latency is the one-way latency from the eBPF histogram.

@@ -139,7 +139,7 @@ func newLoad(c plan.Case, topo *topology.Topology, port uint16, senderCPUs []int
 			Ifname: path.Ifname, Ifindex: path.Ifindex, SrcMAC: path.SrcMAC, DstMAC: path.DstMAC,
 			Src: path.Src, Dst: rx.Addr, DstPort: port, SrcPortBase: SrcPortBase, Flows: t.Flows,
 			FrameSize: t.FrameSize, MTU: topo.Spec.MTU, Rate: t.Rate, Batch: t.Batch,
-			Workers: t.Senders, CPUs: senderCPUs,
+			Workers: t.Senders, CPUs: senderCPUs, BatchStamp: t.XDPBatchStamp,
 		})
 	case plan.GenRR:
 		l.unit = unitRequests

@@ -101,7 +101,8 @@ func rounds(ctx context.Context, cases []plan.Case, m plan.Measure, opts Options
 
 // merge adds one session's outcome to a case's record. The first session
 // gives the case its description (knobs read back, settings, counters);
-// later ones add their trial and anything new they flag.
+// later ones add their trial, their batch stamps' spread and anything new
+// they flag.
 func merge(acc *result.Case, s result.Case, first bool) {
 	if first {
 		*acc = s
@@ -111,6 +112,7 @@ func merge(acc *result.Case, s result.Case, first bool) {
 		acc.Status, acc.Error = s.Status, fmt.Sprintf("trial %d: %s", len(acc.Trials)+1, s.Error)
 	}
 	acc.Trials = append(acc.Trials, s.Trials...)
+	acc.Traffic.StampSpread = acc.Traffic.StampSpread.Merge(s.Traffic.StampSpread)
 	for _, f := range s.Flags {
 		if !slices.Contains(acc.Flags, f) {
 			acc.Flags = append(acc.Flags, f)

@@ -74,6 +74,7 @@ func session(ctx context.Context, c plan.Case, m plan.Measure, opts Options, bas
 		Traffic: result.Traffic{
 			Generator: c.Traffic.Generator, FrameSize: c.Traffic.FrameSize, Flows: c.Traffic.Flows,
 			Senders: c.Traffic.Senders, Rate: c.Traffic.Rate, Batch: c.Traffic.Batch, Family: string(spec.Family),
+			XDPBatchStamp: c.Traffic.XDPBatchStamp,
 		},
 	}
 	progress(Event{Case: out.Name, Phase: "setup"})
@@ -81,6 +82,7 @@ func session(ctx context.Context, c plan.Case, m plan.Measure, opts Options, bas
 	if r != nil {
 		defer func() {
 			progress(Event{Case: out.Name, Phase: "teardown"})
+			out.Traffic.StampSpread = stampSpread(r.load) // while the generator is open
 			r.close()
 			if r.closeErr != nil {
 				out.Flags = append(out.Flags, r.closeErr.Error())

@@ -53,6 +53,11 @@ type Traffic struct {
 	QdiscBypass bool
 	// Proto (rr) is "udp" or "tcp"; empty means udp.
 	Proto string
+	// XDPBatchStamp (xdp) reads the send time once per batch instead of
+	// once per frame: most of what the generator costs over a bare
+	// redirect, for one-way latencies that read high by up to the time
+	// a batch takes to make (traffic.XDPConfig.BatchStamp).
+	XDPBatchStamp bool
 }
 
 // Case is one configuration to measure.
@@ -98,6 +103,9 @@ func (c Case) Name() string {
 	}
 	if t.QdiscBypass {
 		dims[result.DimQdiscBypass] = "on"
+	}
+	if t.XDPBatchStamp {
+		dims[result.DimXDPStamp] = "on"
 	}
 	if t.Generator == GenRR {
 		dims[result.DimProto] = t.RRProto()
@@ -229,6 +237,9 @@ func (c Case) Validate(m Measure) error {
 	}
 	if t.QdiscBypass && t.Generator != GenPacket {
 		return bad("qdisc-bypass", "only the packet generator can bypass the qdisc (generator %s)", t.Generator)
+	}
+	if t.XDPBatchStamp && t.Generator != GenXDP {
+		return bad("xdp-batch-stamp", "only the xdp generator stamps frames in BPF (generator %s)", t.Generator)
 	}
 	if t.Proto != "" && t.Generator != GenRR {
 		return bad("proto", "only the rr generator takes a protocol (generator %s)", t.Generator)

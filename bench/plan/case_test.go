@@ -42,6 +42,7 @@ func TestValidate(t *testing.T) {
 		"udp-gso: 65 out of range": func(c *Case, m *Measure) { c.Traffic.GSO = 65 },
 		"udp-gso: 45 datagrams":    func(c *Case, m *Measure) { c.Traffic.GSO, c.Traffic.FrameSize = 45, 1514 },
 		"qdisc-bypass: only":       func(c *Case, m *Measure) { c.Traffic.QdiscBypass = true },
+		"xdp-batch-stamp: only":    func(c *Case, m *Measure) { c.Traffic.XDPBatchStamp = true },
 		"proto: only the rr":       func(c *Case, m *Measure) { c.Traffic.Proto = "tcp" },
 		`proto: "sctp"`:            func(c *Case, m *Measure) { c.Traffic.Generator, c.Traffic.Proto = "rr", "sctp" },
 		"rate: 1000: the tcp":      func(c *Case, m *Measure) { c.Traffic.Generator, c.Traffic.Rate = "tcp", 1000 },

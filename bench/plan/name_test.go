@@ -39,21 +39,22 @@ func TestNameRoundTrip(t *testing.T) {
 		"queues-eq": {func(c *Case) {
 			c.Topology = topology.Spec{Kind: "veth", TxQueues: 2, RxQueues: 2, PeerTxQueues: 2, PeerRxQueues: 2}
 		}, map[string]string{result.DimQueues: "2x2"}},
-		"flows":    {func(c *Case) { c.Traffic.Flows, c.Traffic.Senders = 4, 2 }, map[string]string{result.DimFlows: "4", result.DimSenders: "2"}},
-		"rate":     {func(c *Case) { c.Traffic.Rate = 12500.5 }, map[string]string{result.DimRate: "12500.5"}},
-		"rate-big": {func(c *Case) { c.Traffic.Rate = 1e6 }, map[string]string{result.DimRate: "1e+06"}},
-		"batch":    {func(c *Case) { c.Traffic.Batch = 8 }, map[string]string{result.DimBatch: "8"}},
-		"rcvbuf":   {func(c *Case) { c.Traffic.RcvBuf = 1 << 20 }, map[string]string{result.DimRcvBuf: "1048576"}},
-		"udp_gso":  {func(c *Case) { c.Traffic.GSO = 16 }, map[string]string{result.DimUDPGSO: "16"}},
-		"packet":   {func(c *Case) { c.Traffic.Generator = GenPacket }, map[string]string{result.DimGenerator: "packet"}},
-		"bypass":   {func(c *Case) { c.Traffic.Generator, c.Traffic.QdiscBypass = GenPacket, true }, map[string]string{result.DimGenerator: "packet", result.DimQdiscBypass: "on"}},
-		"xdp":      {func(c *Case) { c.Traffic.Generator = GenXDP }, map[string]string{result.DimGenerator: "xdp"}},
-		"tcp":      {func(c *Case) { c.Traffic.Generator = GenTCP }, map[string]string{result.DimGenerator: "tcp", result.DimPkt: ""}},
-		"rr":       {func(c *Case) { c.Traffic.Generator = GenRR }, map[string]string{result.DimGenerator: "rr", result.DimProto: "udp"}},
-		"rr-tcp":   {func(c *Case) { c.Traffic.Generator, c.Traffic.Proto = GenRR, "tcp" }, map[string]string{result.DimGenerator: "rr", result.DimProto: "tcp"}},
-		"macvlan":  {func(c *Case) { c.Topology = topology.Spec{Kind: topology.KindMacvlan, Mode: "passthru"} }, nil},
-		"loopback": {func(c *Case) { c.Topology = topology.Spec{Kind: topology.KindLoopback} }, nil},
-		"lo-mtu":   {func(c *Case) { c.Topology = topology.Spec{Kind: topology.KindLoopback, MTU: 1500} }, map[string]string{result.DimMTU: "1500"}},
+		"flows":     {func(c *Case) { c.Traffic.Flows, c.Traffic.Senders = 4, 2 }, map[string]string{result.DimFlows: "4", result.DimSenders: "2"}},
+		"rate":      {func(c *Case) { c.Traffic.Rate = 12500.5 }, map[string]string{result.DimRate: "12500.5"}},
+		"rate-big":  {func(c *Case) { c.Traffic.Rate = 1e6 }, map[string]string{result.DimRate: "1e+06"}},
+		"batch":     {func(c *Case) { c.Traffic.Batch = 8 }, map[string]string{result.DimBatch: "8"}},
+		"rcvbuf":    {func(c *Case) { c.Traffic.RcvBuf = 1 << 20 }, map[string]string{result.DimRcvBuf: "1048576"}},
+		"udp_gso":   {func(c *Case) { c.Traffic.GSO = 16 }, map[string]string{result.DimUDPGSO: "16"}},
+		"packet":    {func(c *Case) { c.Traffic.Generator = GenPacket }, map[string]string{result.DimGenerator: "packet"}},
+		"bypass":    {func(c *Case) { c.Traffic.Generator, c.Traffic.QdiscBypass = GenPacket, true }, map[string]string{result.DimGenerator: "packet", result.DimQdiscBypass: "on"}},
+		"xdp":       {func(c *Case) { c.Traffic.Generator = GenXDP }, map[string]string{result.DimGenerator: "xdp"}},
+		"xdp-stamp": {func(c *Case) { c.Traffic.Generator, c.Traffic.XDPBatchStamp = GenXDP, true }, map[string]string{result.DimGenerator: "xdp", result.DimXDPStamp: "on"}},
+		"tcp":       {func(c *Case) { c.Traffic.Generator = GenTCP }, map[string]string{result.DimGenerator: "tcp", result.DimPkt: ""}},
+		"rr":        {func(c *Case) { c.Traffic.Generator = GenRR }, map[string]string{result.DimGenerator: "rr", result.DimProto: "udp"}},
+		"rr-tcp":    {func(c *Case) { c.Traffic.Generator, c.Traffic.Proto = GenRR, "tcp" }, map[string]string{result.DimGenerator: "rr", result.DimProto: "tcp"}},
+		"macvlan":   {func(c *Case) { c.Topology = topology.Spec{Kind: topology.KindMacvlan, Mode: "passthru"} }, nil},
+		"loopback":  {func(c *Case) { c.Topology = topology.Spec{Kind: topology.KindLoopback} }, nil},
+		"lo-mtu":    {func(c *Case) { c.Topology = topology.Spec{Kind: topology.KindLoopback, MTU: 1500} }, map[string]string{result.DimMTU: "1500"}},
 		"knobs": {func(c *Case) {
 			c.Knobs = []tuning.Setting{{Name: "txqueuelen", Value: "5000"}, {Name: "gro", Value: "on"}, {Name: "sysctl.net.core.rmem_max", Value: "1048576"}}
 		}, nil},
@@ -134,8 +135,10 @@ func TestNameDimsAllWritten(t *testing.T) {
 	rr.Traffic = Traffic{Generator: GenRR, FrameSize: 200, Flows: 1, Senders: 1, Batch: 64}
 	gso := c
 	gso.Traffic = Traffic{Generator: GenUDP, FrameSize: 200, Flows: 1, Senders: 1, Batch: 64, GSO: 4}
+	xdp := c
+	xdp.Traffic = Traffic{Generator: GenXDP, FrameSize: 200, Flows: 1, Senders: 1, Batch: 64, XDPBatchStamp: true}
 	seen := map[string]bool{}
-	for _, cc := range []Case{c, rr, gso} {
+	for _, cc := range []Case{c, rr, gso, xdp} {
 		n, err := result.ParseName(cc.Name())
 		if err != nil {
 			t.Fatal(err)

@@ -62,6 +62,7 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"run", "--mtu", "100"}, "--mtu: 100 out of range"},
 		{[]string{"run", "--format", "xml"}, `--format: unknown format "xml"`},
 		{[]string{"run", "--generator", "pktgen"}, `--generator: unknown generator "pktgen"`},
+		{[]string{"run", "--xdp-batch-stamp"}, "--xdp-batch-stamp: only the xdp generator stamps frames in BPF (generator udp)"},
 		{[]string{"run", "--confidence", "1.5"}, "--confidence: 1.5 out of range"},
 		// strconv.ParseFloat takes NaN and Inf: each float flag refuses
 		// them by name, before anything is created.

@@ -31,6 +31,7 @@ type runFlags struct {
 	generator    string
 	gso          int
 	qdiscBypass  bool
+	xdpStamp     bool
 	proto        string
 	pktSize      int
 	flows        int
@@ -90,7 +91,11 @@ Generators (--generator), each counted by the same eBPF counters:
           xdp-trafficgen does): the ceiling of the receive path. It bypasses
           the sender's qdisc and skb path entirely, needs a veth as the
           sender's device and NAPI at its peer (vethbench turns GRO on there
-          unless the case sets gro or xdp).
+          unless the case sets gro or xdp). It stamps each frame's send time
+          in BPF; --xdp-batch-stamp reads the clock once per batch instead,
+          most of the generator's own cost, and the result says how much
+          earlier than their frames the stamps were (latency reads high by
+          up to that).
   tcp     bulk TCP, --flows connections: bits/s and segments/s, for GRO, GSO
           and TSO effects; --pkt-size and --rate do not apply.
   rr      request/response over --proto udp|tcp: round-trip percentiles.
@@ -124,6 +129,7 @@ receiver, the path (drops on the way) or none (a fixed rate was met).`,
 	fl.StringVar(&f.generator, "generator", "udp", "traffic generator: "+strings.Join(plan.Generators, "|")+" (see above)")
 	fl.IntVar(&f.gso, "udp-gso", 0, "udp: datagrams per UDP GSO send (UDP_SEGMENT), at most 64; 0 = off")
 	fl.BoolVar(&f.qdiscBypass, "qdisc-bypass", false, "packet: set PACKET_QDISC_BYPASS, frames skip the sender's qdisc")
+	fl.BoolVar(&f.xdpStamp, "xdp-batch-stamp", false, "xdp: read the send time once per batch, not per frame (cheaper; latency reads high by up to a batch's making, which the result states)")
 	fl.StringVar(&f.proto, "proto", "", "rr: udp|tcp (default udp)")
 	fl.IntVar(&f.pktSize, "pkt-size", 64, "frame size in bytes without FCS (IPv4: 58 to MTU+14; IPv6: 78 to MTU+14)")
 	fl.IntVar(&f.flows, "flows", 1, "number of flows (distinct UDP source ports)")
@@ -151,7 +157,7 @@ func runRun(cmd *cobra.Command, f runFlags, stdout, stderr io.Writer) error {
 		Traffic: plan.Traffic{
 			Generator: f.generator, FrameSize: f.pktSize, Flows: f.flows, Senders: f.senders,
 			Rate: f.rate, Batch: f.batch, RcvBuf: f.rcvbuf,
-			GSO: f.gso, QdiscBypass: f.qdiscBypass, Proto: f.proto,
+			GSO: f.gso, QdiscBypass: f.qdiscBypass, Proto: f.proto, XDPBatchStamp: f.xdpStamp,
 		},
 	}
 	m := plan.Measure{Trials: f.trials, Duration: f.duration, Warmup: f.warmup, Confidence: f.confidence}

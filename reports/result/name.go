@@ -22,19 +22,20 @@ import (
 
 // Name dimensions: the keys of NameDims.
 const (
-	DimPkt         = "pkt"          // frame size in bytes; absent for tcp
-	DimFamily      = "family"       // ipv4 or ipv6, written bare
-	DimMTU         = "mtu"          // "default" (the kind's) or bytes
-	DimQueues      = "queues"       // "TXxRX" of the sending ends, ":TXxRX" of the receiving ends when they differ
-	DimFlows       = "flows"        //
-	DimSenders     = "senders"      //
-	DimRate        = "rate"         // packets or requests per second, 0 = unlimited
-	DimBatch       = "batch"        // packets per send call
-	DimRcvBuf      = "rcvbuf"       // bytes, 0 = the kernel's default
-	DimUDPGSO      = "udp_gso"      // UDP GSO segments per message, 0 = off
-	DimQdiscBypass = "qdisc_bypass" // on or off
-	DimGenerator   = "generator"    // udp, packet, xdp, tcp, rr
-	DimProto       = "proto"        // rr's protocol; empty for other generators
+	DimPkt         = "pkt"             // frame size in bytes; absent for tcp
+	DimFamily      = "family"          // ipv4 or ipv6, written bare
+	DimMTU         = "mtu"             // "default" (the kind's) or bytes
+	DimQueues      = "queues"          // "TXxRX" of the sending ends, ":TXxRX" of the receiving ends when they differ
+	DimFlows       = "flows"           //
+	DimSenders     = "senders"         //
+	DimRate        = "rate"            // packets or requests per second, 0 = unlimited
+	DimBatch       = "batch"           // packets per send call
+	DimRcvBuf      = "rcvbuf"          // bytes, 0 = the kernel's default
+	DimUDPGSO      = "udp_gso"         // UDP GSO segments per message, 0 = off
+	DimQdiscBypass = "qdisc_bypass"    // on or off
+	DimXDPStamp    = "xdp_batch_stamp" // on or off: the xdp generator's send time read once per batch
+	DimGenerator   = "generator"       // udp, packet, xdp, tcp, rr
+	DimProto       = "proto"           // rr's protocol; empty for other generators
 )
 
 // Dim is one dimension of a case name.
@@ -58,6 +59,7 @@ var NameDims = []Dim{
 	{DimRcvBuf, "0"},
 	{DimUDPGSO, "0"},
 	{DimQdiscBypass, "off"},
+	{DimXDPStamp, "off"},
 	{DimGenerator, "udp"},
 	{DimProto, ""},
 }

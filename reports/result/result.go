@@ -177,6 +177,11 @@ type Traffic struct {
 	GSO int `json:"gso_segments,omitempty"`
 	// QdiscBypass: the packet generator's frames skipped the sender's qdisc.
 	QdiscBypass bool `json:"qdisc_bypass,omitempty"`
+	// XDPBatchStamp: the xdp generator read the clock once per batch, not
+	// per frame, and StampSpread says how long a stamp served (so how much
+	// one-way latencies read high). Added in version 2.
+	XDPBatchStamp bool         `json:"xdp_batch_stamp,omitempty"`
+	StampSpread   *StampSpread `json:"stamp_spread,omitempty"`
 	// Proto is the rr generator's protocol: udp or tcp.
 	Proto string `json:"proto,omitempty"`
 	// Bypasses names the parts of the sending path the generator skips,
@@ -194,6 +199,36 @@ type Traffic struct {
 	SenderCPUs  []int `json:"sender_cpus,omitempty"`
 	ReceiverCPU int   `json:"receiver_cpu"`
 	RcvBuf      int   `json:"receiver_rcvbuf"` // effective SO_RCVBUF, bytes
+}
+
+// StampSpread is how long the xdp generator's batch stamps served, over a
+// case's windows (warm-ups included): for each batch, from the clock read
+// at its first frame to its last frame, which is how much earlier than
+// that frame its send time is. Earlier frames of a batch were stamped less
+// early.
+type StampSpread struct {
+	Batches uint64  `json:"batches"` // batches measured
+	MeanNs  float64 `json:"mean_ns"`
+	MaxNs   float64 `json:"max_ns"`
+}
+
+// Merge adds the batches of o; either may be nil.
+func (s *StampSpread) Merge(o *StampSpread) *StampSpread {
+	switch {
+	case s == nil:
+		return o
+	case o == nil:
+		return s
+	}
+	n := s.Batches + o.Batches
+	if n == 0 {
+		return &StampSpread{}
+	}
+	return &StampSpread{
+		Batches: n,
+		MeanNs:  (s.MeanNs*float64(s.Batches) + o.MeanNs*float64(o.Batches)) / float64(n),
+		MaxNs:   max(s.MaxNs, o.MaxNs),
+	}
 }
 
 // DeviceKnobs is what one device's knobs read back as.

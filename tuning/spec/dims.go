@@ -36,6 +36,7 @@ type dimension struct {
 var Dimensions = []string{
 	"topology", "mode", "family", "mtu", "tx_queues", "rx_queues", "peer_tx_queues", "peer_rx_queues",
 	"pkt_size", "flows", "senders", "rate", "batch", "rcvbuf", "generator", "udp_gso", "qdisc_bypass", "proto",
+	"xdp_batch_stamp",
 }
 
 func atoi(v string) int {
@@ -74,6 +75,8 @@ var dimensions = map[string]*dimension{
 	"udp_gso":        {field: "udp-gso", kind: kindInt, apply: func(c *plan.Case, v string) { c.Traffic.GSO = atoi(v) }},
 	"qdisc_bypass":   {field: "qdisc-bypass", kind: kindBool, apply: func(c *plan.Case, v string) { c.Traffic.QdiscBypass = v == "on" }},
 	"proto":          {field: "proto", kind: kindName, apply: func(c *plan.Case, v string) { c.Traffic.Proto = v }},
+	"xdp_batch_stamp": {field: "xdp-batch-stamp", kind: kindBool,
+		apply: func(c *plan.Case, v string) { c.Traffic.XDPBatchStamp = v == "on" }},
 }
 
 // byField maps a field name in bench's errors to the dimension key.
