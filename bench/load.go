@@ -147,6 +147,9 @@ func newLoad(c plan.Case, topo *topology.Topology, port uint16, senderCPUs []int
 		cfg := traffic.RRConfig{
 			Proto: t.RRProto(), Src: snd.Addr, Dst: rx.Addr, Port: port, Flows: t.Flows, Size: size,
 			Rate: t.Rate, Workers: t.Senders, CPUs: senderCPUs,
+			// The client's Run ends with the window's drain (0: its
+			// default, 1 s as the runner's).
+			Drain: t.Drain,
 		}
 		if cfg.Proto == traffic.ProtoUDP && snd.Addr != rx.Addr {
 			// Responses then go to the run's port too, where the drop

@@ -75,6 +75,16 @@ func TestReportsRoundTripsLostAndLate(t *testing.T) {
 		t.Errorf("%d warnings in the table, want 2 (the clean case has none)", n)
 	}
 
+	var sum strings.Builder
+	if err := WriteSummary(&sum, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{">=98300.0", wantLossy} {
+		if !strings.Contains(sum.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, sum.String())
+		}
+	}
+
 	page := renderHTML(t, r)
 	for _, want := range []string{escape(caveatText(c)), escape(wantLossy), "≥ 98300.0"} {
 		if !strings.Contains(page, want) {

@@ -23,9 +23,16 @@ func WriteSummary(w io.Writer, r *result.Result) error {
 			notes = c.Error
 		}
 		if s := c.Summary; s != nil {
+			p99 := us(s.P99.Median)
+			if s.IsLowerBound(result.PctP99) {
+				p99 = ">=" + p99 // lost rr requests: at least this
+			}
+			if rt := roundTripsOf(&c); c.Traffic.Generator == "rr" && rt.suspect() {
+				notes = strings.TrimPrefix(notes+"; "+roundTripText(rt), "; ")
+			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s .. %s (%.0f%%)\t%s\t%.0f\t%s\t%d\t%s\n", c.Name, c.Status,
 				Thousands(s.PPS.Median), Thousands(s.PPS.Lo), Thousands(s.PPS.Hi), 100*s.PPS.Level,
-				Thousands(s.DevicePPS.Median), s.CPUNsPerPkt.Median, us(s.P99.Median), s.Dropped, notes)
+				Thousands(s.DevicePPS.Median), s.CPUNsPerPkt.Median, p99, s.Dropped, notes)
 		} else {
 			fmt.Fprintf(tw, "%s\t%s\t\t\t\t\t\t\t%s\n", c.Name, c.Status, notes)
 		}
