@@ -4,12 +4,15 @@
 // counters at the receiver's ingress and on kfree_skb, starts the receiver
 // and the generator pinned to CPUs, runs a discarded warm-up window and then
 // the measured trials, and restores and tears everything down in reverse
-// order. Each trial is a window whose counters are read before the
-// generator starts and after the in-flight packets have drained, so its
-// counts are exact differences and sent = received + dropped is checked
-// against the kernel's own counters. Finished cases get medians with
-// intervals (internal/stats), flagged outliers, warnings, and which side
-// limited the figure.
+// order. With the datagram generators (udp, packet, xdp) the windows run
+// back to back, every datagram tagged with its window, and a trial counts
+// the datagrams sent in it, however late they arrive or are dropped
+// (tagged.go); tcp and rr windows are read before the generator starts and
+// after the in-flight traffic has drained (window.go). Either way
+// sent = received + dropped is checked, and the kernel's own counters with
+// the eBPF ones. Finished cases get medians with intervals
+// (internal/stats), flagged outliers, warnings, and which side limited the
+// figure.
 //
 // RunCase measures one case in one topology; Run measures a list of cases,
 // several of them in shuffled rounds with a fresh topology per trial and

@@ -41,6 +41,9 @@ type windowCounts struct {
 	RTT                                histogram.Histogram // rr
 	TCPSegs, Retrans                   uint64              // tcp, the sender's TCP_INFO
 	SendErrs                           map[string]uint64
+	// Stale counts datagrams of earlier windows that arrived during this
+	// one too late to be counted in theirs (tagged windows).
+	Stale uint64
 
 	GenCPU     time.Duration // the generator threads' CPU time, summed
 	GenThreads int
@@ -88,6 +91,7 @@ func trialFigures(w windowCounts) result.Trial {
 		}
 	}
 	t.SendErrs = w.SendErrs
+	t.Stale = w.Stale
 	secs := w.Elapsed.Seconds()
 	t.SentPPS = float64(t.Sent) / secs
 	t.DevicePPS = float64(t.AtDevice) / secs
@@ -222,6 +226,14 @@ func summarize(trials []result.Trial, level float64) *result.Summary {
 	return s
 }
 
+// dropsDisagree tells whether a trial's kernel drop counters and its drop
+// tracepoint count disagree. Datagram windows run back to back (tagged.go)
+// and read the two a few milliseconds apart while packets flow, so they
+// are compared over the whole session instead (spanSum.check).
+func dropsDisagree(t result.Trial, unit string) bool {
+	return unit != unitDatagrams && t.KernelDropped != t.Dropped
+}
+
 // warnings says what a reader must know about a case's trials; unit is
 // result.Traffic.Unit.
 func warnings(trials []result.Trial, s *result.Summary, level float64, unit string) []string {
@@ -233,7 +245,7 @@ func warnings(trials []result.Trial, s *result.Summary, level float64, unit stri
 		}
 		// TCP discards duplicates and old segments by design: they are
 		// no loss, and no kernel drop counter counts them.
-		if t.DropReasons != nil && t.KernelDropped != t.Dropped && unit != unitBytes {
+		if t.DropReasons != nil && unit != unitBytes && dropsDisagree(t, unit) {
 			w = append(w, fmt.Sprintf("trial %d: the kernel's drop counters add up to %d, the drop tracepoint saw %d (%v)",
 				t.Index+1, t.KernelDropped, t.Dropped, t.Drops))
 		}
@@ -245,6 +257,9 @@ func warnings(trials []result.Trial, s *result.Summary, level float64, unit stri
 		}
 		if t.Sent > 0 && t.Received == 0 {
 			w = append(w, fmt.Sprintf("trial %d: nothing was received", t.Index+1))
+		}
+		if t.Stale > 0 {
+			w = append(w, fmt.Sprintf("trial %d: %d datagrams of earlier windows arrived %d or more windows late: they are in no window's figures", t.Index+1, t.Stale, vbpf.TagSlots))
 		}
 	}
 	// The receiving socket, not the path, limits pps when it overflows:

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vethbench/vethbench/bench/host"
+	"github.com/vethbench/vethbench/bench/traffic"
 	vbpf "github.com/vethbench/vethbench/ebpf"
 	"github.com/vethbench/vethbench/internal/histogram"
 	"github.com/vethbench/vethbench/reports/result"
@@ -69,6 +70,27 @@ func TestFigures(t *testing.T) {
 			// 50 of 100000 unaccounted is 0.05%, under AccountingTolerance.
 			if !tr.Closed || tr.Unaccounted != 50 {
 				t.Errorf("%d unaccounted, closed %v", tr.Unaccounted, tr.Closed)
+			}
+		}},
+		{"tagged window", func() windowCounts {
+			// Its own datagrams, whenever they arrived: sent 1000, 900
+			// read, 100 dropped, by tag; the span's other counts stay.
+			w := udpWindow(0, 0)
+			w.HasReasons = true
+			tagCounts(&w, tagRead{
+				sent:  1000,
+				rcv:   traffic.TagCounts{Received: 900, Bytes: 900 * 22, Jumps: 60, Late: 0, Next: 960},
+				bpf:   vbpf.Window{Matched: 1000, Segs: 1000, PayloadBytes: 1000 * 22},
+				drops: vbpf.DropSnapshot{"SOCKET_RCVBUFF": 100},
+			})
+			return w
+		}, func(t *testing.T, tr result.Trial) {
+			if tr.Sent != 1000 || tr.Received != 900 || tr.AtDevice != 1000 || tr.Dropped != 100 || !tr.Closed || tr.Unaccounted != 0 {
+				t.Errorf("tagged: sent %d received %d at device %d dropped %d closed %v", tr.Sent, tr.Received, tr.AtDevice, tr.Dropped, tr.Closed)
+			}
+			// 60 skipped inside the flows, 40 after their last: exact.
+			if tr.SeqGaps != 100 || tr.PPS != 900 || tr.SentBytes != 1000*64 || tr.EBPFRx != 3 {
+				t.Errorf("tagged: gaps %d, %v pps, %d bytes sent, ebpf rx %d", tr.SeqGaps, tr.PPS, tr.SentBytes, tr.EBPFRx)
 			}
 		}},
 		{"not closed", func() windowCounts { return udpWindow(1000, 900) }, func(t *testing.T, tr result.Trial) {

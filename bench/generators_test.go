@@ -44,7 +44,8 @@ func TestRunCaseGenerators(t *testing.T) {
 				t.Errorf("generator %s, bypasses %q", c.Traffic.Generator, rc.Traffic.Bypasses)
 			}
 			for _, tr := range rc.Trials {
-				checkTrial(t, c, tr)
+				checkTrial(t, tr)
+				checkRate(t, c, tr)
 				if c.Traffic.GSO > 0 && (tr.AtDeviceSkbs == 0 || tr.AtDeviceSkbs*2 > tr.AtDevice) {
 					t.Errorf("trial %d: %d datagrams in %d skbs: GSO aggregates did not reach the device", tr.Index, tr.AtDevice, tr.AtDeviceSkbs)
 				}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 
 	"github.com/vethbench/vethbench/bench/plan"
 	"github.com/vethbench/vethbench/bench/topology"
@@ -27,7 +29,8 @@ type Event struct {
 	Outcome *result.Case
 }
 
-// Progress receives events; it may be nil.
+// Progress receives events; it may be nil. It is called by one goroutine
+// at a time.
 type Progress func(Event)
 
 // Options are how a run is carried out and recorded.
@@ -58,9 +61,16 @@ func RunCase(ctx context.Context, c plan.Case, m plan.Measure, opts Options) (re
 // down. Its trials are numbered from base+1, out of total, in events and
 // in the result. The summary is left to finish.
 func session(ctx context.Context, c plan.Case, m plan.Measure, opts Options, base, total int) (out result.Case, err error) {
-	progress := opts.Progress
-	if progress == nil {
-		progress = func(Event) {}
+	progress := func(Event) {}
+	if opts.Progress != nil {
+		// The live rate is reported from a goroutine of its own, while
+		// the windows' events come from this one: one call at a time.
+		var mu sync.Mutex
+		progress = func(ev Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			opts.Progress(ev)
+		}
 	}
 	spec := c.Topology.WithDefaults()
 	out = result.Case{
@@ -105,9 +115,9 @@ func session(ctx context.Context, c plan.Case, m plan.Measure, opts Options, bas
 		return out, nil
 	}
 	out.Topology.RunID = r.topo.Spec.RunID
-	trial := 0 // the window running now, for live events; 0 is the warm-up
+	var trial atomic.Int64 // the window running now, for live events; 0 is the warm-up
 	r.live = func(pps float64) {
-		progress(Event{Case: out.Name, Phase: "live", Trial: trial, Trials: total, LivePPS: pps})
+		progress(Event{Case: out.Name, Phase: "live", Trial: int(trial.Load()), Trials: total, LivePPS: pps})
 	}
 	out.Counter = r.counters.Hook()
 	out.DropCounter = r.dropCounter
@@ -118,26 +128,41 @@ func session(ctx context.Context, c plan.Case, m plan.Measure, opts Options, bas
 	out.Traffic.DstPort = r.port.port
 	out.Traffic.SenderCPUs, out.Traffic.ReceiverCPU = r.senderCPUs, r.receiverCPU
 	out.Warnings = append(out.Warnings, r.knobWarnings...)
+	err = r.trials(ctx, &out, m, base, total, progress, &trial)
+	return out, err
+}
 
-	if m.Warmup > 0 {
-		progress(Event{Case: out.Name, Phase: "warmup"})
-		if _, err := r.window(ctx, m.Warmup); err != nil {
-			return out, r.fail(ctx, &out, fmt.Errorf("warm-up: %w", err))
-		}
+// trials runs a set-up case's warm-up and trials into out, numbered from
+// base+1 of total, and sets its status: ok, or failed when a window failed.
+// trial tells the live events which window runs.
+func (r *running) trials(ctx context.Context, out *result.Case, m plan.Measure, base, total int, progress Progress, trial *atomic.Int64) error {
+	err := r.measure(ctx, m, windowEvents{
+		start: func(i int) {
+			if i < 0 {
+				progress(Event{Case: out.Name, Phase: "warmup"})
+				return
+			}
+			trial.Store(int64(base + i + 1))
+			progress(Event{Case: out.Name, Phase: "trial", Trial: base + i + 1, Trials: total})
+		},
+		result: func(i int, tr result.Trial) {
+			if i < 0 {
+				return // the warm-up, the tail
+			}
+			tr.Index = base + i
+			out.Trials = append(out.Trials, tr)
+			progress(Event{Case: out.Name, Phase: "trial", Trial: base + i + 1, Trials: total, Result: &out.Trials[len(out.Trials)-1]})
+		},
+		warn: func(msg string) { out.Warnings = append(out.Warnings, msg) },
+	})
+	if te := (*trialError)(nil); errors.As(err, &te) {
+		err = fmt.Errorf("trial %d: %w", base+te.i+1, te.err)
 	}
-	for i := range m.Trials {
-		trial = base + i + 1
-		progress(Event{Case: out.Name, Phase: "trial", Trial: trial, Trials: total})
-		tr, err := r.window(ctx, m.Duration)
-		if err != nil {
-			return out, r.fail(ctx, &out, fmt.Errorf("trial %d: %w", trial, err))
-		}
-		tr.Index = base + i
-		out.Trials = append(out.Trials, tr)
-		progress(Event{Case: out.Name, Phase: "trial", Trial: trial, Trials: total, Result: &out.Trials[i]})
+	if err != nil {
+		return r.fail(ctx, out, err)
 	}
 	out.Status = result.StatusOK
-	return out, nil
+	return nil
 }
 
 // fail records a mid-run error in the case; a cancellation is passed up.

@@ -7,12 +7,13 @@
  * skbs, bytes, the datagrams or segments they carry (a GSO or GRO skb
  * carries gso_segs of them) and their payload bytes; for UDP traffic also
  * the one-way latency from the timestamp the generator wrote into the
- * payload. It never changes the datapath: it returns TCX_NEXT/TC_ACT_UNSPEC
- * (both -1) for every packet.
+ * payload. UDP datagrams are also counted per measurement window, by the
+ * window tag in their payload (see "Windows" below). It never changes the
+ * datapath: it returns TCX_NEXT/TC_ACT_UNSPEC (both -1) for every packet.
  *
  * What a vethbench packet is (UDP mode: UDP to dst_port, payload starting
- * with the magic "VBP1", a sequence number and the send time; TCP mode: TCP
- * to dst_port) is in vb_packet.h, shared with drops.c.
+ * with the magic "VBP", the window tag, a sequence number and the send
+ * time; TCP mode: TCP to dst_port) is in vb_packet.h, shared with drops.c.
  */
 
 #include "vb_types.h"
@@ -52,10 +53,28 @@ struct vb_counts {
 	__u64 bad_ts;		/* UDP: matched skbs with a zero or future timestamp */
 	__u64 segs;		/* datagrams or segments in the matched skbs: max(1, gso_segs) each */
 	__u64 payload_bytes;	/* UDP or TCP payload in the matched skbs, all segments */
+	__u64 stale;		/* UDP: matched skbs whose window slot holds another tag: in no window */
 };
 
-struct vb_hist {
-	__u64 buckets[VB_LAT_BUCKETS];
+/*
+ * Windows (vb_packet.h). The runner gives every measurement window a tag
+ * (the payload's fourth byte) and, before the generator sends the first
+ * datagram carrying it, gives the tag its slot, tag % VB_TAG_SLOTS, by
+ * writing VB_TAG_SET | tag into vb_tags. vb_windows then counts the slot's
+ * datagrams and their latency, however late they arrive, until the slot is
+ * given to a later tag; a datagram whose slot holds another tag (it arrived
+ * VB_TAG_SLOTS or more windows late) counts as stale instead. A slot never
+ * given (0, as loaded) takes every tag, so without a runner every datagram
+ * is counted. The slots are never cleared: the runner reads a slot when it
+ * gives it out and subtracts.
+ */
+
+struct vb_window {
+	__u64 matched;		/* skbs of the window's datagrams */
+	__u64 segs;		/* datagrams in them */
+	__u64 payload_bytes;	/* their UDP payload, all segments */
+	__u64 bad_ts;		/* of matched: zero or future timestamp */
+	__u64 buckets[VB_LAT_BUCKETS];	/* one-way latency of the others */
 };
 
 struct {
@@ -66,11 +85,18 @@ struct {
 } vb_counters SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VB_TAG_SLOTS);
 	__type(key, __u32);
-	__type(value, struct vb_hist);
-} vb_latency SEC(".maps");
+	__type(value, __u32);
+} vb_tags SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VB_TAG_SLOTS);
+	__type(key, __u32);
+	__type(value, struct vb_window);
+} vb_windows SEC(".maps");
 
 /* floor(log2 v) for v > 0, without loops. */
 static __always_inline __u32 vb_log2(__u64 v)
@@ -103,6 +129,7 @@ static __always_inline __u32 vb_bucket_of(__u64 v)
 struct vb_match {
 	__u64 ts;		/* UDP: the send time in the (first) datagram */
 	__u32 payload;		/* L4 payload bytes, of all segments */
+	__u32 tag;		/* UDP: the window tag of the (first) datagram */
 };
 
 /*
@@ -169,6 +196,7 @@ static __always_inline int vb_parse_udp(struct __sk_buff *skb, struct vb_match *
 	if (!vb_udp_ours(&l4, dst_port))
 		return 0;
 	m->ts = ((__u64)l4.ts_hi << 32) | l4.ts_lo;
+	m->tag = VB_TAG(l4.magic);
 	m->payload = vb_payload(skb->len, ip_len, l4_off + sizeof(struct udphdr));
 	return 1;
 }
@@ -228,11 +256,11 @@ static __always_inline int vb_parse_tcp(struct __sk_buff *skb, struct vb_match *
 SEC("tc")
 int vb_ingress(struct __sk_buff *skb)
 {
-	__u32 zero = 0, len = skb->len, segs;
+	__u32 zero = 0, len = skb->len, segs, slot, *owner;
 	__u64 b;	/* 64-bit: the bound checked must be the index used (below) */
 	struct vb_match m = {};
 	struct vb_counts *c;
-	struct vb_hist *h;
+	struct vb_window *w;
 	__u64 ts, now;
 
 	c = bpf_map_lookup_elem(&vb_counters, &zero);
@@ -252,12 +280,28 @@ int vb_ingress(struct __sk_buff *skb)
 	 * TSO) that veth passed on unsegmented, or a GRO skb, carries
 	 * gso_segs datagrams or segments. */
 	segs = skb->gso_segs;
+	segs = segs ? segs : 1;
 	c->matched++;
 	c->matched_bytes += len;
-	c->segs += segs ? segs : 1;
+	c->segs += segs;
 	c->payload_bytes += m.payload;
 	if (proto == VB_PROTO_TCP)
-		return VB_PASS;	/* a stream has no timestamps: no latency */
+		return VB_PASS;	/* a stream has no tags or timestamps */
+
+	/* The window: a GSO skb's datagrams were sent together, with the
+	 * first one's tag. */
+	slot = m.tag & (VB_TAG_SLOTS - 1);
+	owner = bpf_map_lookup_elem(&vb_tags, &slot);
+	w = bpf_map_lookup_elem(&vb_windows, &slot);
+	if (!owner || !w)
+		return VB_PASS;
+	if (*owner && *owner != (VB_TAG_SET | m.tag)) {
+		c->stale++;
+		return VB_PASS;
+	}
+	w->matched++;
+	w->segs += segs;
+	w->payload_bytes += m.payload;
 
 	/* One latency value per skb: only the first datagram of a UDP GSO
 	 * skb has its payload header where the parser looks. */
@@ -265,12 +309,9 @@ int vb_ingress(struct __sk_buff *skb)
 	ts = m.ts;
 	if (ts == 0 || ts > now) {
 		c->bad_ts++;
+		w->bad_ts++;
 		return VB_PASS;
 	}
-
-	h = bpf_map_lookup_elem(&vb_latency, &zero);
-	if (!h)
-		return VB_PASS;
 	b = vb_bucket_of(now - ts);
 	/* Keep clang from dropping the bound the verifier needs. With a 32-bit
 	 * b, clang checked one zero-extended copy and indexed with another,
@@ -278,7 +319,7 @@ int vb_ingress(struct __sk_buff *skb)
 	barrier_var(b);
 	if (b >= VB_LAT_BUCKETS)
 		b = VB_LAT_BUCKETS - 1;
-	h->buckets[b]++;
+	w->buckets[b]++;
 	return VB_PASS;
 }
 

@@ -22,11 +22,16 @@ type counterVbCounts struct {
 	BadTs        uint64
 	Segs         uint64
 	PayloadBytes uint64
+	Stale        uint64
 }
 
-type counterVbHist struct {
-	_       structs.HostLayout
-	Buckets [1153]uint64
+type counterVbWindow struct {
+	_            structs.HostLayout
+	Matched      uint64
+	Segs         uint64
+	PayloadBytes uint64
+	BadTs        uint64
+	Buckets      [1153]uint64
 }
 
 // Names of all BPF objects in the ELF.
@@ -34,7 +39,8 @@ type counterVbHist struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	counterMapVbCounters     = "vb_counters"
-	counterMapVbLatency      = "vb_latency"
+	counterMapVbTags         = "vb_tags"
+	counterMapVbWindows      = "vb_windows"
 	counterProgVbBucketProbe = "vb_bucket_probe"
 	counterProgVbIngress     = "vb_ingress"
 	counterVarDstPort        = "dst_port"
@@ -92,7 +98,8 @@ type counterProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type counterMapSpecs struct {
 	VbCounters *ebpf.MapSpec `ebpf:"vb_counters"`
-	VbLatency  *ebpf.MapSpec `ebpf:"vb_latency"`
+	VbTags     *ebpf.MapSpec `ebpf:"vb_tags"`
+	VbWindows  *ebpf.MapSpec `ebpf:"vb_windows"`
 }
 
 // counterVariableSpecs contains global variables before they are loaded into the kernel.
@@ -124,13 +131,15 @@ func (o *counterObjects) Close() error {
 // It can be passed to loadCounterObjects or ebpf.CollectionSpec.LoadAndAssign.
 type counterMaps struct {
 	VbCounters *ebpf.Map `ebpf:"vb_counters"`
-	VbLatency  *ebpf.Map `ebpf:"vb_latency"`
+	VbTags     *ebpf.Map `ebpf:"vb_tags"`
+	VbWindows  *ebpf.Map `ebpf:"vb_windows"`
 }
 
 func (m *counterMaps) Close() error {
 	return _CounterClose(
 		m.VbCounters,
-		m.VbLatency,
+		m.VbTags,
+		m.VbWindows,
 	)
 }
 

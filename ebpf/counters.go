@@ -41,7 +41,8 @@ type Proto uint8
 // The protocols. The zero value is ProtoUDP.
 const (
 	// ProtoUDP: UDP datagrams to the port whose payload starts with
-	// vethbench's header (magic "VBP1", sequence number, send time).
+	// vethbench's header (magic "VBP", window tag, sequence number, send
+	// time).
 	ProtoUDP Proto = iota
 	// ProtoTCP: TCP segments to the port (for the drop counter: to or
 	// from it). A stream carries no per-packet header: there is no
@@ -102,13 +103,15 @@ type Options struct {
 }
 
 // Snapshot holds the counters summed over CPUs, since the program was
-// loaded. Use Sub for the deltas of a measurement window.
+// loaded. Use Sub for the deltas between two readings.
 //
 // Matched counts skbs. A GSO skb (UDP_SEGMENT, TSO) that veth passed to
 // its peer whole, or a GRO skb, is one skb and one entry in the device's
 // rx_packets, but carries many datagrams or segments: Segs counts those
-// (max(1, gso_segs) per skb). Latency has one value per UDP skb, the first
-// datagram's, so with UDP GSO its total is Matched-BadTimestamp, not Segs.
+// (max(1, gso_segs) per skb). Latency has one value per UDP skb counted in
+// a window (all of them unless OpenWindow was used: see Window), the first
+// datagram's, so with UDP GSO its total is Matched-BadTimestamp-Stale, not
+// Segs.
 type Snapshot struct {
 	Packets      uint64              `json:"packets"`       // every packet at ingress
 	Bytes        uint64              `json:"bytes"`         // their skb->len, Ethernet header included (as rx_bytes)
@@ -117,6 +120,7 @@ type Snapshot struct {
 	Segs         uint64              `json:"segs"`          // datagrams or TCP segments in the matched skbs
 	PayloadBytes uint64              `json:"payload_bytes"` // UDP or TCP payload of the matched skbs, all segments
 	BadTimestamp uint64              `json:"bad_timestamp"` // UDP: matched skbs with a zero or future timestamp; not in Latency
+	Stale        uint64              `json:"stale"`         // UDP: matched skbs whose window slot was given to a later tag: in no Window, not in Latency
 	Latency      histogram.Histogram `json:"latency"`       // UDP: one-way latency of the other matched skbs, ns, at LatencyScale; TCP: empty
 }
 
@@ -130,7 +134,36 @@ func (s Snapshot) Sub(prev Snapshot) Snapshot {
 		Segs:         s.Segs - prev.Segs,
 		PayloadBytes: s.PayloadBytes - prev.PayloadBytes,
 		BadTimestamp: s.BadTimestamp - prev.BadTimestamp,
+		Stale:        s.Stale - prev.Stale,
 		Latency:      s.Latency.Sub(prev.Latency),
+	}
+}
+
+// TagSlots is the number of windows the counter tells apart at once: a
+// window's datagrams are counted in slot tag % TagSlots (counter.c's
+// VB_TAG_SLOTS) until OpenWindow gives the slot to a later tag.
+const TagSlots = 4
+
+// Window holds the counts of one measurement window's UDP datagrams, those
+// carrying its tag (traffic.Header.Tag), summed over CPUs: the fields of
+// Snapshot of the same names, for the window's datagrams alone, however
+// late they arrived.
+type Window struct {
+	Matched      uint64              `json:"matched"`
+	Segs         uint64              `json:"segs"`
+	PayloadBytes uint64              `json:"payload_bytes"`
+	BadTimestamp uint64              `json:"bad_timestamp"`
+	Latency      histogram.Histogram `json:"latency"`
+}
+
+// Sub returns w minus prev, an earlier reading of the same slot.
+func (w Window) Sub(prev Window) Window {
+	return Window{
+		Matched:      w.Matched - prev.Matched,
+		Segs:         w.Segs - prev.Segs,
+		PayloadBytes: w.PayloadBytes - prev.PayloadBytes,
+		BadTimestamp: w.BadTimestamp - prev.BadTimestamp,
+		Latency:      w.Latency.Sub(prev.Latency),
 	}
 }
 
@@ -149,12 +182,13 @@ type Counters struct {
 type ingressObjects struct {
 	Prog    *ebpf.Program `ebpf:"vb_ingress"`
 	Counts  *ebpf.Map     `ebpf:"vb_counters"`
-	Latency *ebpf.Map     `ebpf:"vb_latency"`
+	Tags    *ebpf.Map     `ebpf:"vb_tags"`
+	Windows *ebpf.Map     `ebpf:"vb_windows"`
 }
 
 func (o *ingressObjects) close() error {
 	var errs []error
-	for _, c := range []interface{ Close() error }{o.Prog, o.Counts, o.Latency} {
+	for _, c := range []interface{ Close() error }{o.Prog, o.Counts, o.Tags, o.Windows} {
 		if c != nil {
 			errs = append(errs, c.Close())
 		}
@@ -404,8 +438,9 @@ func (hk *clsHook) close() error {
 // Hook reports how the program is attached: HookTCX or HookClsBPF.
 func (c *Counters) Hook() string { return c.hook }
 
-// Snapshot reads the counters and the latency histogram, summed over CPUs.
-// The two maps are read one after the other while packets keep arriving.
+// Snapshot reads the counters and the latency histogram (every window's),
+// summed over CPUs. The maps are read one after the other while packets
+// keep arriving.
 func (c *Counters) Snapshot() (Snapshot, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -425,18 +460,84 @@ func (c *Counters) Snapshot() (Snapshot, error) {
 		s.Segs += v.Segs
 		s.PayloadBytes += v.PayloadBytes
 		s.BadTimestamp += v.BadTs
-	}
-	var hists []counterVbHist
-	if err := c.objs.Latency.Lookup(uint32(0), &hists); err != nil {
-		return Snapshot{}, fmt.Errorf("read latency histogram: %w", err)
+		s.Stale += v.Stale
 	}
 	s.Latency = histogram.New(LatencyScale)
-	for _, h := range hists {
-		for i, n := range h.Buckets {
-			s.Latency.Counts[i] += n
+	for slot := range uint32(TagSlots) {
+		w, err := c.readSlot(slot)
+		if err != nil {
+			return Snapshot{}, err
 		}
+		s.Latency.Add(w.Latency)
 	}
 	return s, nil
+}
+
+// readSlot reads one window slot, summed over CPUs. The caller holds mu.
+func (c *Counters) readSlot(slot uint32) (Window, error) {
+	var per []counterVbWindow
+	if err := c.objs.Windows.Lookup(slot, &per); err != nil {
+		return Window{}, fmt.Errorf("read window slot %d: %w", slot, err)
+	}
+	w := Window{Latency: histogram.New(LatencyScale)}
+	for _, v := range per {
+		w.Matched += v.Matched
+		w.Segs += v.Segs
+		w.PayloadBytes += v.PayloadBytes
+		w.BadTimestamp += v.BadTs
+		for i, n := range v.Buckets {
+			w.Latency.Counts[i] += n
+		}
+	}
+	return w, nil
+}
+
+// tagSet marks a vb_tags entry as given to the tag in its low byte
+// (counter.c's VB_TAG_SET); 0 is a slot never given, which counts every tag.
+const tagSet = 0x100
+
+// OpenWindow gives tag its slot (tag % TagSlots): from now on the slot
+// counts only UDP datagrams carrying tag, and datagrams of the slot's
+// previous tag count as Stale. It returns the slot's counts at that moment,
+// which Window's later readings are taken from. Call it before the first
+// datagram carrying tag is sent, and only once every datagram of the
+// slot's previous tag has arrived or been given up on: the runner reads
+// a window's counts before it reuses its slot.
+func (c *Counters) OpenWindow(tag uint8) (Window, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return Window{}, ErrClosed
+	}
+	slot := uint32(tag) % TagSlots
+	if err := c.objs.Tags.Update(slot, uint32(tagSet|uint32(tag)), ebpf.UpdateAny); err != nil {
+		return Window{}, fmt.Errorf("give window slot %d to tag %d: %w", slot, tag, err)
+	}
+	// A datagram of the previous tag that read the slot's owner just
+	// before the update may still be adding to the slot: the reading
+	// below can miss it only if it arrived TagSlots windows late, at this
+	// very moment.
+	return c.readSlot(slot)
+}
+
+// Window reads the counts of tag's slot since the program was loaded; the
+// counts of tag's window are this minus what OpenWindow returned. It fails
+// if the slot was given to another tag since.
+func (c *Counters) Window(tag uint8) (Window, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return Window{}, ErrClosed
+	}
+	slot := uint32(tag) % TagSlots
+	var owner uint32
+	if err := c.objs.Tags.Lookup(slot, &owner); err != nil {
+		return Window{}, fmt.Errorf("read window slot %d's tag: %w", slot, err)
+	}
+	if owner != tagSet|uint32(tag) {
+		return Window{}, fmt.Errorf("window slot %d holds tag %#x, not tag %d", slot, owner, tag)
+	}
+	return c.readSlot(slot)
 }
 
 // Close detaches the program and frees it and its maps. On the cls_bpf path
@@ -465,7 +566,7 @@ func (c *Counters) Close() error {
 }
 
 // LatencyScale is the bucket layout of the one-way latency histogram:
-// counter.c's VB_LAT_SUB_BITS. counterVbHist holds exactly its buckets
+// counter.c's VB_LAT_SUB_BITS. counterVbWindow holds exactly its buckets
 // (TestLatencyScaleMatchesMap) and vb_bucket_of computes its BucketOf
 // (TestBucketOfMatchesC).
 var LatencyScale = histogram.OneWay

@@ -6,11 +6,15 @@
 //     packet and byte, and vethbench's own skbs, the datagrams or segments
 //     they carry (GSO and GRO aggregates included) and their payload, and
 //     records the one-way latency of UDP traffic in an internal/histogram
-//     Histogram.
+//     Histogram (LatencyScale). UDP datagrams are also counted per
+//     measurement window, by the tag in their header, in TagSlots slots
+//     the caller gives out (OpenWindow, Window).
 //   - vb_drop (AttachDrops, Drops): on the skb:kfree_skb tracepoint, as
 //     tp_btf or, failing that, raw_tp. It counts every vethbench datagram or
 //     segment the kernel drops, in any namespace, by the kernel's drop
-//     reason, named from the running kernel's BTF.
+//     reason, named from the running kernel's BTF; UDP drops also per
+//     window tag, as the ingress counter counts (OpenWindow, Window,
+//     Untagged).
 //   - vb_xdp_gen (LoadXDPGen, XDPGen) and vb_xdp_sink (AttachXDPSink,
 //     XDPSink): the xdp traffic generator, run with BPF_PROG_RUN live frames
 //     and redirected into a veth, and the cheapest receiver, which counts
@@ -19,7 +23,7 @@
 //     XDPBare) only redirects, run the same way: the ceiling of that path,
 //     which the generator is measured against.
 //
-// What a vethbench packet is (UDP to the run's port with the "VBP1" header,
+// What a vethbench packet is (UDP to the run's port with the "VBP" header,
 // or TCP to the run's port, Options.Proto) is baked into each program at
 // load time. The C sources, their headers (vendored under include/, see
 // include/update.sh) and the bpf2go output (*_bpfel.o, *_bpfel.go) are

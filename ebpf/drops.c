@@ -17,6 +17,10 @@
  * mode: to or from it), are counted, so concurrent runs with different
  * ports do not see each other's drops. A GSO or GRO skb counts the
  * datagrams or segments it carries.
+ *
+ * UDP drops are also counted by the window tag in the datagram's payload
+ * (vb_packet.h), as counter.c counts the datagrams that arrive, so that a
+ * window's accounting closes however late its datagrams are dropped.
  */
 
 #include "vb_types.h"
@@ -55,12 +59,32 @@ struct vb_drop_counts {
 	__u64 reasons[VB_DROP_SLOTS];
 };
 
+/*
+ * vb_drops' entries: VB_DROPS_ALL counts every drop; VB_DROPS_WINDOW + slot
+ * the drops of the datagrams carrying the tag vb_drop_tags[slot] names (a
+ * slot never given takes every tag), as counter.c's vb_tags; and
+ * VB_DROPS_UNTAGGED the other UDP drops: datagrams whose tag is out of
+ * reach (a paged payload: UDP GSO) or whose slot went to a later tag.
+ * TCP drops are in VB_DROPS_ALL only.
+ */
+#define VB_DROPS_ALL		0
+#define VB_DROPS_UNTAGGED	1
+#define VB_DROPS_WINDOW		2
+#define VB_DROPS_ENTRIES	(VB_DROPS_WINDOW + VB_TAG_SLOTS)
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, VB_DROPS_ENTRIES);
 	__type(key, __u32);
 	__type(value, struct vb_drop_counts);
 } vb_drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VB_TAG_SLOTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} vb_drop_tags SEC(".maps");
 
 /* The fields of the dropped skb that the parser needs. */
 struct vb_skb {
@@ -115,9 +139,10 @@ static __always_inline void vb_skb_probe(struct sk_buff *skb, struct vb_skb *s)
  * is taken on its port and length alone. In TCP mode only the ports are
  * needed. On a match, *end is the offset from head where the UDP datagram
  * (UDP) or the IP packet (TCP) ends, VB_END_UNKNOWN if the IP header does
- * not say.
+ * not say, and *tag is VB_TAG_SET | the datagram's window tag where its
+ * payload header was read, else left alone.
  */
-static __always_inline int vb_match_at(const struct vb_skb *s, __u32 off, __u32 *end)
+static __always_inline int vb_match_at(const struct vb_skb *s, __u32 off, __u32 *end, __u32 *tag)
 {
 	union {
 		__u8 ver_ihl;
@@ -190,6 +215,7 @@ static __always_inline int vb_match_at(const struct vb_skb *s, __u32 off, __u32 
 	if (l4_off + sizeof(l4) <= s->tail) {
 		if (!vb_udp_ours(&l4, dst_port))
 			return VB_NO;
+		*tag = VB_TAG_SET | VB_TAG(l4.magic);
 	} else if (s->len <= s->tail - (__u32)(s->data - s->head)) {
 		return VB_NO;	/* all linear: the datagram is cut short */
 	} else if (!vb_udp_to(&l4.udp, dst_port)) {
@@ -217,7 +243,7 @@ static __always_inline int vb_match_at(const struct vb_skb *s, __u32 off, __u32 
  * paged) the 4-byte magic at the right places, so trying a wrong offset
  * costs a read but hardly ever counts a stranger.
  */
-static __always_inline int vb_ours(const struct vb_skb *s, __u32 *end)
+static __always_inline int vb_ours(const struct vb_skb *s, __u32 *end, __u32 *tag)
 {
 	__u32 nh = s->network_header, mh = s->mac_header;
 	__u64 data_off = s->data - s->head;
@@ -236,14 +262,14 @@ static __always_inline int vb_ours(const struct vb_skb *s, __u32 *end)
 		first = data_off;
 	}
 	if (first <= VB_HDR_UNSET) {
-		r = vb_match_at(s, first, end);
+		r = vb_match_at(s, first, end, tag);
 		if (r == VB_YES)
 			return 1;
 		if (r == VB_NO && trusted)
 			return 0;
 	}
 	if (data_off != first && data_off <= VB_HDR_UNSET)
-		return vb_match_at(s, data_off, end) == VB_YES;
+		return vb_match_at(s, data_off, end, tag) == VB_YES;
 	return 0;
 }
 
@@ -273,9 +299,9 @@ static __always_inline __u32 vb_segments(const struct vb_skb *s, __u32 end)
 static __always_inline void vb_count(const struct vb_skb *s, __u32 reason)
 {
 	struct vb_drop_counts *c;
-	__u32 zero = 0, end = 0, segs, slot;
+	__u32 zero = 0, end = 0, tag = 0, segs, slot, entry, tslot, *owner;
 
-	if (!vb_ours(s, &end))
+	if (!vb_ours(s, &end, &tag))
 		return;
 	segs = vb_segments(s, end);
 	c = bpf_map_lookup_elem(&vb_drops, &zero);
@@ -293,6 +319,19 @@ static __always_inline void vb_count(const struct vb_skb *s, __u32 reason)
 	 * so a plain add does not race.
 	 */
 	c->reasons[slot] += segs;
+
+	if (proto == VB_PROTO_TCP)
+		return;	/* a stream has no tags */
+	entry = VB_DROPS_UNTAGGED;
+	if (tag) {
+		tslot = tag & (VB_TAG_SLOTS - 1);
+		owner = bpf_map_lookup_elem(&vb_drop_tags, &tslot);
+		if (owner && (!*owner || *owner == tag))
+			entry = VB_DROPS_WINDOW + tslot;
+	}
+	c = bpf_map_lookup_elem(&vb_drops, &entry);
+	if (c)
+		c->reasons[slot] += segs;
 }
 
 /* kfree_skb(struct sk_buff *skb, void *location, enum skb_drop_reason reason,

@@ -84,11 +84,20 @@ func (s DropSnapshot) Total() uint64 {
 	return t
 }
 
+// The entries of drops.c's vb_drops (VB_DROPS_*): every drop; UDP drops
+// of no window; the drops of each window slot's tag.
+const (
+	dropsAll      = 0
+	dropsUntagged = 1
+	dropsWindow   = 2
+)
+
 // Drops is the drop-counting program attached to skb:kfree_skb.
 type Drops struct {
 	mu     sync.Mutex
 	prog   *ebpf.Program
 	counts *ebpf.Map
+	tags   *ebpf.Map // window slot -> tagSet | tag (counter.c's vb_tags)
 	link   link.Link
 	hook   string
 	names  []string // reason value (slot) -> name; len dropSlots
@@ -160,10 +169,10 @@ func (d *Drops) attach(spec *ebpf.CollectionSpec, kernel *btf.Spec, hook string)
 	// relocations too.
 	opts := &ebpf.CollectionOptions{Programs: ebpf.ProgramOptions{KernelTypes: kernel}}
 	var (
-		prog   *ebpf.Program
-		counts *ebpf.Map
-		name   string
-		err    error
+		prog         *ebpf.Program
+		counts, tags *ebpf.Map
+		name         string
+		err          error
 	)
 	// LoadAndAssign loads only what the struct names, so each hook loads
 	// its own program and not the other.
@@ -172,18 +181,20 @@ func (d *Drops) attach(spec *ebpf.CollectionSpec, kernel *btf.Spec, hook string)
 		var o struct {
 			Prog   *ebpf.Program `ebpf:"vb_drop"`
 			Counts *ebpf.Map     `ebpf:"vb_drops"`
+			Tags   *ebpf.Map     `ebpf:"vb_drop_tags"`
 		}
 		name = DropProgramName
 		err = spec.LoadAndAssign(&o, opts)
-		prog, counts = o.Prog, o.Counts
+		prog, counts, tags = o.Prog, o.Counts, o.Tags
 	case HookRawTP:
 		var o struct {
 			Prog   *ebpf.Program `ebpf:"vb_drop_raw"`
 			Counts *ebpf.Map     `ebpf:"vb_drops"`
+			Tags   *ebpf.Map     `ebpf:"vb_drop_tags"`
 		}
 		name = DropRawProgramName
 		err = spec.LoadAndAssign(&o, opts)
-		prog, counts = o.Prog, o.Counts
+		prog, counts, tags = o.Prog, o.Counts, o.Tags
 	default:
 		return fmt.Errorf("bpf drops: unknown hook %q", hook)
 	}
@@ -204,12 +215,13 @@ func (d *Drops) attach(spec *ebpf.CollectionSpec, kernel *btf.Spec, hook string)
 	if err != nil {
 		prog.Close()
 		counts.Close()
+		tags.Close()
 		if errors.Is(err, ebpf.ErrNotSupported) {
 			return fmt.Errorf("%w: attach %s to %s/%s: %w", ErrNotSupported, name, hook, kfreeSkbTracepoint, err)
 		}
 		return fmt.Errorf("attach %s to %s/%s: %w", name, hook, kfreeSkbTracepoint, err)
 	}
-	d.prog, d.counts, d.link, d.hook = prog, counts, l, hook
+	d.prog, d.counts, d.tags, d.link, d.hook = prog, counts, tags, l, hook
 	return nil
 }
 
@@ -223,8 +235,13 @@ func (d *Drops) Snapshot() (DropSnapshot, error) {
 	if d.closed {
 		return nil, ErrClosed
 	}
+	return d.read(dropsAll)
+}
+
+// read reads one entry of vb_drops, summed over CPUs. The caller holds mu.
+func (d *Drops) read(entry uint32) (DropSnapshot, error) {
 	var perCPU []dropsVbDropCounts
-	if err := d.counts.Lookup(uint32(0), &perCPU); err != nil {
+	if err := d.counts.Lookup(entry, &perCPU); err != nil {
 		return nil, fmt.Errorf("read drop counters: %w", err)
 	}
 	s := DropSnapshot{}
@@ -236,6 +253,58 @@ func (d *Drops) Snapshot() (DropSnapshot, error) {
 		}
 	}
 	return s, nil
+}
+
+// OpenWindow gives tag its window slot (tag % TagSlots), as
+// Counters.OpenWindow does at the ingress: from now on the slot counts the
+// drops of UDP datagrams carrying tag, by reason, and the drops of the
+// slot's previous tag count as Untagged. It returns the slot's counts at
+// that moment, which Window's later readings are taken from. Only UDP
+// datagrams carry tags; TCP drops are in Snapshot only.
+func (d *Drops) OpenWindow(tag uint8) (DropSnapshot, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil, ErrClosed
+	}
+	slot := uint32(tag) % TagSlots
+	if err := d.tags.Update(slot, uint32(tagSet|uint32(tag)), ebpf.UpdateAny); err != nil {
+		return nil, fmt.Errorf("give drop window slot %d to tag %d: %w", slot, tag, err)
+	}
+	return d.read(dropsWindow + slot)
+}
+
+// Window reads the drops of tag's datagrams, by reason, since AttachDrops;
+// those of tag's window are this minus what OpenWindow returned. It fails
+// if the slot was given to another tag since.
+func (d *Drops) Window(tag uint8) (DropSnapshot, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil, ErrClosed
+	}
+	slot := uint32(tag) % TagSlots
+	var owner uint32
+	if err := d.tags.Lookup(slot, &owner); err != nil {
+		return nil, fmt.Errorf("read drop window slot %d's tag: %w", slot, err)
+	}
+	if owner != tagSet|uint32(tag) {
+		return nil, fmt.Errorf("drop window slot %d holds tag %#x, not tag %d", slot, owner, tag)
+	}
+	return d.read(dropsWindow + slot)
+}
+
+// Untagged reads, since AttachDrops, the UDP drops counted in no window:
+// datagrams whose tag the program could not read (a payload in page
+// fragments: UDP GSO) and those of a tag whose slot had gone to a later
+// tag.
+func (d *Drops) Untagged() (DropSnapshot, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil, ErrClosed
+	}
+	return d.read(dropsUntagged)
 }
 
 // Missed reports how many times the kernel skipped the program because it
@@ -270,12 +339,12 @@ func (d *Drops) Close() error {
 		}
 		d.link = nil
 	}
-	for _, c := range []interface{ Close() error }{d.prog, d.counts} {
+	for _, c := range []interface{ Close() error }{d.prog, d.counts, d.tags} {
 		if c != nil {
 			errs = append(errs, c.Close())
 		}
 	}
-	d.prog, d.counts = nil, nil
+	d.prog, d.counts, d.tags = nil, nil, nil
 	return errors.Join(errs...)
 }
 

@@ -22,6 +22,7 @@ type dropsVbDropCounts struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	dropsMapVbDropTags = "vb_drop_tags"
 	dropsMapVbDrops    = "vb_drops"
 	dropsProgVbDrop    = "vb_drop"
 	dropsProgVbDropRaw = "vb_drop_raw"
@@ -79,7 +80,8 @@ type dropsProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type dropsMapSpecs struct {
-	VbDrops *ebpf.MapSpec `ebpf:"vb_drops"`
+	VbDropTags *ebpf.MapSpec `ebpf:"vb_drop_tags"`
+	VbDrops    *ebpf.MapSpec `ebpf:"vb_drops"`
 }
 
 // dropsVariableSpecs contains global variables before they are loaded into the kernel.
@@ -110,11 +112,13 @@ func (o *dropsObjects) Close() error {
 //
 // It can be passed to loadDropsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type dropsMaps struct {
-	VbDrops *ebpf.Map `ebpf:"vb_drops"`
+	VbDropTags *ebpf.Map `ebpf:"vb_drop_tags"`
+	VbDrops    *ebpf.Map `ebpf:"vb_drops"`
 }
 
 func (m *dropsMaps) Close() error {
 	return _DropsClose(
+		m.VbDropTags,
 		m.VbDrops,
 	)
 }

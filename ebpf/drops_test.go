@@ -607,7 +607,7 @@ func TestDropsOnlyOwnPackets(t *testing.T) {
 	sendUDP(t, conn, topo, portB, 200, vbPayload(t))
 	sendUDP(t, conn, topo, portA, 100, func(i int) []byte {
 		p := payload(uint32(i), 1)
-		copy(p, "VBP2")
+		copy(p, "VBQ2") // not the magic ("VBP", then any tag)
 		return p
 	})
 	sendUDP(t, conn, topo, portA, 100, func(int) []byte { return []byte("VBP1\x00\x00\x00\x00") })
@@ -618,6 +618,56 @@ func TestDropsOnlyOwnPackets(t *testing.T) {
 	checkDrops(t, db, DropSnapshot{"NO_SOCKET": 200})
 	if m["Udp.NoPorts"] != 800 {
 		t.Errorf("Udp.NoPorts grew by %d, want 800: the kernel dropped them all", m["Udp.NoPorts"])
+	}
+}
+
+// TestDropsWindows: a window's drops are counted by the tag its datagrams
+// carry, from the moment OpenWindow gives the tag its slot; drops of
+// another tag of the same slot are untagged; every drop is in Snapshot.
+func TestDropsWindows(t *testing.T) {
+	testenv.RequireRoot(t)
+	for _, h := range dropHooks {
+		t.Run(h.hook, func(t *testing.T) {
+			topo := realizeVeth(t, topology.IPv4)
+			conn := udpSender(t, topo)
+			port := dropPort()
+			d := attachDrops(t, port, h.hook, h.force)
+			send := func(tag uint8, n int) {
+				t.Helper()
+				sendUDP(t, conn, topo, port, n, func(i int) []byte { return tagged(tag, uint32(i), monotonicNow(t)) })
+			}
+			read := func(f func() (DropSnapshot, error)) DropSnapshot {
+				t.Helper()
+				s, err := f()
+				if err != nil {
+					t.Fatal(err)
+				}
+				return s
+			}
+			all0 := settleDrops(t, d)
+			base1 := read(func() (DropSnapshot, error) { return d.OpenWindow(1) })
+			un0 := read(d.Untagged)
+			send(1, 100)
+			send(5, 40) // 5 % 4 == 1: tag 1's slot, another tag
+			send(2, 30) // slot 2, never given: takes any tag
+			all := settleDrops(t, d).Sub(all0)
+			checkDrops(t, all, DropSnapshot{"NO_SOCKET": 170})
+			checkDrops(t, read(func() (DropSnapshot, error) { return d.Window(1) }).Sub(base1), DropSnapshot{"NO_SOCKET": 100})
+			checkDrops(t, read(d.Untagged).Sub(un0), DropSnapshot{"NO_SOCKET": 40})
+
+			// The slot goes to tag 5: tag 1's late drops are untagged.
+			base5 := read(func() (DropSnapshot, error) { return d.OpenWindow(5) })
+			un0 = read(d.Untagged)
+			send(1, 7)
+			send(5, 9)
+			settleDrops(t, d)
+			checkDrops(t, read(func() (DropSnapshot, error) { return d.Window(5) }).Sub(base5), DropSnapshot{"NO_SOCKET": 9})
+			checkDrops(t, read(d.Untagged).Sub(un0), DropSnapshot{"NO_SOCKET": 7})
+			if _, err := d.Window(1); err == nil {
+				t.Error("window 1 read after its slot went to tag 5")
+			}
+			checkNoMisses(t, d)
+		})
 	}
 }
 

@@ -7,7 +7,7 @@ package vbpf
 // (clang and llvm-strip needed, nothing from /usr/include: the headers are
 // vendored or written under include/, see include/update.sh).
 //
-//go:generate go tool bpf2go -target bpfel -cflags "-O2 -g -Wall -Werror -nostdinc" -type vb_counts -type vb_hist counter counter.c -- -I./include
+//go:generate go tool bpf2go -target bpfel -cflags "-O2 -g -Wall -Werror -nostdinc" -type vb_counts -type vb_window counter counter.c -- -I./include
 //go:generate go tool bpf2go -target bpfel -cflags "-O2 -g -Wall -Werror -nostdinc" -type vb_drop_counts drops drops.c -- -I./include
 //go:generate go tool bpf2go -target bpfel -cflags "-O2 -g -Wall -Werror -nostdinc" -type vb_sink_counts xdpgen xdpgen.c -- -I./include
 //go:generate go tool bpf2go -target bpfel -cflags "-O2 -g -Wall -Werror -nostdinc" xdpbare xdpbare.c -- -I./include

@@ -200,7 +200,7 @@ func TestProgramMatching(t *testing.T) {
 	good := payload(7, 1) // timestamp 1 ns: valid, long ago
 	truncated := payload(7, 1)[:12]
 	badMagic := payload(7, 1)
-	badMagic[3] = '2'
+	badMagic[2] = 'Q' // "VBQ"; the fourth byte is the window tag, any value
 	tcpPayload := payload(7, 1)
 
 	cases := []struct {
@@ -213,6 +213,8 @@ func TestProgramMatching(t *testing.T) {
 		{"ipv4 udp with options", frame(frameSpec{dport: testPort, ihl: 7, payload: good}), true},
 		{"ipv4 udp longer payload", frame(frameSpec{dport: testPort, payload: append(payload(7, 1), make([]byte, 1400)...)}), true},
 		{"ipv6 udp", frame(frameSpec{v6: true, dport: testPort, payload: good}), true},
+		{"ipv4 udp tag 0", frame(frameSpec{dport: testPort, payload: tagged(0, 7, 1)}), true},
+		{"ipv6 udp tag 255", frame(frameSpec{v6: true, dport: testPort, payload: tagged(255, 7, 1)}), true},
 		{"ipv4 wrong port", frame(frameSpec{dport: testPort + 1, payload: good}), false},
 		{"ipv6 wrong port", frame(frameSpec{v6: true, dport: testPort - 1, payload: good}), false},
 		{"ipv4 wrong magic", frame(frameSpec{dport: testPort, payload: badMagic}), false},
@@ -390,6 +392,81 @@ func TestProgramLatency(t *testing.T) {
 			t.Errorf("%s timestamp: matched %d, bad %d, latency values %d; want 1, 1, 0",
 				tc.name, d.Matched, d.BadTimestamp, d.Latency.Total())
 		}
+	}
+}
+
+// tagged is the payload of a datagram of window tag.
+func tagged(tag uint8, seq uint32, ts uint64) []byte {
+	p := payload(seq, ts)
+	p[3] = tag
+	return p
+}
+
+// A window's slot counts its tag's datagrams alone (segments and payload,
+// bad stamps, latency), from the moment OpenWindow gives it the slot;
+// datagrams of another tag of the same slot count as stale; a slot never
+// given counts every tag.
+func TestProgramWindows(t *testing.T) {
+	c, _ := loadForTest(t)
+	send := func(tag uint8, n int, ts uint64) {
+		t.Helper()
+		for i := range n {
+			runGSO(t, c.objs.Prog, frame(frameSpec{dport: testPort, payload: tagged(tag, uint32(i), ts)}), 2)
+		}
+	}
+	now := monotonicNow(t)
+	// Before any window: every tag counts.
+	s0 := snap(t, c)
+	send(9, 2, now)
+	if d := snap(t, c).Sub(s0); d.Matched != 2 || d.Stale != 0 || d.Latency.Total() != 2 {
+		t.Fatalf("without windows: matched %d, stale %d, latency values %d; want 2, 0, 2", d.Matched, d.Stale, d.Latency.Total())
+	}
+
+	base1, err := c.OpenWindow(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1 := snap(t, c)
+	send(1, 3, now)
+	send(1, 1, 0)   // a bad stamp: counted, no latency
+	send(5, 4, now) // 5 % 4 == 1: another tag in window 1's slot
+	send(2, 1, now) // slot 2, never given: counted
+	w, err := c.Window(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w = w.Sub(base1)
+	payload := uint64(len(tagged(0, 0, 0)))
+	if w.Matched != 4 || w.Segs != 8 || w.PayloadBytes != 4*payload || w.BadTimestamp != 1 || w.Latency.Total() != 3 {
+		t.Errorf("window 1: %d skbs, %d datagrams, %d B, %d bad, %d latency values; want 4, 8, %d, 1, 3",
+			w.Matched, w.Segs, w.PayloadBytes, w.BadTimestamp, w.Latency.Total(), 4*payload)
+	}
+	d := snap(t, c).Sub(s1)
+	if d.Matched != 9 || d.Stale != 4 || d.BadTimestamp != 1 || d.Latency.Total() != 4 {
+		t.Errorf("totals: matched %d, stale %d, bad %d, latency values %d; want 9, 4, 1, 4", d.Matched, d.Stale, d.BadTimestamp, d.Latency.Total())
+	}
+
+	// Giving the slot to tag 5 closes window 1: its late datagrams are
+	// stale, and reading it fails.
+	base5, err := c.OpenWindow(5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s5 := snap(t, c)
+	send(1, 2, now)
+	send(5, 1, now)
+	if _, err := c.Window(1); err == nil {
+		t.Error("window 1 read after its slot went to tag 5")
+	}
+	w, err = c.Window(5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w = w.Sub(base5); w.Matched != 1 || w.Latency.Total() != 1 {
+		t.Errorf("window 5: %d skbs, %d latency values; want 1, 1", w.Matched, w.Latency.Total())
+	}
+	if d := snap(t, c).Sub(s5); d.Stale != 2 || d.Matched != 3 {
+		t.Errorf("after the slot changed hands: stale %d, matched %d; want 2, 3", d.Stale, d.Matched)
 	}
 }
 

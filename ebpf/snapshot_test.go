@@ -32,8 +32,15 @@ func TestSnapshotSub(t *testing.T) {
 // The map the program fills holds exactly the buckets of the scale the Go
 // side reads it with.
 func TestLatencyScaleMatchesMap(t *testing.T) {
-	if n, want := len(counterVbHist{}.Buckets), LatencyScale.NumBuckets(); n != want {
-		t.Fatalf("counter.c's vb_hist has %d buckets, LatencyScale (%d sub-bucket bits) %d", n, LatencyScale.Bits(), want)
+	if n, want := len(counterVbWindow{}.Buckets), LatencyScale.NumBuckets(); n != want {
+		t.Fatalf("counter.c's vb_window has %d buckets, LatencyScale (%d sub-bucket bits) %d", n, LatencyScale.Bits(), want)
+	}
+	spec, err := loadCounter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := spec.Maps[counterMapVbWindows].MaxEntries; n != TagSlots {
+		t.Errorf("counter.c has %d window slots, TagSlots is %d", n, TagSlots)
 	}
 	if LatencyScale != histogram.OneWay {
 		t.Errorf("LatencyScale %+v, want histogram.OneWay", LatencyScale)

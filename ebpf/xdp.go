@@ -396,6 +396,22 @@ func (g *XDPGen) NextSeq(flow int) (uint64, error) {
 	return g.seq[flow], nil
 }
 
+// SetNextSeq sets the sequence number vb_xdp_gen stamps next into flow's
+// frames: the runner starts every flow again at 0 with each window tag
+// (see traffic.Header). It waits for a running call.
+func (g *XDPGen) SetNextSeq(flow int, seq uint64) error {
+	if flow < 0 || flow >= len(g.seq) {
+		return fmt.Errorf("xdp generator: flow %d out of range [0, %d)", flow, len(g.seq))
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return ErrClosed
+	}
+	g.seq[flow] = seq
+	return nil
+}
+
 // Stats reads the program's counters. It waits for a running call.
 func (g *XDPGen) Stats() (XDPGenStats, error) {
 	g.mu.Lock()

@@ -181,7 +181,7 @@ int vb_xdp_gen(struct xdp_md *ctx)
 	__u64 seq, now;
 
 	l4 = vb_xdp_udp(data, end);
-	if (!l4 || l4->magic != VB_MAGIC) {
+	if (!l4 || (l4->magic & VB_MAGIC_MASK) != VB_MAGIC) {
 		gen_counts.bad++;
 		return XDP_DROP;
 	}

@@ -1,6 +1,6 @@
 // Package traffic owns vethbench's traffic: the generators, each a
-// Generator the runner drives one window at a time, and what receives
-// their traffic.
+// Generator the runner runs for a window or, tagging the windows (Tagger),
+// across back-to-back windows, and what receives their traffic.
 //
 //	udp     UDPSender: batched sendmmsg from one connected socket per flow,
 //	        optionally UDP GSO (UDP_SEGMENT); UDPReceiver drains with
@@ -17,10 +17,13 @@
 //
 // It also owns the wire format the datagram generators share with the BPF
 // counters (Header, Encode, Decode: the first HeaderLen bytes of every UDP
-// payload, magic "VBP1", a per-flow sequence number and a CLOCK_MONOTONIC
-// send time) and the frame-size arithmetic (PayloadLen, MinFrame,
+// payload, magic "VBP", the window tag, a sequence number per flow and tag
+// and a CLOCK_MONOTONIC send time) and the frame-size arithmetic (PayloadLen, MinFrame,
 // MaxFrame: Ethernet header to payload, without FCS). Every generator
-// counts what the kernel accepted (Sent) and reports CPUTime, the CPU clock
+// counts what the kernel accepted (Sent); the datagram generators are
+// Taggers too, stamping the tag the runner sets and counting per tag
+// (SentTagged), as UDPReceiver counts per tag (Tagged). Every generator
+// reports CPUTime, the CPU clock
 // of its own threads, so that a result can say whether the generator
 // saturated; receivers report theirs too. With a Rate, senders are open
 // loop: a packet is due at its time whatever happened to the ones before

@@ -101,23 +101,27 @@ func BuildFrame(spec FrameSpec) ([]byte, error) {
 	return f, nil
 }
 
-// StampFrame writes seq and the send time into a frame built by
-// BuildFrame (whatever its current stamp) and, for IPv6, updates the UDP
-// checksum incrementally (RFC 1624), so the cost does not grow with the
-// frame size.
-func StampFrame(f []byte, l FrameLayout, seq uint32, ts uint64) {
-	h := f[l.Payload+4 : l.Payload+16]
+// StampFrame writes the window tag, seq and the send time into a frame
+// built by BuildFrame (whatever its current stamp) and, for IPv6, updates
+// the UDP checksum incrementally (RFC 1624), so the cost does not grow with
+// the frame size.
+func StampFrame(f []byte, l FrameLayout, tag uint8, seq uint32, ts uint64) {
 	if !l.IPv6 {
+		f[l.Payload+3] = tag
+		h := f[l.Payload+4 : l.Payload+16]
 		binary.LittleEndian.PutUint32(h[0:4], seq)
 		binary.LittleEndian.PutUint64(h[4:12], ts)
 		return
 	}
-	// HC' = ~(~HC + ~m + m'), with m and m' the sums of the 12 bytes
-	// before and after (they sit at an even offset from the UDP header).
+	// HC' = ~(~HC + ~m + m'), with m and m' the sums of the 14 bytes from
+	// the magic's last byte and the tag on, before and after (they sit at
+	// an even offset from the UDP header).
+	h := f[l.Payload+2 : l.Payload+16]
 	c := f[l.Csum : l.Csum+2]
 	old := fold(sum16(h, 0))
-	binary.LittleEndian.PutUint32(h[0:4], seq)
-	binary.LittleEndian.PutUint64(h[4:12], ts)
+	h[1] = tag
+	binary.LittleEndian.PutUint32(h[2:6], seq)
+	binary.LittleEndian.PutUint64(h[6:14], ts)
 	s := uint32(^binary.BigEndian.Uint16(c)) + uint32(^old) + uint32(fold(sum16(h, 0)))
 	n := ^fold(s)
 	if n == 0 {

@@ -57,8 +57,8 @@ func TestBuildAndStampFrame(t *testing.T) {
 		if err != nil || h != (Header{}) {
 			t.Fatalf("%v: header %+v, %v", tc, h, err)
 		}
-		for _, st := range []Header{{1, 2}, {0xffffffff, 0xffffffffffffffff}, {12345, 987654321012}, {0, 0}} {
-			StampFrame(f, l, st.Seq, st.SendTime)
+		for _, st := range []Header{{1, 1, 2}, {255, 0xffffffff, 0xffffffffffffffff}, {7, 12345, 987654321012}, {0, 0, 0}} {
+			StampFrame(f, l, st.Tag, st.Seq, st.SendTime)
 			udpChecksumOK(t, f, l)
 			if h, _ := Decode(f[l.Payload:]); h != st {
 				t.Fatalf("%v: stamped %+v, read %+v", tc, st, h)

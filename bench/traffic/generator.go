@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -13,9 +14,10 @@ import (
 // live XDP frames...): the case is reported "unsupported".
 var ErrNotSupported = errors.New("not supported by this kernel")
 
-// Generator is a traffic source that the runner drives one measurement
-// window at a time: Run until the window's context is done, then read the
-// cumulative counters. UDPSender, PacketSender, XDPSender, TCPSender and
+// Generator is a traffic source that the runner drives: Run until the
+// context is done, reading the cumulative counters before and after (tcp,
+// rr: one measurement window at a time) or, for a Tagger, while it runs
+// across windows. UDPSender, PacketSender, XDPSender, TCPSender and
 // RRClient implement it.
 type Generator interface {
 	// Run generates until ctx is done and then returns nil; ErrClosed if
@@ -42,6 +44,41 @@ type Generator interface {
 	Threads() int
 	// Close stops a running Run and releases everything; idempotent.
 	Close() error
+}
+
+// Tagger is implemented by the datagram generators (UDPSender,
+// PacketSender, XDPSender): the runner tags every measurement window, so
+// that each window counts the datagrams sent in it, wherever and however
+// late they arrive (see Header).
+type Tagger interface {
+	// SetTag makes the datagrams sent from now on carry tag, each flow's
+	// sequence numbers starting again at 0. It may be called while Run
+	// is running; a batch being sent keeps the tag it was stamped with.
+	SetTag(tag uint8)
+	// SentTagged counts the datagrams the kernel accepted that carried
+	// tag, over the generator's life (a tag used again adds to its
+	// count). It may be read while Run is running.
+	SentTagged(tag uint8) uint64
+}
+
+// tagSet is the tag a generator's workers stamp, set by SetTag and read
+// by each worker once per batch.
+type tagSet struct{ cur atomic.Uint32 }
+
+func (t *tagSet) set(tag uint8) { t.cur.Store(uint32(tag)) }
+func (t *tagSet) get() uint8    { return uint8(t.cur.Load()) }
+
+// tagCounts counts one worker's datagrams sent per tag; the worker adds,
+// anyone reads.
+type tagCounts [256]atomic.Uint64
+
+// sumTagged adds up tag's count over workers' counters.
+func sumTagged[W any](workers []W, counts func(W) *tagCounts, tag uint8) uint64 {
+	var n uint64
+	for _, w := range workers {
+		n += counts(w)[tag].Load()
+	}
+	return n
 }
 
 // threadCPU returns the CPU time the calling OS thread has used (its

@@ -149,14 +149,18 @@ type PacketSender struct {
 	heads   [][]byte // per flow: its UDP header and vethbench header
 	workers []*packetWorker
 
-	lag     lagMeter
-	cpuTime atomic.Int64 // ns
-	errs    errnoCounts
+	lag  lagMeter
+	cpuT cpuMeter
+	errs errnoCounts
+	tag  tagSet
 
 	state runState
 }
 
-var _ Generator = (*PacketSender)(nil)
+var (
+	_ Generator = (*PacketSender)(nil)
+	_ Tagger    = (*PacketSender)(nil)
+)
 
 // packetWorker is one sending goroutine with its own socket and ring.
 type packetWorker struct {
@@ -168,14 +172,16 @@ type packetWorker struct {
 	head  uint32   // next slot to fill; always equal to the kernel's ring head
 	tail  uint32   // oldest slot the kernel took and has not been seen completing
 	flows []int    // the flows it sends
-	seq   []uint32 // next sequence number of each of its flows
+	tag   uint8    // the tag its sequence numbers belong to
+	seq   []uint32 // next sequence number of each of its flows, under tag
 	rate  float64  // frames/s of this worker; 0: unlimited
 	cpu   int      // pinned to this CPU; -1: not pinned
 	clock monoClock
 	stop  *atomic.Bool // the current Run's
 
-	sent atomic.Uint64
-	_    [56]byte // keep the hot counters of two workers off one cache line
+	sent   atomic.Uint64
+	tagged tagCounts
+	_      [56]byte // keep the hot counters of two workers off one cache line
 }
 
 // NewPacketSender validates cfg and opens one AF_PACKET socket with a TX
@@ -378,8 +384,16 @@ func (s *PacketSender) Errors() map[string]uint64 { return s.errs.snapshot() }
 func (s *PacketSender) MaxLag() time.Duration { return s.lag.max() }
 
 // CPUTime is the CPU time the workers' threads used during all Runs,
-// softirq work on them included.
-func (s *PacketSender) CPUTime() time.Duration { return time.Duration(s.cpuTime.Load()) }
+// softirq work on them included. It may be read while Run is running.
+func (s *PacketSender) CPUTime() time.Duration { return s.cpuT.total() }
+
+// SetTag makes the frames sent from now on carry tag (see Tagger).
+func (s *PacketSender) SetTag(tag uint8) { s.tag.set(tag) }
+
+// SentTagged counts the frames sent carrying tag (see Tagger).
+func (s *PacketSender) SentTagged(tag uint8) uint64 {
+	return sumTagged(s.workers, func(k *packetWorker) *tagCounts { return &k.tagged }, tag)
+}
 
 // Threads is the number of workers.
 func (s *PacketSender) Threads() int { return len(s.workers) }
@@ -412,10 +426,9 @@ func (k *packetWorker) run(clock monoClock, stop *atomic.Bool) error {
 		return err
 	}
 	defer unpin()
-	cpu0 := threadCPU()
-	err = k.loop()
-	k.s.cpuTime.Add(int64(threadCPU() - cpu0))
-	return err
+	k.s.cpuT.begin()
+	defer k.s.cpuT.end()
+	return k.loop()
 }
 
 // loop paces kicks on the open-loop schedule (see schedule), in frames.
@@ -479,6 +492,10 @@ func (k *packetWorker) kick(flow, b int) (put, taken int, err error) {
 	}
 	s := k.s
 	l := s.layout
+	if tag := s.tag.get(); tag != k.tag {
+		k.tag = tag
+		clear(k.seq) // every flow starts again at 0 under a new tag
+	}
 	head := s.heads[k.flows[flow]]
 	seq := k.seq[flow]
 	ts := uint64(k.clock.now())
@@ -486,7 +503,7 @@ func (k *packetWorker) kick(flow, b int) (put, taken int, err error) {
 		at := int((k.head+uint32(i))&k.mask) * k.slot
 		f := k.ring[at+frameOff : at+frameOff+s.cfg.FrameSize]
 		copy(f[l.L4:], head)
-		StampFrame(f, l, seq+uint32(i), ts)
+		StampFrame(f, l, k.tag, seq+uint32(i), ts)
 		atomic.StoreUint32(k.status(k.head+uint32(i)), unix.TP_STATUS_SEND_REQUEST)
 	}
 	_, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(k.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
@@ -519,6 +536,7 @@ func (k *packetWorker) kick(flow, b int) (put, taken int, err error) {
 	}
 	k.seq[flow] += uint32(taken)
 	k.sent.Add(uint64(taken))
+	k.tagged[k.tag].Add(uint64(taken))
 	k.reap()
 	switch e {
 	case unix.EBADF, unix.EFAULT, unix.ENOTSOCK, unix.ENXIO, unix.EBUSY:

@@ -32,10 +32,61 @@ const pollInterval = 50 * time.Microsecond
 // the socket.
 const idlePolls = 200
 
-// flowState tracks one flow (source port) for loss detection.
+// tagSlots is how many window tags a flow's sequence is followed under at
+// once: a datagram of a tag newer than the one its slot (tag % tagSlots)
+// followed starts the slot afresh, at sequence number 0. It is at least
+// the BPF counter's vbpf.TagSlots, so that a late datagram the counter
+// still counts in its window is followed here too.
+const tagSlots = 4
+
+// flowState follows one flow's (source port's) sequence numbers under one
+// tag.
 type flowState struct {
-	next     uint32 // next expected sequence number; flows start at 0
-	received uint64 // valid datagrams
+	next uint32 // next expected sequence number; every tag starts at 0
+	tag  uint8
+	used bool
+}
+
+// TagCounts is what a UDPReceiver counted of the datagrams of one window
+// tag (see Header): counts since the receiver was opened, of which the
+// caller takes differences.
+type TagCounts struct {
+	Received uint64 // valid datagrams carrying the tag
+	Bytes    uint64 // their UDP payload bytes
+	// Jumps counts the datagrams skipped over by sequence, flow by flow
+	// (every flow starts at 0 under each tag), Late those that arrived
+	// behind their flow's sequence, reordered or duplicated.
+	Jumps, Late uint64
+	// Next sums, over the flows, the sequence number each flow expects
+	// next under the tag: the highest seen plus one. A flow's datagrams
+	// sent after the last one received are missing too: sent - Next of
+	// them in all (see Gaps).
+	Next uint64
+}
+
+// Sub returns c minus prev, an earlier reading of the same tag.
+func (c TagCounts) Sub(prev TagCounts) TagCounts {
+	return TagCounts{
+		Received: c.Received - prev.Received, Bytes: c.Bytes - prev.Bytes,
+		Jumps: c.Jumps - prev.Jumps, Late: c.Late - prev.Late, Next: c.Next - prev.Next,
+	}
+}
+
+// Gaps is the number of the tag's datagrams missing from the sequence
+// numbers, given how many the generator sent with the tag: those skipped
+// over inside each flow's sequence, less those that came late, plus those
+// after each flow's last one (sent - Next). Once every datagram has
+// arrived or been dropped, and with nothing reordered or duplicated (one
+// veth pair), it equals sent - Received exactly: an independent count of
+// the loss.
+func (c TagCounts) Gaps(sent uint64) uint64 {
+	g := int64(c.Jumps) - int64(c.Late) + int64(sent) - int64(c.Next)
+	return uint64(max(g, 0))
+}
+
+// tagCounters are TagCounts as Run adds to them and anyone reads them.
+type tagCounters struct {
+	received, bytes, jumps, late, next atomic.Uint64
 }
 
 // UDPReceiver drains a UDP socket with recvmmsg and counts vethbench
@@ -51,17 +102,28 @@ type UDPReceiver struct {
 	invalid  atomic.Uint64
 	jumps    atomic.Uint64 // datagrams skipped over by sequence
 	late     atomic.Uint64
+	stale    atomic.Uint64
 	errs     errnoCounts
+	tagged   [256]tagCounters
 
 	state runState
 	cpuT  cpuMeter
 
 	// Used only by the goroutine in Run.
-	buf   []byte
-	iovs  []unix.Iovec
-	names []unix.RawSockaddrInet6 // large enough for either family
-	msgs  []unix.Mmsghdr
-	flows []flowState // indexed by source port
+	buf     []byte
+	iovs    []unix.Iovec
+	names   []unix.RawSockaddrInet6 // large enough for either family
+	msgs    []unix.Mmsghdr
+	flows   [][tagSlots]flowState // indexed by source port, then tag % tagSlots
+	perFlow []uint64              // valid datagrams, indexed by source port
+	acc     tagAcc
+}
+
+// tagAcc adds up one tag's counts over a run of datagrams of that tag,
+// published to tagCounters when the tag changes or the batch ends.
+type tagAcc struct {
+	tag                                uint8
+	received, bytes, jumps, late, next uint64
 }
 
 // NewUDPReceiver opens a UDP socket inside ns (nil: the current namespace)
@@ -126,7 +188,8 @@ func (r *UDPReceiver) setup(rcvbuf int) error {
 		h.SetIovlen(1)
 		h.Name = (*byte)(unsafe.Pointer(&r.names[i]))
 	}
-	r.flows = make([]flowState, 1<<16)
+	r.flows = make([][tagSlots]flowState, 1<<16)
+	r.perFlow = make([]uint64, 1<<16)
 	return nil
 }
 
@@ -146,12 +209,14 @@ func (r *UDPReceiver) Bytes() uint64 { return r.bytes.Load() }
 func (r *UDPReceiver) Invalid() uint64 { return r.invalid.Load() }
 
 // SeqGaps counts datagrams missing by per-flow sequence number (a flow is a
-// source port; every flow starts at 0): a jump from an expected n to n+k
-// adds k, a late datagram (see Late) takes one back. On one veth pair,
-// where nothing reorders or duplicates, it is the number of datagrams lost
-// between the sender's socket and this one. A receiver serves one sender
-// (one life of each flow): a sender restarted on the same ports starts
-// again at 0 and its datagrams count as late.
+// source port; every flow starts at 0, again under every tag): a jump from
+// an expected n to n+k adds k, a late datagram (see Late) takes one back.
+// On one veth pair, where nothing reorders or duplicates, it is the number
+// of datagrams lost between the sender's socket and this one, except those
+// after each flow's last datagram received, which Tagged's Gaps adds. A
+// receiver serves one sender (one life of each flow): a sender restarted
+// on the same ports and tag starts again at 0 and its datagrams count as
+// late.
 func (r *UDPReceiver) SeqGaps() uint64 {
 	late := r.late.Load()
 	jumps := r.jumps.Load()
@@ -165,6 +230,21 @@ func (r *UDPReceiver) SeqGaps() uint64 {
 // expected for their flow: reordered or duplicated.
 func (r *UDPReceiver) Late() uint64 { return r.late.Load() }
 
+// Stale counts datagrams of a tag older than the one their flow's slot
+// followed when they came: more than tagSlots-1 windows late. They count
+// in their tag's Received and Bytes, not in its sequence.
+func (r *UDPReceiver) Stale() uint64 { return r.stale.Load() }
+
+// Tagged returns the counts of the datagrams carrying tag, since the
+// receiver was opened. It may be read while Run is running.
+func (r *UDPReceiver) Tagged(tag uint8) TagCounts {
+	c := &r.tagged[tag]
+	return TagCounts{
+		Received: c.received.Load(), Bytes: c.bytes.Load(),
+		Jumps: c.jumps.Load(), Late: c.late.Load(), Next: c.next.Load(),
+	}
+}
+
 // PerFlow returns the valid datagrams received per source port. It reads
 // state that Run owns, so it fails with ErrRunning while Run runs.
 func (r *UDPReceiver) PerFlow() (map[uint16]uint64, error) {
@@ -174,9 +254,9 @@ func (r *UDPReceiver) PerFlow() (map[uint16]uint64, error) {
 		return nil, ErrRunning
 	}
 	m := make(map[uint16]uint64)
-	for port, f := range r.flows {
-		if f.received > 0 {
-			m[uint16(port)] = f.received
+	for port, n := range r.perFlow {
+		if n > 0 {
+			m[uint16(port)] = n
 		}
 	}
 	return m, nil
@@ -281,7 +361,8 @@ func (r *UDPReceiver) recv(block bool) (int, error) {
 
 // account counts the n datagrams of the last recvmmsg.
 func (r *UDPReceiver) account(n int) {
-	var valid, invalid, bytes, jumps, late uint64
+	var valid, invalid, bytes, jumps, late, stale uint64
+	a := &r.acc
 	for i := range n {
 		m := &r.msgs[i]
 		p := r.buf[i*recvBufLen : (i+1)*recvBufLen]
@@ -295,19 +376,40 @@ func (r *UDPReceiver) account(n int) {
 		// in network byte order.
 		pb := (*[2]byte)(unsafe.Pointer(&r.names[i].Port))
 		port := uint16(pb[0])<<8 | uint16(pb[1])
+		tag := p[3]
 		seq := uint32(p[4]) | uint32(p[5])<<8 | uint32(p[6])<<16 | uint32(p[7])<<24
-		f := &r.flows[port]
-		f.received++
+		r.perFlow[port]++
+		if tag != a.tag {
+			r.flush()
+			a.tag = tag
+		}
+		a.received++
+		a.bytes += uint64(m.Len)
+		f := &r.flows[port][tag%tagSlots]
+		if !f.used || f.tag != tag {
+			if f.used && int8(tag-f.tag) < 0 {
+				// Older than the tag the slot follows now: too late to
+				// be followed in its flow's sequence.
+				stale++
+				continue
+			}
+			*f = flowState{tag: tag, used: true}
+		}
 		switch d := seq - f.next; {
 		case d == 0:
 			f.next++
+			a.next++
 		case d < 1<<31: // ahead: d datagrams missing
 			jumps += uint64(d)
+			a.jumps += uint64(d)
 			f.next = seq + 1
+			a.next += uint64(d) + 1
 		default: // behind: reordered or duplicated
 			late++
+			a.late++
 		}
 	}
+	r.flush()
 	r.received.Add(valid)
 	r.bytes.Add(bytes)
 	if invalid > 0 {
@@ -319,6 +421,28 @@ func (r *UDPReceiver) account(n int) {
 	if late > 0 {
 		r.late.Add(late)
 	}
+	if stale > 0 {
+		r.stale.Add(stale)
+	}
+}
+
+// flush publishes what acc added up for its tag and empties it.
+func (r *UDPReceiver) flush() {
+	a := &r.acc
+	if a.received == 0 {
+		return
+	}
+	c := &r.tagged[a.tag]
+	c.received.Add(a.received)
+	c.bytes.Add(a.bytes)
+	if a.jumps > 0 {
+		c.jumps.Add(a.jumps)
+	}
+	if a.late > 0 {
+		c.late.Add(a.late)
+	}
+	c.next.Add(a.next)
+	*a = tagAcc{tag: a.tag}
 }
 
 // Close stops a running Run (which then returns ErrClosed), waits for it

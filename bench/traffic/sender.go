@@ -43,16 +43,20 @@ type UDPSender struct {
 
 	lag  lagMeter
 	errs errnoCounts
+	tag  tagSet
 
 	state runState
 }
+
+var _ Tagger = (*UDPSender)(nil)
 
 // worker is one sending goroutine and everything it alone touches. Worker
 // w owns flows w, w+Workers, w+2*Workers...
 type worker struct {
 	s         *UDPSender
 	fds       []int    // sockets of its flows
-	seq       []uint32 // next sequence number of each of its flows
+	tag       uint8    // the tag its sequence numbers belong to
+	seq       []uint32 // next sequence number of each of its flows, under tag
 	buf       []byte   // Batch messages, msgStride bytes apart
 	msgStride int
 	segs      int // datagrams per message: GSO, or 1
@@ -64,8 +68,9 @@ type worker struct {
 	stop      *atomic.Bool // the current Run's
 	cpuT      cpuMeter
 
-	sent atomic.Uint64
-	_    [56]byte // keep the hot counters of two workers off one cache line
+	sent   atomic.Uint64
+	tagged tagCounts
+	_      [56]byte // keep the hot counters of two workers off one cache line
 }
 
 // NewUDPSender validates cfg and opens its sockets inside ns (nil: the
@@ -174,6 +179,14 @@ func (s *UDPSender) Sent() uint64 {
 // comparable with a device's byte counters.
 func (s *UDPSender) SentBytes() uint64 { return s.Sent() * uint64(s.cfg.FrameSize) }
 
+// SetTag makes the datagrams sent from now on carry tag (see Tagger).
+func (s *UDPSender) SetTag(tag uint8) { s.tag.set(tag) }
+
+// SentTagged counts the datagrams sent carrying tag (see Tagger).
+func (s *UDPSender) SentTagged(tag uint8) uint64 {
+	return sumTagged(s.workers, func(k *worker) *tagCounts { return &k.tagged }, tag)
+}
+
 // Errors returns the send errors seen so far by errno name (ENOBUFS,
 // ECONNREFUSED, EAGAIN, ...).
 func (s *UDPSender) Errors() map[string]uint64 { return s.errs.snapshot() }
@@ -242,16 +255,23 @@ func (k *worker) loop() error {
 	return nil
 }
 
-// sendBatch stamps b messages (b*segs datagrams) with flow's next sequence
-// numbers and the current time and sends them on the flow's socket.
+// sendBatch stamps b messages (b*segs datagrams) with the current tag,
+// flow's next sequence numbers and the current time and sends them on the
+// flow's socket.
 func (k *worker) sendBatch(flow, b int) error {
+	if tag := k.s.tag.get(); tag != k.tag {
+		k.tag = tag
+		clear(k.seq) // every flow starts again at 0 under a new tag
+	}
+	tag := k.tag
 	seq := k.seq[flow]
 	p := k.s.payload
 	for i := range b {
 		m := k.buf[i*k.msgStride:]
 		for j := range k.segs {
-			h := m[j*p+4 : j*p+8]
-			h[0], h[1], h[2], h[3] = byte(seq), byte(seq>>8), byte(seq>>16), byte(seq>>24)
+			h := m[j*p+3 : j*p+8]
+			h[0] = tag
+			h[1], h[2], h[3], h[4] = byte(seq), byte(seq>>8), byte(seq>>16), byte(seq>>24)
 			seq++
 		}
 	}
@@ -270,6 +290,7 @@ func (k *worker) sendBatch(flow, b int) error {
 		d := uint32(sent * k.segs)
 		k.seq[flow] += d
 		k.sent.Add(uint64(d))
+		k.tagged[tag].Add(uint64(d))
 	}
 	if err != nil {
 		return fmt.Errorf("send on socket %d: %w", k.fds[flow], err)

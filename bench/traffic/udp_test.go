@@ -366,43 +366,88 @@ func TestReceiverCountsInvalid(t *testing.T) {
 	}
 }
 
+// accounter is a UDPReceiver without a socket, for feeding account.
+func accounter() *UDPReceiver {
+	return &UDPReceiver{
+		flows: make([][tagSlots]flowState, 1<<16), perFlow: make([]uint64, 1<<16),
+		buf: make([]byte, recvBatch*recvBufLen), names: make([]unix.RawSockaddrInet6, recvBatch), msgs: make([]unix.Mmsghdr, recvBatch),
+	}
+}
+
+// feed makes r account for datagrams of one flow and tag, as if one
+// recvmmsg had returned them.
+func feed(r *UDPReceiver, port uint16, tag uint8, seqs ...uint32) {
+	for i, s := range seqs {
+		Encode(r.buf[i*recvBufLen:], Header{Tag: tag, Seq: s})
+		r.msgs[i].Len = 30
+		setPort(&r.names[i], port)
+	}
+	r.account(len(seqs))
+}
+
 // Sequence accounting: gaps, late datagrams, wrap-around.
 func TestSeqAccounting(t *testing.T) {
-	r := &UDPReceiver{}
-	r.flows = make([]flowState, 1<<16)
-	r.buf = make([]byte, recvBatch*recvBufLen)
-	r.names = make([]unix.RawSockaddrInet6, recvBatch)
-	r.msgs = make([]unix.Mmsghdr, recvBatch)
-	feed := func(port uint16, seqs ...uint32) {
-		for i, s := range seqs {
-			Encode(r.buf[i*recvBufLen:], Header{Seq: s})
-			r.msgs[i].Len = 30
-			setPort(&r.names[i], port)
-		}
-		r.account(len(seqs))
-	}
-	feed(1000, 0, 1, 2, 5, 6) // 3 and 4 missing
-	feed(1001, 2, 3)          // a flow first seen at 2: 0 and 1 missing
-	feed(1000, 3)             // late: fills one gap
+	r := accounter()
+	feed(r, 1000, 0, 0, 1, 2, 5, 6) // 3 and 4 missing
+	feed(r, 1001, 0, 2, 3)          // a flow first seen at 2: 0 and 1 missing
+	feed(r, 1000, 0, 3)             // late: fills one gap
 	if got := r.SeqGaps(); got != 3 {
 		t.Errorf("SeqGaps = %d, want 3 (lost 4 on flow 1000, 0 and 1 on 1001)", got)
 	}
 	if r.Late() != 1 || r.Received() != 8 {
 		t.Errorf("late %d, received %d; want 1, 8", r.Late(), r.Received())
 	}
-	r2 := &UDPReceiver{flows: make([]flowState, 1<<16), buf: r.buf, names: r.names, msgs: r.msgs}
-	r2.flows[7] = flowState{next: math.MaxUint32 - 1}
-	feed2 := func(seqs ...uint32) {
-		for i, s := range seqs {
-			Encode(r2.buf[i*recvBufLen:], Header{Seq: s})
-			r2.msgs[i].Len = 30
-			setPort(&r2.names[i], 7)
-		}
-		r2.account(len(seqs))
-	}
-	feed2(math.MaxUint32-1, math.MaxUint32, 0, 1, 3)
+	r2 := accounter()
+	r2.flows[7][0] = flowState{next: math.MaxUint32 - 1, used: true}
+	feed(r2, 7, 0, math.MaxUint32-1, math.MaxUint32, 0, 1, 3)
 	if r2.SeqGaps() != 1 || r2.Late() != 0 {
 		t.Errorf("across the wrap: gaps %d, late %d; want 1, 0", r2.SeqGaps(), r2.Late())
+	}
+}
+
+// Each tag is counted apart, every flow's sequence starting at 0 under
+// it, and with the generator's count of a tag the gaps include what was
+// lost after each flow's last datagram: gaps = sent - received exactly.
+// A datagram more than tagSlots-1 tags late is stale.
+func TestSeqAccountingTagged(t *testing.T) {
+	r := accounter()
+	// Tag 1: flow 1000 sent 0..5 and lost 2 and 5 (the tail), flow
+	// 1001 sent 0..2 and lost all, flow 1002 sent 0..3, all arrived.
+	feed(r, 1000, 1, 0, 1)
+	feed(r, 1002, 1, 0, 1)
+	// Tag 2 begins while tag 1's last datagrams are still arriving.
+	feed(r, 1000, 2, 0, 1, 2)
+	feed(r, 1000, 1, 3, 4)
+	feed(r, 1002, 1, 2, 3)
+	feed(r, 1002, 2, 1) // tag 2, flow 1002: 0 lost
+	sent1, sent2 := uint64(6+3+4), uint64(3+2)
+	c1, c2 := r.Tagged(1), r.Tagged(2)
+	if c1.Received != 8 || c1.Bytes != 8*30 || c1.Gaps(sent1) != sent1-c1.Received {
+		t.Errorf("tag 1: received %d (%d B), gaps %d; want 8 (240 B) and %d (%+v)", c1.Received, c1.Bytes, c1.Gaps(sent1), sent1-8, c1)
+	}
+	if c2.Received != 4 || c2.Gaps(sent2) != 1 {
+		t.Errorf("tag 2: received %d, gaps %d; want 4, 1 (%+v)", c2.Received, c2.Gaps(sent2), c2)
+	}
+	if r.Received() != 12 || r.Stale() != 0 {
+		t.Errorf("received %d, stale %d; want 12, 0", r.Received(), r.Stale())
+	}
+	// A later reading, minus an earlier one, is what came in between.
+	feed(r, 1000, 2, 3)
+	if d := r.Tagged(2).Sub(c2); d.Received != 1 || d.Next != 1 || d.Jumps != 0 {
+		t.Errorf("tag 2 since the first reading: %+v, want one datagram in sequence", d)
+	}
+	// Tag 5 takes tag 1's slot; a datagram of tag 1 after it is stale,
+	// counted as received for its tag but in no sequence.
+	feed(r, 1000, 5, 0)
+	feed(r, 1000, 1, 6)
+	if c := r.Tagged(1); r.Stale() != 1 || c.Received != 9 || c.Jumps != c1.Jumps || c.Next != c1.Next {
+		t.Errorf("a datagram of tag 1 after tag 5: stale %d, tag 1 %+v (before %+v)", r.Stale(), c, c1)
+	}
+	// Tags wrap: 0 follows 255 and is newer.
+	feed(r, 1003, 255, 0)
+	feed(r, 1003, 3, 0)
+	if r.Stale() != 1 || r.Tagged(3).Received != 1 {
+		t.Errorf("tag 3 after 255: stale %d, received %d", r.Stale(), r.Tagged(3).Received)
 	}
 }
 

@@ -20,8 +20,8 @@ const (
 // payload, and so the smallest payload the generator sends.
 const HeaderLen = 16
 
-// Magic starts every vethbench payload.
-var Magic = [4]byte{'V', 'B', 'P', '1'}
+// Magic starts every vethbench payload; the window tag follows it.
+var Magic = [3]byte{'V', 'B', 'P'}
 
 // maxIPPacket bounds an IPv4 packet and an IPv6 payload (no jumbograms).
 const maxIPPacket = 65535
@@ -33,10 +33,18 @@ var ErrNotVethbench = errors.New("not a vethbench packet")
 // Header is the vethbench header: the first HeaderLen bytes of the UDP
 // payload, little-endian:
 //
-//	0..3   magic "VBP1"
-//	4..7   sequence number, per flow, starting at 0
+//	0..2   magic "VBP"
+//	3      window tag: the measurement window the datagram was sent in
+//	4..7   sequence number, per flow and tag, starting at 0
 //	8..15  send time, nanoseconds of CLOCK_MONOTONIC (bpf_ktime_get_ns)
+//
+// The runner gives every window (warm-up and trials) a tag of its own and
+// the generators stamp the current one (see Tagger), so that the BPF
+// counter and the receiver count each window's datagrams apart, however
+// late they arrive. Each flow's sequence numbers start again at 0 with
+// every tag.
 type Header struct {
+	Tag      uint8
 	Seq      uint32
 	SendTime uint64
 }
@@ -45,7 +53,8 @@ type Header struct {
 // panics if b is shorter than HeaderLen, like binary.LittleEndian.PutUint64.
 func Encode(b []byte, h Header) {
 	_ = b[HeaderLen-1] // one bounds check
-	copy(b[0:4], Magic[:])
+	copy(b[0:3], Magic[:])
+	b[3] = h.Tag
 	binary.LittleEndian.PutUint32(b[4:8], h.Seq)
 	binary.LittleEndian.PutUint64(b[8:16], h.SendTime)
 }
@@ -57,10 +66,11 @@ func Decode(b []byte) (Header, error) {
 	if len(b) < HeaderLen {
 		return Header{}, fmt.Errorf("%w: payload of %d bytes, want at least %d", ErrNotVethbench, len(b), HeaderLen)
 	}
-	if b[0] != Magic[0] || b[1] != Magic[1] || b[2] != Magic[2] || b[3] != Magic[3] {
-		return Header{}, fmt.Errorf("%w: magic %q", ErrNotVethbench, b[0:4])
+	if !hasMagic(b) {
+		return Header{}, fmt.Errorf("%w: magic %q", ErrNotVethbench, b[0:3])
 	}
 	return Header{
+		Tag:      b[3],
 		Seq:      binary.LittleEndian.Uint32(b[4:8]),
 		SendTime: binary.LittleEndian.Uint64(b[8:16]),
 	}, nil
@@ -68,7 +78,7 @@ func Decode(b []byte) (Header, error) {
 
 // hasMagic is Decode's test without the error value, for the receive loop.
 func hasMagic(b []byte) bool {
-	return len(b) >= HeaderLen && b[0] == 'V' && b[1] == 'B' && b[2] == 'P' && b[3] == '1'
+	return len(b) >= HeaderLen && b[0] == 'V' && b[1] == 'B' && b[2] == 'P'
 }
 
 func ipHeaderLen(ipv6 bool) int {

@@ -8,7 +8,7 @@ import (
 )
 
 func TestEncodeDecode(t *testing.T) {
-	for _, h := range []Header{{}, {Seq: 1, SendTime: 2}, {Seq: math.MaxUint32, SendTime: math.MaxUint64}, {Seq: 0x01020304, SendTime: 0x1122334455667788}} {
+	for _, h := range []Header{{}, {Seq: 1, SendTime: 2}, {Tag: 255, Seq: math.MaxUint32, SendTime: math.MaxUint64}, {Tag: 3, Seq: 0x01020304, SendTime: 0x1122334455667788}} {
 		b := make([]byte, 22)
 		Encode(b, h)
 		got, err := Decode(b)
@@ -16,10 +16,11 @@ func TestEncodeDecode(t *testing.T) {
 			t.Errorf("Decode(Encode(%+v)) = %+v, %v", h, got, err)
 		}
 	}
-	// The layout the BPF side parses: magic, then little-endian fields.
+	// The layout the BPF side parses: magic, tag, then little-endian
+	// fields.
 	b := make([]byte, HeaderLen)
-	Encode(b, Header{Seq: 0x01020304, SendTime: 0x1122334455667788})
-	want := []byte{'V', 'B', 'P', '1', 4, 3, 2, 1, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11}
+	Encode(b, Header{Tag: 0xa5, Seq: 0x01020304, SendTime: 0x1122334455667788})
+	want := []byte{'V', 'B', 'P', 0xa5, 4, 3, 2, 1, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11}
 	if !bytes.Equal(b, want) {
 		t.Errorf("Encode wrote % x, want % x", b, want)
 	}
@@ -31,7 +32,7 @@ func TestDecodeRejects(t *testing.T) {
 	for name, b := range map[string][]byte{
 		"empty":     nil,
 		"short":     good[:HeaderLen-1],
-		"bad magic": append([]byte("VBP2"), good[4:]...),
+		"bad magic": append([]byte("VBQ\x00"), good[4:]...),
 		"zeros":     make([]byte, 64),
 	} {
 		if _, err := Decode(b); !errors.Is(err, ErrNotVethbench) {

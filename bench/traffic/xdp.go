@@ -168,9 +168,12 @@ type XDPSender struct {
 
 	lag  lagMeter
 	errs errnoCounts
+	tag  tagSet
 
 	state runState
 }
+
+var _ Tagger = (*XDPSender)(nil)
 
 // xdpProgram is what the workers run: vb_xdp_gen, or vb_xdp_bare.
 type xdpProgram interface {
@@ -186,14 +189,17 @@ type xdpWorker struct {
 	prog   xdpProgram
 	gen    *vbpf.XDPGen // prog, unless Bare
 	frames [][]byte     // one per flow it owns
+	flows  []int        // their flows' indices (source port - SrcPortBase)
+	tag    uint8        // the tag stamped into frames
 	rate   float64      // frames/s of this worker; 0: unlimited
 	cpu    int          // pinned to this CPU; -1: not pinned
 	clock  monoClock
 	stop   *atomic.Bool // the current Run's
 
-	sent  atomic.Uint64
-	cpuNS atomic.Int64
-	_     [48]byte // keep the hot counters of two workers off one cache line
+	sent   atomic.Uint64
+	tagged tagCounts
+	cpuT   cpuMeter
+	_      [48]byte // keep the hot counters of two workers off one cache line
 }
 
 // NewXDPSender validates cfg, checks the sending device inside ns (nil:
@@ -256,6 +262,7 @@ func NewXDPSender(ns *netns.NS, cfg XDPConfig) (*XDPSender, error) {
 		}
 		for f := w; f < cfg.Flows; f += cfg.Workers {
 			k.frames = append(k.frames, frames[f])
+			k.flows = append(k.flows, f)
 		}
 		if err := k.load(); err != nil {
 			s.closePrograms()
@@ -365,11 +372,21 @@ func (s *XDPSender) MaxLag() time.Duration { return s.lag.max() }
 // the receive path the kernel runs on them (on veth: the peer's NAPI poll,
 // and with it the receiver's whole stack).
 func (s *XDPSender) CPUTime() time.Duration {
-	var ns int64
+	var t time.Duration
 	for _, k := range s.workers {
-		ns += k.cpuNS.Load()
+		t += k.cpuT.total()
 	}
-	return time.Duration(ns)
+	return t
+}
+
+// SetTag makes the frames sent from now on carry tag (see Tagger). A
+// worker takes it up at its next BPF_PROG_RUN call, every frame of which
+// carries one tag.
+func (s *XDPSender) SetTag(tag uint8) { s.tag.set(tag) }
+
+// SentTagged counts the frames sent carrying tag (see Tagger).
+func (s *XDPSender) SentTagged(tag uint8) uint64 {
+	return sumTagged(s.workers, func(k *xdpWorker) *tagCounts { return &k.tagged }, tag)
 }
 
 // StampSpread is how much earlier than its frame a send time was, over
@@ -432,8 +449,8 @@ func (k *xdpWorker) run(clock monoClock, stop *atomic.Bool) error {
 			return err
 		}
 		defer unpin()
-		cpu0 := threadCPU()
-		defer func() { k.cpuNS.Add(int64(threadCPU() - cpu0)) }()
+		k.cpuT.begin()
+		defer k.cpuT.end()
 		return k.loop()
 	})
 }
@@ -457,10 +474,14 @@ func (k *xdpWorker) loop() error {
 			k.sleep(wait)
 			continue
 		}
+		if err := k.retag(); err != nil {
+			return err
+		}
 		start := k.clock.now()
 		got, err := k.prog.Run(k.frames[flow], r, batch)
 		took := k.clock.now() - start
 		k.sent.Add(got)
+		k.tagged[k.tag].Add(got)
 		if err != nil {
 			var errno unix.Errno
 			if !errors.As(err, &errno) || !transientRunErr(errno) {
@@ -479,6 +500,28 @@ func (k *xdpWorker) loop() error {
 		}
 		if flow++; flow == len(k.frames) {
 			flow = 0
+		}
+	}
+	return nil
+}
+
+// retag takes up the tag SetTag set, if it changed: it writes it into the
+// worker's frames (the program stamps sequence numbers and times, and
+// leaves the tag as the frame carries it, so a call's frames all carry the
+// tag of its start) and starts the worker's flows again at sequence 0.
+func (k *xdpWorker) retag() error {
+	tag := k.s.tag.get()
+	if tag == k.tag {
+		return nil
+	}
+	k.tag = tag
+	l := Layout(k.s.cfg.IPv6())
+	for i, f := range k.frames {
+		StampFrame(f, l, tag, 0, 0)
+		if k.gen != nil {
+			if err := k.gen.SetNextSeq(k.flows[i], 0); err != nil {
+				return fmt.Errorf("xdp sender: %w", err)
+			}
 		}
 	}
 	return nil

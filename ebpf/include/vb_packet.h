@@ -12,8 +12,9 @@
  * any header length) or IPv6 (UDP right after the fixed header), to the
  * run's destination port, whose payload (written by the generator) starts
  * with:
- *   0..3   magic 'V' 'B' 'P' '1'
- *   4..7   sequence number, u32 little-endian
+ *   0..2   magic 'V' 'B' 'P'
+ *   3      window tag: the runner's measurement window it was sent in
+ *   4..7   sequence number, u32 little-endian, per flow and tag
  *   8..15  send time, u64 little-endian, CLOCK_MONOTONIC ns (= bpf_ktime_get_ns)
  * A UDP GSO skb (UDP_SEGMENT) carries many such datagrams behind one UDP
  * header; only the first one's payload header is where a parser looks.
@@ -43,7 +44,19 @@
 #define IPPROTO_TCP	6	/* linux/in.h; vb_types.h has IPPROTO_UDP */
 #endif
 
-#define VB_MAGIC	0x31504256	/* "VBP1" read as a little-endian u32 */
+#define VB_MAGIC	0x00504256	/* "VBP" and the tag, read as a little-endian u32, tag masked off */
+#define VB_MAGIC_MASK	0x00ffffff
+#define VB_TAG(magic)	((magic) >> 24)	/* the window tag of a vb_udp_head's magic */
+
+/*
+ * Windows: the runner tags every measurement window and gives each tag a
+ * slot, tag % VB_TAG_SLOTS, in a program's tag map by writing VB_TAG_SET |
+ * tag there before the first datagram carrying it is sent (0: a slot never
+ * given, which takes every tag). counter.c counts a window's datagrams in
+ * its slot, drops.c its drops.
+ */
+#define VB_TAG_SLOTS	4
+#define VB_TAG_SET	0x100
 #define VB_PAYLOAD_MIN	16
 
 /* The UDP header and the first VB_PAYLOAD_MIN bytes of its payload. The
@@ -51,7 +64,7 @@
  * (the verifier wants aligned stack access). */
 struct vb_udp_head {
 	struct udphdr udp;
-	__u32 magic;
+	__u32 magic;	/* "VBP" and the window tag: see VB_MAGIC, VB_TAG */
 	__u32 seq;
 	__u32 ts_lo;
 	__u32 ts_hi;
@@ -107,7 +120,7 @@ static __always_inline int vb_udp_to(const struct udphdr *udp, __u16 port)
  * vethbench's, sent to port (host byte order). */
 static __always_inline int vb_udp_ours(const struct vb_udp_head *l4, __u16 port)
 {
-	return vb_udp_to(&l4->udp, port) && l4->magic == VB_MAGIC;
+	return vb_udp_to(&l4->udp, port) && (l4->magic & VB_MAGIC_MASK) == VB_MAGIC;
 }
 
 #endif /* __VB_PACKET_H */

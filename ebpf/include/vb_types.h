@@ -31,6 +31,7 @@ typedef __u32 __wsum;
 
 /* linux/bpf.h */
 enum bpf_map_type {
+	BPF_MAP_TYPE_ARRAY = 2,
 	BPF_MAP_TYPE_PERCPU_ARRAY = 6,
 };
 

@@ -286,6 +286,10 @@ type Trial struct {
 	// receiver read: an independent count of loss, which should equal
 	// sent - received.
 	SeqGaps uint64 `json:"seq_gaps"`
+	// Stale counts datagrams of earlier windows that arrived during this
+	// one too late (TagSlots windows or more) to be counted in theirs;
+	// they are in no window's figures. Added in version 2.
+	Stale uint64 `json:"stale,omitempty"`
 	// Accounting: sent = received + dropped, within AccountingTolerance.
 	Unaccounted int64 `json:"unaccounted"`
 	Closed      bool  `json:"accounting_closed"`
