@@ -43,7 +43,8 @@ type portLock struct {
 // packets freed late, while its namespaces are torn down, seldom land on
 // the next case's port), and takes the first port no other process or
 // case holds. The lock file's descriptor is close-on-exec (as every file
-// Go opens), so programs vethbench starts do not inherit the lock.
+// Go opens), so programs vethbench starts do not inherit the lock. Once it
+// holds its port it removes the files runs that were killed left behind.
 func reservePort(dir, runID string) (*portLock, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("reserve a port: %w", err)
@@ -56,6 +57,7 @@ func reservePort(dir, runID string) (*portLock, error) {
 			return nil, fmt.Errorf("reserve a port: %w", err)
 		}
 		if l != nil {
+			removeStale(dir, l.path)
 			return l, nil
 		}
 	}
@@ -124,10 +126,38 @@ func samePath(f *os.File, path string) (bool, error) {
 	return a.Dev == b.Dev && a.Ino == b.Ino, nil
 }
 
+// removeStale removes the lock files in dir that no one holds but ours:
+// those of runs killed before they could release their port. A file
+// another run has opened and not yet locked may go too; that run then
+// finds its lock on a removed file and takes the port's new one (tryPort).
+// Only files named as ports are touched.
+func removeStale(dir, ours string) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		path := filepath.Join(dir, e.Name())
+		if p, err := strconv.Atoi(e.Name()); err != nil || p < dstPortBase || p >= dstPortBase+dstPortRange || path == ours {
+			continue
+		}
+		f, err := os.OpenFile(path, os.O_RDWR, 0)
+		if err != nil {
+			continue
+		}
+		if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil {
+			if same, err := samePath(f, path); err == nil && same {
+				os.Remove(path)
+			}
+		}
+		f.Close()
+	}
+}
+
 // release frees the port: the lock file is removed, then unlocked. Safe
 // to call more than once, and on nil. A process that dies without calling
 // it frees the port all the same (the kernel drops the lock); its empty
-// lock file then stays until the port is next reserved and released.
+// lock file then stays until the next run reserves a port.
 func (l *portLock) release() {
 	if l == nil {
 		return

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -107,8 +108,8 @@ func checkPorts(t *testing.T, ports []uint16, start uint32) {
 }
 
 // Four processes at once get four different ports; a process killed with
-// SIGKILL frees its port without a word, and the one that takes it next
-// removes the file the dead one left.
+// SIGKILL frees its port without a word, and the next reservation removes
+// the file the dead one left.
 func TestReservePortProcesses(t *testing.T) {
 	dir := t.TempDir()
 	const runID = "0f0f0f"
@@ -181,9 +182,19 @@ func TestReservePortProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	hs[i].cmd.Wait()
-	if _, err := os.Stat(filepath.Join(dir, strconv.Itoa(int(first)))); err != nil {
-		t.Errorf("the killed holder's lock file: %v (expected to stay, empty)", err)
+	dead := filepath.Join(dir, strconv.Itoa(int(first)))
+	if _, err := os.Stat(dead); err != nil {
+		t.Errorf("the killed holder's lock file: %v (expected to stay, empty, until the next reservation)", err)
 	}
+	// The next run to reserve a port, here another, removes it.
+	other, err := reservePort(dir, "ffffff")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dead); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the killed holder's lock file after another reservation: %v, want it removed", err)
+	}
+	other.release()
 	l, err := reservePort(dir, runID)
 	if err != nil {
 		t.Fatal(err)
