@@ -10,9 +10,9 @@
 // (tagged.go); tcp and rr windows are read before the generator starts and
 // after the in-flight traffic has drained (window.go). Either way
 // sent = received + dropped is checked, and the kernel's own counters with
-// the eBPF ones. Finished cases get medians with intervals
-// (internal/stats), flagged outliers, warnings, and which side limited the
-// figure.
+// the eBPF ones. A trial that sent nothing fails its case. Finished cases
+// get medians with intervals (internal/stats), flagged outliers, warnings,
+// and which side limited the figure.
 //
 // RunCase measures one case in one topology; Run measures a list of cases,
 // several of them in shuffled rounds with a fresh topology per trial and
@@ -26,7 +26,8 @@
 // plan.ErrInvalid with a *field.Error naming the field, before anything is
 // created. A case's own failure does not stop the run: a topology, knob or
 // hook the kernel lacks makes the case's Status "unsupported" with the
-// reason, any other setup or window error "failed" with the error. A
+// reason, any other setup or window error, or a trial that sent nothing,
+// "failed" with the error (naming the send errors the kernel gave). A
 // cancelled context stops at once, tears down, and returns the cases
 // finished so far (Interrupted set) with the context's error.
 package bench

@@ -126,7 +126,9 @@ func trialFigures(w windowCounts) result.Trial {
 		}
 		t.Latency = latency(bpf)
 	}
-	t.Closed = math.Abs(float64(t.Unaccounted)) <= result.AccountingTolerance*float64(t.Sent)
+	// Nothing sent is nothing accounted for: such a trial never closes
+	// (and fails its case: sentNothing).
+	t.Closed = t.Sent > 0 && math.Abs(float64(t.Unaccounted)) <= result.AccountingTolerance*float64(t.Sent)
 	setCPUFigures(&t, w, perPkt)
 	return t
 }
@@ -260,6 +262,9 @@ func warnings(trials []result.Trial, s *result.Summary, level float64, unit stri
 		}
 		if t.Stale > 0 {
 			w = append(w, fmt.Sprintf("trial %d: %d datagrams of earlier windows arrived %d or more windows late: they are in no window's figures", t.Index+1, t.Stale, vbpf.TagSlots))
+		}
+		if len(t.SendErrs) > 0 {
+			w = append(w, fmt.Sprintf("trial %d: the kernel refused sends: %s", t.Index+1, sendErrors(t.SendErrs)))
 		}
 	}
 	// The receiving socket, not the path, limits pps when it overflows:

@@ -72,6 +72,16 @@ func TestFigures(t *testing.T) {
 				t.Errorf("%d unaccounted, closed %v", tr.Unaccounted, tr.Closed)
 			}
 		}},
+		{"nothing sent", func() windowCounts {
+			w := udpWindow(0, 0)
+			w.SendErrs = map[string]uint64{"EPERM": 12}
+			return w
+		}, func(t *testing.T, tr result.Trial) {
+			// Nothing to account for is no accounting: it does not close.
+			if tr.Closed || tr.PPS != 0 || tr.SendErrs["EPERM"] != 12 {
+				t.Errorf("nothing sent: closed %v at %v pps, send errors %v", tr.Closed, tr.PPS, tr.SendErrs)
+			}
+		}},
 		{"tagged window", func() windowCounts {
 			// Its own datagrams, whenever they arrived: sent 1000, 900
 			// read, 100 dropped, by tag; the span's other counts stay.
@@ -282,5 +292,26 @@ func TestFiguresSummary(t *testing.T) {
 	}
 	if strings.Contains(w, "trial 1: accounting") || strings.Contains(w, "trial 2: accounting") {
 		t.Errorf("closed trials warned about:\n%s", w)
+	}
+}
+
+// A trial that sent nothing fails its case, naming the send errors; one
+// that sent something does not. Its refused sends are a warning.
+func TestSentNothing(t *testing.T) {
+	ok := []result.Trial{{Index: 0, Sent: 5}, {Index: 1, Sent: 1}}
+	if err := sentNothing(ok); err != nil {
+		t.Errorf("trials that sent: %v", err)
+	}
+	refused := append(ok, result.Trial{Index: 2, SendErrs: map[string]uint64{"EPERM": 12, "ENOBUFS": 3, "EAGAIN": 3}})
+	err := sentNothing(refused)
+	if err == nil || err.Error() != "trial 3 sent nothing: the kernel refused every send: EPERM 12, EAGAIN 3, ENOBUFS 3" {
+		t.Errorf("a trial refused everything: %v", err)
+	}
+	if err := sentNothing([]result.Trial{{Index: 4}}); err == nil || !strings.Contains(err.Error(), "trial 5 sent nothing, and the kernel reported no send error") {
+		t.Errorf("a trial that sent nothing without errors: %v", err)
+	}
+	w := strings.Join(warnings(refused, summarize(refused, 0.95), 0.95, unitDatagrams), "\n")
+	if !strings.Contains(w, "trial 3: the kernel refused sends: EPERM 12, EAGAIN 3, ENOBUFS 3") {
+		t.Errorf("warnings do not show the send errors:\n%s", w)
 	}
 }

@@ -133,9 +133,10 @@ func session(ctx context.Context, c plan.Case, m plan.Measure, opts Options, bas
 }
 
 // trials runs a set-up case's warm-up and trials into out, numbered from
-// base+1 of total, and sets its status: ok, or failed when a window failed.
-// trial tells the live events which window runs.
+// base+1 of total, and sets its status: ok, or failed when a window failed
+// or a trial sent nothing. trial tells the live events which window runs.
 func (r *running) trials(ctx context.Context, out *result.Case, m plan.Measure, base, total int, progress Progress, trial *atomic.Int64) error {
+	n0 := len(out.Trials)
 	err := r.measure(ctx, m, windowEvents{
 		start: func(i int) {
 			if i < 0 {
@@ -157,6 +158,9 @@ func (r *running) trials(ctx context.Context, out *result.Case, m plan.Measure, 
 	})
 	if te := (*trialError)(nil); errors.As(err, &te) {
 		err = fmt.Errorf("trial %d: %w", base+te.i+1, te.err)
+	}
+	if err == nil {
+		err = sentNothing(out.Trials[n0:])
 	}
 	if err != nil {
 		return r.fail(ctx, out, err)

@@ -9,8 +9,13 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
+	"golang.org/x/sys/unix"
 
 	"github.com/vethbench/vethbench/bench/plan"
 	"github.com/vethbench/vethbench/bench/topology"
@@ -318,6 +323,55 @@ func TestRunCaseFixedRate(t *testing.T) {
 		}
 		if r := tr.SentPPS / 20_000; r < 0.95 || r > 1.05 {
 			t.Errorf("trial %d: sent at %.0f pps, want 20,000 within 5%%", tr.Index, tr.SentPPS)
+		}
+	}
+}
+
+// A trial that sent nothing fails its case with the send errors, never
+// "accounting closed" at 0 pps: here a netfilter rule in the sender's
+// namespace drops every UDP datagram it sends, which sendmmsg reports as
+// EPERM, datagram after datagram.
+func TestNothingSentFails(t *testing.T) {
+	testenv.RequireRoot(t)
+	c := vethCase(64)
+	r, err := setup(context.Background(), c, nil)
+	if r != nil {
+		defer r.close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nftables.New(nftables.WithNetNSFd(r.topo.Sender.NS.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := nc.AddTable(&nftables.Table{Family: nftables.TableFamilyINet, Name: "vbtest"})
+	policy := nftables.ChainPolicyAccept
+	chain := nc.AddChain(&nftables.Chain{
+		Name: "output", Table: table, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityFilter, Policy: &policy,
+	})
+	nc.AddRule(&nftables.Rule{Table: table, Chain: chain, Exprs: []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_UDP}},
+		&expr.Verdict{Kind: expr.VerdictDrop},
+	}})
+	if err := nc.Flush(); err != nil {
+		t.Fatalf("add nftables rule: %v", err)
+	}
+
+	var out result.Case
+	var trial atomic.Int64
+	m := plan.Measure{Trials: 2, Duration: 200 * time.Millisecond, Warmup: 100 * time.Millisecond, Confidence: 0.95}
+	if err := r.trials(context.Background(), &out, m, 0, 2, func(Event) {}, &trial); err != nil {
+		t.Fatal(err)
+	}
+	if out.Status != result.StatusFailed || !strings.Contains(out.Error, "trial 1 sent nothing: the kernel refused every send: EPERM") {
+		t.Errorf("status %s, error %q; want failed, naming the EPERM sends", out.Status, out.Error)
+	}
+	for _, tr := range out.Trials {
+		if tr.Sent != 0 || tr.Closed || tr.SendErrs["EPERM"] == 0 {
+			t.Errorf("trial %d: sent %d, closed %v, send errors %v", tr.Index, tr.Sent, tr.Closed, tr.SendErrs)
 		}
 	}
 }
