@@ -46,8 +46,8 @@ func TestPercentileCurve(t *testing.T) {
 	h := make([]uint64, 200)
 	h[bucket(100_000)] = 90 // 100 µs
 	h[bucket(1_000_000)] = 10
-	if histogram.BucketOf(100_000) != bucket(100_000) {
-		t.Fatalf("bucket formula disagrees with histogram.BucketOf")
+	if histogram.Coarse.BucketOf(100_000) != bucket(100_000) {
+		t.Fatalf("bucket formula disagrees with histogram.Coarse.BucketOf")
 	}
 	xy := percentileCurve(histogram.Histogram{Counts: h}) // the zero Scale: 3 sub-bucket bits
 	if len(xy) != 2 {

@@ -104,26 +104,6 @@ func (s Scale) BucketBounds(i int) (lo, hi uint64) {
 	return lo, lo + width - 1
 }
 
-// The package-level layout is Coarse's, for code written before scales
-// were values.
-//
-// Deprecated: use the methods of a Scale (OneWay, RoundTrip); these go once
-// nothing uses them.
-const (
-	NumBuckets = (maxLog2-2)<<3 + 1 // Coarse.NumBuckets()
-	Resolution = 0.125              // Coarse.Resolution()
-)
-
-// BucketOf is Coarse.BucketOf.
-//
-// Deprecated: use Scale.BucketOf.
-func BucketOf(v uint64) int { return Coarse.BucketOf(v) }
-
-// BucketBounds is Coarse.BucketBounds.
-//
-// Deprecated: use Scale.BucketBounds.
-func BucketBounds(i int) (lo, hi uint64) { return Coarse.BucketBounds(i) }
-
 // Histogram counts latencies in the buckets of its Scale. Counts may be
 // shorter than Scale.NumBuckets() (missing buckets are empty), so the zero
 // Histogram is an empty one (of the zero Scale, Coarse).

@@ -28,10 +28,6 @@ func TestScales(t *testing.T) {
 	if OneWay.Resolution() > 0.032 || RoundTrip.Resolution() > 0.01 {
 		t.Errorf("one-way %.4f, round trip %.4f: want about 3%% and 1%% or better", OneWay.Resolution(), RoundTrip.Resolution())
 	}
-	// The deprecated package-level layout is Coarse's.
-	if NumBuckets != Coarse.NumBuckets() || Resolution != Coarse.Resolution() || BucketOf(1000) != Coarse.BucketOf(1000) {
-		t.Error("the package-level layout is not Coarse's")
-	}
 	for _, bad := range []int{-1, MaxSubBits + 1} {
 		func() {
 			defer func() {
