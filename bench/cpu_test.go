@@ -244,8 +244,8 @@ func TestCPUFiguresLive(t *testing.T) {
 	if strings.HasPrefix(res.Host.Kernel, "6.18.") && res.Host.IRQTimeAccounting != probe.IRQTimeOff {
 		t.Errorf("%s is built without IRQ time accounting, the result says %q", res.Host.Kernel, res.Host.IRQTimeAccounting)
 	}
-	cpus := runCPUs(c.Traffic.SenderCPUs, c.Traffic.ReceiverCPU)
 	measured := 0
+	var threadNs, cpuNs float64 // over every trial that received
 	for _, tr := range c.Trials {
 		if tr.Received == 0 {
 			// A loaded machine can starve the receiver through a whole
@@ -257,12 +257,8 @@ func TestCPUFiguresLive(t *testing.T) {
 		if tr.CPUNsPerPkt <= 0 || tr.ThreadCPUNsPerPkt <= 0 {
 			t.Errorf("trial %d: %d received, %v CPU ns/pkt, %v thread ns/pkt", tr.Index, tr.Received, tr.CPUNsPerPkt, tr.ThreadCPUNsPerPkt)
 		}
-		// /proc/stat counts 10 ms ticks: each CPU's reading may be off
-		// by one at either end.
-		slack := float64(2*max(1, len(cpus))) * 10e6 / float64(tr.Received)
-		if tr.ThreadCPUNsPerPkt > tr.CPUNsPerPkt+slack {
-			t.Errorf("trial %d: the run's threads used %v ns/pkt, more than their CPUs' %v", tr.Index, tr.ThreadCPUNsPerPkt, tr.CPUNsPerPkt)
-		}
+		threadNs += tr.ThreadCPUNsPerPkt * float64(tr.Received)
+		cpuNs += tr.CPUNsPerPkt * float64(tr.Received)
 		tick := 100 * 2 * 10e6 / float64(m.Duration.Nanoseconds()) // percent
 		if len(c.Traffic.SenderCPUs) > 0 && tr.GeneratorCPUPct > tr.SenderCPUBusyPct+tick {
 			t.Errorf("trial %d: generator %v%% busy on a CPU %v%% busy", tr.Index, tr.GeneratorCPUPct, tr.SenderCPUBusyPct)
@@ -277,6 +273,17 @@ func TestCPUFiguresLive(t *testing.T) {
 	}
 	if measured == 0 {
 		t.Fatal("no trial received anything")
+	}
+	// /proc/stat charges each 10 ms tick whole to what runs at that
+	// moment, so a CPU's busy time is a sample: for the receiver's CPU,
+	// busy about a quarter of the time, one 0.5 s trial is off by about 3
+	// ticks (one standard deviation), and threads that sleep and wake
+	// with the tick are under-counted. Per trial the two figures were seen
+	// 12% apart on a quiet machine; over the case they must agree within
+	// 15%, which a cost charged to the wrong CPUs (the receiver's alone is
+	// a third of it) or over another span would exceed.
+	if threadNs > 1.15*cpuNs {
+		t.Errorf("the run's threads used %.0f ms of CPU, their CPUs were busy %.0f ms", threadNs/1e6, cpuNs/1e6)
 	}
 	if b := c.Summary.Bottleneck; b == nil || !strings.Contains(b.Detail, "softirq") {
 		t.Errorf("bottleneck %+v does not say what the clocks hold", b)
