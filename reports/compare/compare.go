@@ -56,6 +56,8 @@ type Source struct {
 	Tool        string `json:"tool,omitempty"` // vethbench version, when known
 	Host        Host   `json:"host"`
 	Interrupted bool   `json:"interrupted,omitempty"`
+	// Schema is the result file's schema version (0 for benchfmt).
+	Schema int `json:"schema,omitempty"`
 }
 
 // Host is the context a figure is only meaningful in; empty when unknown.
@@ -477,6 +479,9 @@ func warnings(b, n Source) []string {
 	if len(diffs) > 0 {
 		w = append(w, "host context differs (BASE vs NEW): "+strings.Join(diffs, "; ")+
 			": a change may come from the host, not the code")
+	}
+	if b.Schema != 0 && n.Schema != 0 && b.Schema != n.Schema {
+		w = append(w, fmt.Sprintf("BASE is a result of schema version %d, NEW of version %d: some figures changed meaning between them (reports/result/SCHEMA.md says which, e.g. cpu_ns_per_pkt and rr latency in version 2)", b.Schema, n.Schema))
 	}
 	for _, x := range []struct {
 		label string

@@ -488,3 +488,28 @@ func TestEdgeCases(t *testing.T) {
 		mustWrite(t, rep, f)
 	}
 }
+
+// Files of two schema versions are compared, with a warning that some
+// figures changed meaning between them.
+func TestSchemaVersionWarning(t *testing.T) {
+	b, _ := result.ReadFile("testdata/base.json")
+	n, _ := result.ReadFile("testdata/new.json")
+	b.Version, n.Version = 1, 2
+	rep, err := Compare(FromResult("base.json", b), FromResult("new.json", n), DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(rep.Warnings, func(w string) bool { return strings.Contains(w, "schema version 1, NEW of version 2") }) {
+		t.Errorf("warnings %q: none about the schema versions", rep.Warnings)
+	}
+	n.Version = 1
+	rep, err = Compare(FromResult("base.json", b), FromResult("new.json", n), DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range rep.Warnings {
+		if strings.Contains(w, "schema version") {
+			t.Errorf("same version, warning %q", w)
+		}
+	}
+}

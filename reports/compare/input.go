@@ -145,6 +145,7 @@ func FromResult(path string, r *result.Result) *Input {
 		Path: path, Format: FormatResult, Tool: r.Tool.Version,
 		Host:        Host{Kernel: r.Host.Kernel, Arch: r.Host.Arch, CPUModel: r.Host.CPUModel, VCPUs: r.Host.VCPUs},
 		Interrupted: r.Interrupted,
+		Schema:      r.Version,
 	}
 	for _, c := range r.Cases {
 		in.Cases = append(in.Cases, InputCase{Name: c.Name, Status: c.Status, Error: c.Error, trials: c.Trials})
