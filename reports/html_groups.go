@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/vethbench/vethbench/internal/stats"
+	"github.com/vethbench/vethbench/reports/result"
 )
 
 type figure struct {
@@ -179,8 +180,8 @@ func (a *analysis) groupTable(g *group) table {
 				vs, verdict,
 				num(Thousands(s.DevicePPS.Median)),
 				num(fmt.Sprintf("%.0f", s.CPUNsPerPkt.Median)),
-				num(us(s.P50.Median)),
-				num(us(s.P99.Median)),
+				latCell(s, result.PctP50, s.P50),
+				latCell(s, result.PctP99, s.P99),
 				num(dropPct(s)),
 			)
 			t.Rows = append(t.Rows, row)

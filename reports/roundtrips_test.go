@@ -105,3 +105,17 @@ func TestReportsRoundTripsLostAndLate(t *testing.T) {
 		t.Errorf("Markdown flags the clean case:\n%s", md.String())
 	}
 }
+
+// The answer to a question of one rr case says when its p99 is only a lower
+// bound.
+func TestAnswerRoundTripLowerBound(t *testing.T) {
+	lossy := rrCase(synthCase("veth/pkt=64/generator=rr", 30000, "q"), 5, 3)
+	page := renderHTML(t, synthResult(lossy))
+	if !strings.Contains(page, "p99 latency at least 98300.0 µs") {
+		t.Errorf("the answer does not say the p99 is a lower bound")
+	}
+	clean := rrCase(synthCase("veth/pkt=64/generator=rr", 30000, "q"), 0, 0)
+	if page := renderHTML(t, synthResult(clean)); strings.Contains(page, "at least") || !strings.Contains(page, "p99 latency 98300.0 µs") {
+		t.Errorf("a clean case's answer: want a plain p99")
+	}
+}

@@ -210,9 +210,14 @@ func singleAnswer(g *group) sentence {
 		}
 		e := p.c.Summary.PPS
 		s.strong(p.c.Name)
-		s.addf(": %s pps (%s interval %s–%s), %.0f ns of CPU per packet, p99 latency %s µs.",
+		p99 := us(p.c.Summary.P99.Median) + " µs"
+		if p.c.Summary.IsLowerBound(result.PctP99) {
+			// Lost rr requests: the percentile is at least this.
+			p99 = "at least " + p99
+		}
+		s.addf(": %s pps (%s interval %s–%s), %.0f ns of CPU per packet, p99 latency %s.",
 			Thousands(e.Median), pct(e.Level), Thousands(e.Lo), Thousands(e.Hi),
-			p.c.Summary.CPUNsPerPkt.Median, us(p.c.Summary.P99.Median))
+			p.c.Summary.CPUNsPerPkt.Median, p99)
 	}
 	if len(s) == 0 {
 		s.add("The result holds no case.")
