@@ -7,7 +7,10 @@
  * It is run exactly as vb_xdp_gen is (BPF_PROG_RUN with
  * BPF_F_TEST_XDP_LIVE_FRAMES, kept in the XDP dispatcher the same way) and
  * does the least such a program can: it redirects every frame, unchanged,
- * to ifindex. No stamp, no checksum, no counter, no map. What it reaches
+ * to ifindex, and counts it in a global. No stamp, no checksum, no map.
+ * The count is what makes the reference exact: a call that a signal cut
+ * short, or made start over, still transmitted whole batches, which
+ * repeat alone would not count. What it reaches
  * into a veth whose peer drops with vb_xdp_sink is the ceiling of the
  * path itself (page pool, redirect, the veth ring, the peer's NAPI and
  * XDP), which the generator's own per-frame work can only lower.
@@ -23,8 +26,13 @@ struct xdp_md;
 /* Set at load time: the device the frames leave through. */
 volatile const __u32 ifindex = 0;
 
+/* Frames run through the program; read by Go around each call. Each
+ * sending thread has its own instance, so a plain increment cannot race. */
+__u64 frames = 0;
+
 SEC("xdp")
 int vb_xdp_bare(struct xdp_md *ctx)
 {
+	frames++;
 	return bpf_redirect(ifindex, 0);
 }

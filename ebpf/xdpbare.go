@@ -19,9 +19,10 @@ const XDPBareProgramName = "vb_xdp_bare"
 // so that what it reaches is the ceiling of the path the generator uses,
 // against which the generator's own cost is measured.
 type XDPBare struct {
-	mu       sync.RWMutex // as XDPGen's: Close waits for running calls
+	mu       sync.Mutex // as XDPGen's: runs take turns (the frame count is one per instance), Close waits for them
 	closed   bool
 	prog     *ebpf.Program
+	frames   *ebpf.Variable // the program's frame count
 	anchor   *dispatcherAnchor
 	maxFrame int
 }
@@ -45,7 +46,8 @@ func LoadXDPBare(ifindex int) (*XDPBare, error) {
 		return nil, fmt.Errorf("bare xdp program: %w", err)
 	}
 	var objs struct {
-		Prog *ebpf.Program `ebpf:"vb_xdp_bare"`
+		Prog   *ebpf.Program  `ebpf:"vb_xdp_bare"`
+		Frames *ebpf.Variable `ebpf:"frames"`
 	}
 	if err := spec.LoadAndAssign(&objs, nil); err != nil {
 		if errors.Is(err, ebpf.ErrNotSupported) {
@@ -53,7 +55,7 @@ func LoadXDPBare(ifindex int) (*XDPBare, error) {
 		}
 		return nil, fmt.Errorf("load %s: %w", XDPBareProgramName, err)
 	}
-	b := &XDPBare{prog: objs.Prog, maxFrame: maxFrame}
+	b := &XDPBare{prog: objs.Prog, frames: objs.Frames, maxFrame: maxFrame}
 	if b.anchor, err = anchorDispatcher(b.prog, XDPBareProgramName); err != nil {
 		b.prog.Close()
 		return nil, err
@@ -65,17 +67,21 @@ func LoadXDPBare(ifindex int) (*XDPBare, error) {
 func (b *XDPBare) MaxFrame() int { return b.maxFrame }
 
 // Run makes one live-frames BPF_PROG_RUN call as XDPGen.Run does and
-// returns repeat when the call completed, 0 when it failed. The program
-// counts nothing, so a call that a signal made start over is counted
-// once: the frames the device took are counted where they arrive.
+// returns how many frames the program ran over, as the program counted
+// them: repeat when the call completed, more when a signal made it start
+// over, fewer when it failed partway.
 func (b *XDPBare) Run(frame []byte, repeat, batch int) (uint64, error) {
 	if err := checkLiveRun(len(frame), repeat, batch, b.maxFrame); err != nil {
 		return 0, fmt.Errorf("bare xdp program: %w", err)
 	}
-	b.mu.RLock()
-	defer b.mu.RUnlock()
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if b.closed {
 		return 0, ErrClosed
+	}
+	var before, after uint64
+	if err := b.frames.Get(&before); err != nil {
+		return 0, fmt.Errorf("bare xdp program: read frames: %w", err)
 	}
 	_, err := b.prog.Run(&ebpf.RunOptions{
 		Data:      frame,
@@ -83,10 +89,13 @@ func (b *XDPBare) Run(frame []byte, repeat, batch int) (uint64, error) {
 		Flags:     unix.BPF_F_TEST_XDP_LIVE_FRAMES,
 		BatchSize: uint32(batch),
 	})
-	if err != nil {
-		return 0, fmt.Errorf("bpf_prog_run %s (live frames, repeat %d, batch %d): %w", XDPBareProgramName, repeat, batch, err)
+	if gerr := b.frames.Get(&after); gerr != nil {
+		return 0, errors.Join(err, fmt.Errorf("bare xdp program: read frames: %w", gerr))
 	}
-	return uint64(repeat), nil
+	if err != nil {
+		return after - before, fmt.Errorf("bpf_prog_run %s (live frames, repeat %d, batch %d): %w", XDPBareProgramName, repeat, batch, err)
+	}
+	return after - before, nil
 }
 
 // Close waits for running calls and frees the program. It is idempotent.

@@ -17,6 +17,7 @@ import (
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	xdpbareProgVbXdpBare = "vb_xdp_bare"
+	xdpbareVarFrames     = "frames"
 	xdpbareVarIfindex    = "ifindex"
 )
 
@@ -75,6 +76,7 @@ type xdpbareMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type xdpbareVariableSpecs struct {
+	Frames  *ebpf.VariableSpec `ebpf:"frames"`
 	Ifindex *ebpf.VariableSpec `ebpf:"ifindex"`
 }
 
@@ -108,6 +110,7 @@ func (m *xdpbareMaps) Close() error {
 //
 // It can be passed to loadXdpbareObjects or ebpf.CollectionSpec.LoadAndAssign.
 type xdpbareVariables struct {
+	Frames  *ebpf.Variable `ebpf:"frames"`
 	Ifindex *ebpf.Variable `ebpf:"ifindex"`
 }
 
