@@ -43,6 +43,10 @@ func TestRunCaseGenerators(t *testing.T) {
 			if (c.Traffic.Generator == plan.GenUDP) == (rc.Traffic.Bypasses != "") {
 				t.Errorf("generator %s, bypasses %q", c.Traffic.Generator, rc.Traffic.Bypasses)
 			}
+			if rc.Traffic.GSO != c.Traffic.GSO || rc.Traffic.QdiscBypass != c.Traffic.QdiscBypass || rc.Traffic.Proto != "" {
+				t.Errorf("result traffic gso %d, qdisc bypass %v, proto %q: want the case's %d, %v and none",
+					rc.Traffic.GSO, rc.Traffic.QdiscBypass, rc.Traffic.Proto, c.Traffic.GSO, c.Traffic.QdiscBypass)
+			}
 			for _, tr := range rc.Trials {
 				checkTrial(t, tr)
 				checkRate(t, c, tr)
@@ -83,6 +87,9 @@ func TestRunCaseGenerators(t *testing.T) {
 	} {
 		t.Run(c.Name(), func(t *testing.T) {
 			rc := runOK(t, c)
+			if rc.Traffic.Proto != c.Traffic.RRProto() {
+				t.Errorf("result traffic proto %q, want %q", rc.Traffic.Proto, c.Traffic.RRProto())
+			}
 			for _, tr := range rc.Trials {
 				if !tr.Closed || tr.Sent != tr.Received+tr.Lost || tr.Received == 0 {
 					t.Errorf("trial %d: %d requests, %d responses, %d lost", tr.Index, tr.Sent, tr.Received, tr.Lost)

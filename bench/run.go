@@ -85,7 +85,11 @@ func session(ctx context.Context, c plan.Case, m plan.Measure, opts Options, bas
 			Generator: c.Traffic.Generator, FrameSize: c.Traffic.FrameSize, Flows: c.Traffic.Flows,
 			Senders: c.Traffic.Senders, Rate: c.Traffic.Rate, Batch: c.Traffic.Batch, Family: string(spec.Family),
 			XDPBatchStamp: c.Traffic.XDPBatchStamp,
+			GSO:           c.Traffic.GSO, QdiscBypass: c.Traffic.QdiscBypass,
 		},
+	}
+	if c.Traffic.Generator == plan.GenRR {
+		out.Traffic.Proto = c.Traffic.RRProto()
 	}
 	progress(Event{Case: out.Name, Phase: "setup"})
 	r, err := setup(ctx, c, opts.Journal)
