@@ -69,15 +69,7 @@ func sumCPUs(before, after []host.CPUTimes, cpus []int) (host.CPUTimes, int) {
 			continue
 		}
 		seen = append(seen, c)
-		d := after[c].Sub(before[c])
-		sum.User += d.User
-		sum.Nice += d.Nice
-		sum.System += d.System
-		sum.Idle += d.Idle
-		sum.IOWait += d.IOWait
-		sum.IRQ += d.IRQ
-		sum.SoftIRQ += d.SoftIRQ
-		sum.Steal += d.Steal
+		sum = sum.Add(after[c].Sub(before[c]))
 	}
 	return sum, len(seen)
 }

@@ -65,6 +65,15 @@ func (c CPUTimes) Total() time.Duration {
 	return c.Busy() + c.Idle + c.IOWait + c.Steal
 }
 
+// Add returns c + o.
+func (c CPUTimes) Add(o CPUTimes) CPUTimes {
+	return CPUTimes{
+		User: c.User + o.User, Nice: c.Nice + o.Nice, System: c.System + o.System,
+		Idle: c.Idle + o.Idle, IOWait: c.IOWait + o.IOWait, IRQ: c.IRQ + o.IRQ,
+		SoftIRQ: c.SoftIRQ + o.SoftIRQ, Steal: c.Steal + o.Steal,
+	}
+}
+
 // Sub returns c - o.
 func (c CPUTimes) Sub(o CPUTimes) CPUTimes {
 	return CPUTimes{
