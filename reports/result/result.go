@@ -14,7 +14,7 @@ import (
 // SchemaVersion is bumped on any change that an old reader would misread.
 // Readers refuse files with a newer major version. The schema is documented
 // in SCHEMA.md beside this file.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // Result is one vethbench result file: one run or one sweep.
 type Result struct {
@@ -51,6 +51,58 @@ type Question struct {
 	// `baseline:` selects, else the first case of the group's grid. It may
 	// be missing from Cases when the run was interrupted.
 	Baseline string `json:"baseline"`
+	// Paired holds the question's interleaved measurement (Settings.Method
+	// "interleaved"): every case's rate and cost in each block, and its
+	// ratios to Baseline from the same blocks. Nil for rounds, for a
+	// question whose cases could not be measured together, and in files
+	// written before version 3.
+	Paired *Paired `json:"paired,omitempty"`
+}
+
+// Paired is one question's interleaved measurement: its cases were alive at
+// once and the load moved from one to the next every Slice, in blocks that
+// gave each case one slice, in an order drawn from Seed. Block i of every
+// case's series is the same stretch of time; warm-up blocks are not in them.
+type Paired struct {
+	Slice        time.Duration `json:"slice_ns"`
+	Seed         uint64        `json:"seed"`
+	WarmupBlocks int           `json:"warmup_blocks"`
+	Blocks       int           `json:"blocks"` // measured blocks
+	// Stop says why the question stopped adding blocks.
+	Stop  string       `json:"stop,omitempty"`
+	Cases []PairedCase `json:"cases"`
+}
+
+// PairedCase is one case's series in an interleaved question.
+type PairedCase struct {
+	Case string `json:"case"`
+	// PPS is the slice's rate per block: what the receiver took while the
+	// load was on the case, over the slice's sending time (the drain
+	// after it is not counted).
+	PPS []float64 `json:"pps"`
+	// CPUNsPerPkt is per block the CPU time of the run's threads (the
+	// case's senders and its receiver, by their thread clocks) over the
+	// slice and its drain, per packet received in them.
+	CPUNsPerPkt []float64 `json:"cpu_ns_per_pkt"`
+	// PPSRatio and CPURatio compare the case with the question's baseline
+	// block by block; nil for the baseline itself and when fewer than 2
+	// blocks have both.
+	PPSRatio *Ratio `json:"pps_ratio,omitempty"`
+	CPURatio *Ratio `json:"cpu_ratio,omitempty"`
+}
+
+// Ratio is a paired ratio: the geometric mean of per-block ratios, with
+// its interval (stats.PairedRatio).
+type Ratio struct {
+	Ratio  float64 `json:"ratio"`
+	Lo     float64 `json:"lo"`
+	Hi     float64 `json:"hi"`
+	Level  float64 `json:"level"`
+	Blocks int     `json:"blocks"`
+	// P is the two-sided p-value of "the mean log-ratio is 0".
+	P float64 `json:"p"`
+	// Method names how the interval was computed.
+	Method string `json:"method"`
 }
 
 // Tool identifies what produced the file.
@@ -94,6 +146,12 @@ type Settings struct {
 	MaxTrials   int     `json:"max_trials,omitempty"`
 	Target      float64 `json:"target,omitempty"`
 	Seed        uint64  `json:"seed,omitempty"`
+	// Method is how a sweep compared its cases: "interleaved" (each
+	// question's cases alive at once, the load moving between them every
+	// Slice; Questions[i].Paired has the blocks) or "rounds" (Interleaved
+	// set). Empty for a run of one case and in files before version 3.
+	Method string        `json:"method,omitempty"`
+	Slice  time.Duration `json:"slice_ns,omitempty"`
 }
 
 // Case status values.

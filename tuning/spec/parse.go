@@ -16,13 +16,14 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/vethbench/vethbench/bench/plan"
 	"github.com/vethbench/vethbench/internal/field"
 )
 
 // Known keys of each mapping, in the order messages list them.
 var (
 	topKeys     = []string{"name", "measure", "defaults", "groups"}
-	measureKeys = []string{"trials", "max_trials", "target", "duration", "warmup", "confidence", "seed"}
+	measureKeys = []string{"method", "slice", "trials", "max_trials", "target", "duration", "warmup", "confidence", "seed"}
 	groupKeys   = []string{"question", "set", "vary", "one_of", "baseline"}
 )
 
@@ -343,6 +344,14 @@ func (p *parser) measure(n *yaml.Node, s *Spec) error {
 				m.MaxTrials, msg = clampInt(v)
 				maxSet = true
 			}
+		case "method":
+			if kv.v.Kind != yaml.ScalarNode || kv.v.ShortTag() != "!!str" {
+				msg = fmt.Sprintf("want one of %s, got %s", strings.Join(plan.Methods, ", "), describe(kv.v))
+			} else {
+				m.Method = kv.v.Value
+			}
+		case "slice":
+			m.Slice, msg = durationOf(kv.v)
 		case "duration":
 			m.Duration, msg = durationOf(kv.v)
 		case "warmup":
