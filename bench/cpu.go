@@ -89,6 +89,11 @@ type cpuCounts struct {
 	Senders host.CPUTimes
 }
 
+// add is c and d over both their spans (an interleaved trial's slices).
+func (c cpuCounts) add(d cpuCounts) cpuCounts {
+	return cpuCounts{Span: c.Span + d.Span, Host: c.Host.Add(d.Host), Run: c.Run.Add(d.Run), Senders: c.Senders.Add(d.Senders)}
+}
+
 // windowCPU takes the CPU counts of a window from the snapshots' readings
 // s0 and s1 and the per-CPU reading taken when the generator stopped.
 func windowCPU(s0, s1 cpuSnap, stopped []host.CPUTimes, senders []int, receiver int) cpuCounts {

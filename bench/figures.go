@@ -49,6 +49,16 @@ type windowCounts struct {
 	GenThreads int
 	RcvCPU     time.Duration // the receiving thread's
 	MaxLag     time.Duration // the open-loop schedule's largest lag
+	// InSlices, for interleaved trials, is what arrived while the
+	// generator ran, the drains after its slices left out: the rates are
+	// taken from it. Nil when the rates are of everything counted.
+	InSlices *inSlices
+}
+
+// inSlices is what arrived during an interleaved trial's slices.
+type inSlices struct {
+	Received uint64 // at the receiver, in the case's unit
+	AtDevice uint64 // vethbench packets at the receiving device's ingress
 }
 
 // trialFigures computes a trial's figures from its window's counts: the
@@ -93,8 +103,12 @@ func trialFigures(w windowCounts) result.Trial {
 	t.SendErrs = w.SendErrs
 	t.Stale = w.Stale
 	secs := w.Elapsed.Seconds()
+	rateRcv, rateDev := t.Received, t.AtDevice
+	if w.InSlices != nil {
+		rateRcv, rateDev = w.InSlices.Received, w.InSlices.AtDevice
+	}
 	t.SentPPS = float64(t.Sent) / secs
-	t.DevicePPS = float64(t.AtDevice) / secs
+	t.DevicePPS = float64(rateDev) / secs
 	t.GeneratorLag = int64(w.MaxLag)
 	perPkt := t.Received // what CPU time is divided by
 	switch w.Unit {
@@ -114,15 +128,15 @@ func trialFigures(w windowCounts) result.Trial {
 		// answered); drops are why one was lost.
 		t.Lost, t.Late = w.Lost, w.Late
 		t.Unaccounted = int64(t.Sent) - int64(t.Received) - int64(t.Lost)
-		t.PPS = float64(t.Received) / secs
-		t.BytesPerSec = 2 * float64(t.Received) * float64(w.FrameSize) / secs
+		t.PPS = float64(rateRcv) / secs
+		t.BytesPerSec = 2 * float64(rateRcv) * float64(w.FrameSize) / secs
 		t.Latency = roundTripLatency(w.RTT, w.Lost)
 	default:
 		t.Unaccounted = int64(t.Sent) - int64(t.Received) - int64(t.Dropped)
-		t.PPS = float64(t.Received) / secs
+		t.PPS = float64(rateRcv) / secs
 		if t.Sent > 0 {
 			// Every vethbench frame has the same size.
-			t.BytesPerSec = float64(t.Received) * float64(t.SentBytes) / float64(t.Sent) / secs
+			t.BytesPerSec = float64(rateRcv) * float64(t.SentBytes) / float64(t.Sent) / secs
 		}
 		t.Latency = latency(bpf)
 	}

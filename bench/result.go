@@ -72,9 +72,15 @@ func Run(ctx context.Context, cases []plan.Case, m plan.Measure, opts Options) (
 
 	var runErr error
 	if len(cases) > 1 {
-		res.Settings.Interleaved = true
 		res.Settings.MaxTrials, res.Settings.Target, res.Settings.Seed = max(m.MaxTrials, m.Trials), m.Target, m.Seed
-		res.Cases, runErr = rounds(ctx, cases, m, opts)
+		res.Settings.Method = m.MethodOf()
+		if res.Settings.Method == plan.MethodRounds {
+			res.Settings.Interleaved = true
+			res.Cases, runErr = rounds(ctx, cases, m, opts)
+		} else {
+			res.Settings.Slice = m.SliceOf()
+			res.Cases, res.Questions, runErr = sweepInterleaved(ctx, cases, m, opts)
+		}
 	} else if len(cases) == 1 {
 		indexed := func(ev Event) {
 			if progress != nil {

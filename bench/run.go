@@ -72,8 +72,26 @@ func session(ctx context.Context, c plan.Case, m plan.Measure, opts Options, bas
 			opts.Progress(ev)
 		}
 	}
+	out, r, err := prepare(ctx, c, opts.Journal, progress)
+	if r != nil {
+		defer teardown(&out, r, progress)
+	}
+	if r == nil || out.Status != "" {
+		return out, err
+	}
+	var trial atomic.Int64 // the window running now, for live events; 0 is the warm-up
+	r.live = func(pps float64) {
+		progress(Event{Case: out.Name, Phase: "live", Trial: int(trial.Load()), Trials: total, LivePPS: pps})
+	}
+	err = r.trials(ctx, &out, m, base, total, progress, &trial)
+	return out, err
+}
+
+// describe is a case's record before anything is measured: what it asked
+// for.
+func describe(c plan.Case) result.Case {
 	spec := c.Topology.WithDefaults()
-	out = result.Case{
+	out := result.Case{
 		Name:      c.Name(),
 		Questions: c.Questions,
 		Topology: result.Topology{
@@ -91,22 +109,24 @@ func session(ctx context.Context, c plan.Case, m plan.Measure, opts Options, bas
 	if c.Traffic.Generator == plan.GenRR {
 		out.Traffic.Proto = c.Traffic.RRProto()
 	}
+	return out
+}
+
+// prepare sets a case up and describes it. A failure that belongs to the
+// case (unsupported, a setup error) is recorded in out, whose Status is
+// then set, and err is nil; err is ctx's error when it was cancelled. r is
+// what was set up, possibly partly, for teardown; nil when nothing was.
+func prepare(ctx context.Context, c plan.Case, j *tuning.Journal, progress Progress) (out result.Case, r *running, err error) {
+	out = describe(c)
 	progress(Event{Case: out.Name, Phase: "setup"})
-	r, err := setup(ctx, c, opts.Journal)
+	r, err = setup(ctx, c, j)
 	if r != nil {
-		defer func() {
-			progress(Event{Case: out.Name, Phase: "teardown"})
-			out.Traffic.StampSpread = stampSpread(r.load) // while the generator is open
-			r.close()
-			if r.closeErr != nil {
-				out.Flags = append(out.Flags, r.closeErr.Error())
-			}
-		}()
 		out.Settings, out.Flags = settings(r.applied)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return out, ctx.Err()
+			out.Status = result.StatusFailed
+			return out, r, ctx.Err()
 		}
 		out.Status, out.Error = result.StatusFailed, err.Error()
 		var unsup *topology.UnsupportedError
@@ -116,13 +136,9 @@ func session(ctx context.Context, c plan.Case, m plan.Measure, opts Options, bas
 		case errors.Is(err, vbpf.ErrNotSupported):
 			out.Status = result.StatusUnsupported
 		}
-		return out, nil
+		return out, r, nil
 	}
 	out.Topology.RunID = r.topo.Spec.RunID
-	var trial atomic.Int64 // the window running now, for live events; 0 is the warm-up
-	r.live = func(pps float64) {
-		progress(Event{Case: out.Name, Phase: "live", Trial: int(trial.Load()), Trials: total, LivePPS: pps})
-	}
 	out.Counter = r.counters.Hook()
 	out.DropCounter = r.dropCounter
 	out.Knobs = r.knobs
@@ -132,8 +148,17 @@ func session(ctx context.Context, c plan.Case, m plan.Measure, opts Options, bas
 	out.Traffic.DstPort = r.port.port
 	out.Traffic.SenderCPUs, out.Traffic.ReceiverCPU = r.senderCPUs, r.receiverCPU
 	out.Warnings = append(out.Warnings, r.knobWarnings...)
-	err = r.trials(ctx, &out, m, base, total, progress, &trial)
-	return out, err
+	return out, r, nil
+}
+
+// teardown undoes prepare and records what that says about the case.
+func teardown(out *result.Case, r *running, progress Progress) {
+	progress(Event{Case: out.Name, Phase: "teardown"})
+	out.Traffic.StampSpread = stampSpread(r.load) // while the generator is open
+	r.close()
+	if r.closeErr != nil {
+		out.Flags = append(out.Flags, r.closeErr.Error())
+	}
 }
 
 // trials runs a set-up case's warm-up and trials into out, numbered from

@@ -481,7 +481,7 @@ func TestRunRounds(t *testing.T) {
 	lo.Topology.Kind = topology.KindLoopback
 	ipv := vethCase(64)
 	ipv.Topology.Kind = topology.KindIPvlan
-	m := plan.Measure{Trials: 2, MaxTrials: 3, Target: 1e-9, Seed: 7, Duration: 300 * time.Millisecond, Warmup: 100 * time.Millisecond, Confidence: 0.5}
+	m := plan.Measure{Method: plan.MethodRounds, Trials: 2, MaxTrials: 3, Target: 1e-9, Seed: 7, Duration: 300 * time.Millisecond, Warmup: 100 * time.Millisecond, Confidence: 0.5}
 	var order []string
 	progress := func(ev Event) {
 		if ev.Phase == "setup" {

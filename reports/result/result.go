@@ -316,6 +316,12 @@ type DeviceKnobs struct {
 type Trial struct {
 	Index    int           `json:"index"`
 	Duration time.Duration `json:"duration_ns"` // how long the generator ran
+	// Slices, in an interleaved sweep, is the number of the case's slices
+	// the trial is made of (one per block, in consecutive blocks):
+	// Duration is their sending time added up, the rates count what
+	// arrived while the generator ran, and the counts and the latency
+	// are of everything sent in them, drains included. Added in version 3.
+	Slices int `json:"slices,omitempty"`
 	// Packet counts over the window.
 	Sent        uint64 `json:"sent"`         // accepted by the sender's sendmmsg
 	AtDevice    uint64 `json:"at_device"`    // vethbench packets seen by the eBPF counter at the receiver's ingress

@@ -1,0 +1,601 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/vethbench/vethbench/bench/host"
+	"github.com/vethbench/vethbench/bench/plan"
+	"github.com/vethbench/vethbench/internal/stats"
+	"github.com/vethbench/vethbench/reports/result"
+)
+
+// A sweep measured the interleaved way (docs/method.md, "Interleaved
+// blocks") runs question by question. All the cases of a question are set
+// up at once, each with its own namespaces, counters, port and receiver;
+// then the load moves from one case to the next every slice: the case's
+// generator runs for the slice, its path drains (uncounted), and the next
+// case's generator starts. A block gives every case one slice, in an order
+// from a random Latin square (each case in each position once every n
+// blocks). The machine's speed, which drifts in regimes of about a second
+// here, is then nearly the same for every case of a block, and the ratio of
+// a case's slice rate to the baseline's in the same block cancels it.
+//
+// A trial of a case is its slices in consecutive blocks adding up to
+// m.Duration of sending; every case's counters are read in full at trial
+// boundaries, when every path has drained, so each trial's accounting
+// closes exactly. Rates count only what arrived while the case's generator
+// ran (inSlice); the drain's arrivals are in the accounting, the latency
+// and the CPU cost, which are of the slice's packets.
+
+// sweepInterleaved measures a sweep question by question, each question's
+// cases together; a question with a tcp case runs in rounds instead
+// (interleavable). It returns the cases in the sweep's order, a case of
+// several questions once with the trials of all of them, and the
+// questions with their paired series. On cancellation it returns what was
+// finished with ctx's error.
+func sweepInterleaved(ctx context.Context, cases []plan.Case, m plan.Measure, opts Options) ([]result.Case, []result.Question, error) {
+	questions := slices.Clone(opts.Questions)
+	acc := make([]*result.Case, len(cases))
+	var runErr error
+	for gi, g := range groups(cases, questions) {
+		var got []result.Case
+		var paired *result.Paired
+		var note string
+		if i := slices.IndexFunc(g.cases, func(i int) bool { return !interleavable(cases[i]) }); i >= 0 {
+			sub := make([]plan.Case, len(g.cases))
+			for k, ci := range g.cases {
+				sub[k] = cases[ci]
+			}
+			o := opts
+			o.Progress = func(ev Event) {
+				if opts.Progress != nil {
+					ev.Index, ev.Count = g.cases[ev.Index], len(cases)
+					opts.Progress(ev)
+				}
+			}
+			got, runErr = rounds(ctx, sub, m, o)
+			note = fmt.Sprintf("measured in rounds, not interleaved: %s uses the tcp generator, whose stream does not stop and start cleanly in slices", cases[g.cases[i]].Name())
+		} else {
+			// Each question draws its own orders, reproducibly from
+			// the sweep's seed.
+			qseed := m.Seed + uint64(gi)*0x9e3779b97f4a7c15
+			got, paired, runErr = interleaved(ctx, cases, g, qseed, m, opts)
+		}
+		for _, c := range got {
+			ci := g.cases[slices.IndexFunc(g.cases, func(i int) bool { return cases[i].Name() == c.Name })]
+			if note != "" {
+				c.Warnings = append(c.Warnings, note)
+			}
+			if acc[ci] == nil {
+				c := c
+				acc[ci] = &c
+			} else {
+				mergeSessions(acc[ci], c)
+			}
+			a := acc[ci]
+			if a.Status == result.StatusOK && a.Summary == nil && len(a.Trials) > 0 {
+				finish(a, m)
+				a.Warnings, a.Flags = uniq(a.Warnings), uniq(a.Flags)
+			}
+			if opts.Progress != nil {
+				opts.Progress(Event{Case: a.Name, Index: ci, Count: len(cases), Phase: "done", Outcome: a})
+			}
+		}
+		if g.question >= 0 {
+			questions[g.question].Paired = paired
+		}
+		if runErr != nil {
+			break
+		}
+	}
+	var out []result.Case
+	for _, c := range acc {
+		if c != nil {
+			out = append(out, *c)
+		}
+	}
+	return out, questions, runErr
+}
+
+// uniq drops repeated strings, keeping the first of each.
+func uniq(s []string) []string {
+	var out []string
+	for _, v := range s {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// mergeSessions adds a later question's record of a case to its first:
+// its trials, numbered on, and what it flagged or warned of.
+func mergeSessions(acc *result.Case, s result.Case) {
+	if acc.Status == result.StatusOK && s.Status != result.StatusOK {
+		acc.Status, acc.Error = s.Status, s.Error
+	}
+	for _, t := range s.Trials {
+		t.Index = len(acc.Trials)
+		acc.Trials = append(acc.Trials, t)
+		acc.Summary = nil // summarised again with them
+	}
+	acc.Traffic.StampSpread = acc.Traffic.StampSpread.Merge(s.Traffic.StampSpread)
+	for _, f := range s.Flags {
+		if !slices.Contains(acc.Flags, f) {
+			acc.Flags = append(acc.Flags, f)
+		}
+	}
+	for _, w := range s.Warnings {
+		if !slices.Contains(acc.Warnings, w) {
+			acc.Warnings = append(acc.Warnings, w)
+		}
+	}
+}
+
+// group is the cases of one question, measured together.
+type group struct {
+	question int    // index in Options.Questions; -1: cases of no question
+	baseline string // name of the case ratios are taken to
+	cases    []int  // indexes into the sweep's cases
+}
+
+// groups splits a sweep's cases by question, in the questions' order; a
+// case of several questions is in each of their groups. Cases of no
+// question form a last group whose baseline is its first case.
+func groups(cases []plan.Case, questions []result.Question) []group {
+	var out []group
+	for qi, q := range questions {
+		g := group{question: qi, baseline: q.Baseline}
+		for i, c := range cases {
+			if slices.Contains(c.Questions, q.Text) {
+				g.cases = append(g.cases, i)
+			}
+		}
+		if len(g.cases) > 0 {
+			out = append(out, g)
+		}
+	}
+	rest := group{question: -1}
+	for i, c := range cases {
+		asked := false
+		for _, q := range questions {
+			asked = asked || slices.Contains(c.Questions, q.Text)
+		}
+		if !asked {
+			rest.cases = append(rest.cases, i)
+		}
+	}
+	if len(rest.cases) > 0 {
+		rest.baseline = cases[rest.cases[0]].Name()
+		out = append(out, rest)
+	}
+	return out
+}
+
+// interleavable says whether a case can take the load in slices: the
+// datagram generators and rr can stop and start within a millisecond and
+// drain in one; a tcp stream's window and pacing carry over from one
+// slice to the next (docs/method.md says why its groups run in rounds).
+func interleavable(c plan.Case) bool { return c.Traffic.Generator != plan.GenTCP }
+
+// latinBlocks returns the order of n cases in each of blocks blocks: every
+// n consecutive blocks form a random Latin square (a cyclic one with its
+// rows, columns and symbols shuffled), so that each block visits every
+// case once and, over each square, every case takes every position once.
+func latinBlocks(rng *rand.Rand, n, blocks int) [][]int {
+	out := make([][]int, 0, blocks)
+	for len(out) < blocks {
+		rows, cols, syms := rng.Perm(n), rng.Perm(n), rng.Perm(n)
+		for _, r := range rows {
+			if len(out) == blocks {
+				break
+			}
+			b := make([]int, n)
+			for j := range n {
+				b[j] = syms[(r+cols[j])%n]
+			}
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// member is one case of an interleaved question.
+type member struct {
+	idx  int // in the sweep's cases
+	out  result.Case
+	r    *running
+	live bool // set up and still measuring
+
+	at    snapshot // every counter at the current trial's start
+	acc   sliceSum // the current trial's slices
+	// pps and cost are the member's series, a value per measured block
+	// from the first; a member that failed has a shorter one.
+	pps, cost []float64
+}
+
+// sliceSum adds up a trial's slices: what only a slice can say (the time
+// sent, what arrived in it, the CPU over it and its drain).
+type sliceSum struct {
+	n                  int
+	elapsed            time.Duration
+	inSlice, atDevice  uint64
+	cpu                cpuCounts
+	genCPU, rcvCPU     time.Duration
+	spanPkts, spanSent uint64
+}
+
+// slice is what one slice measured.
+type slice struct {
+	elapsed           time.Duration // the generator's run
+	inSlice, atDevice uint64        // arrived while it ran: at the receiver, at the device
+	spanPkts          uint64        // arrived in the slice and its drain
+	cpu               cpuCounts     // /proc/stat, the slice and its drain
+	genCPU, rcvCPU    time.Duration // the threads' clocks, the same span
+}
+
+func (s *sliceSum) add(x slice) {
+	s.n++
+	s.elapsed += x.elapsed
+	s.inSlice += x.inSlice
+	s.atDevice += x.atDevice
+	s.cpu = s.cpu.add(x.cpu)
+	s.genCPU += x.genCPU
+	s.rcvCPU += x.rcvCPU
+	s.spanPkts += x.spanPkts
+}
+
+// pps is the slice's rate: what arrived while the generator ran, over its
+// run.
+func (x slice) pps() float64 {
+	if x.elapsed <= 0 {
+		return 0
+	}
+	return float64(x.inSlice) / x.elapsed.Seconds()
+}
+
+// costNs is the run's threads' CPU per packet over the slice and its drain.
+func (x slice) costNs() float64 {
+	if x.spanPkts == 0 {
+		return 0
+	}
+	return float64((x.genCPU + x.rcvCPU).Nanoseconds()) / float64(x.spanPkts)
+}
+
+// sliceQuiet is how long a path's counts must stay still before its drain
+// counts as done when not every packet sent is accounted for (a packet
+// lost where nothing counts it).
+const sliceQuiet = 2 * time.Millisecond
+
+// run moves the load onto the member for d and measures the slice.
+func (mb *member) run(ctx context.Context, d time.Duration) (slice, error) {
+	r := mb.r
+	l := r.load
+	c0, err := readCPUSnap()
+	if err != nil {
+		return slice{}, err
+	}
+	dev0, err := r.counters.Snapshot()
+	if err != nil {
+		return slice{}, err
+	}
+	rcv0, sent0, lost0 := l.received(), l.gen.Sent(), l.lost()
+	g0, v0 := l.gen.CPUTime(), l.server.CPUTime()
+	drop0, err := r.dropped()
+	if err != nil {
+		return slice{}, err
+	}
+	sctx, cancel := context.WithTimeout(ctx, d)
+	start := time.Now()
+	err = l.gen.Run(sctx)
+	elapsed := time.Since(start)
+	cancel()
+	if g, ok := l.gen.(interface{ SendTime() time.Duration }); ok {
+		// rr's Run ends with its own drain: the slice is the time it sent.
+		elapsed = g.SendTime()
+	}
+	rcv1 := l.received()
+	dev1, derr := r.counters.Snapshot()
+	stopped, cerr := host.ReadPerCPU()
+	if ctx.Err() != nil {
+		return slice{}, ctx.Err()
+	}
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return slice{}, fmt.Errorf("generator: %w", err)
+	}
+	if derr != nil {
+		return slice{}, derr
+	}
+	if cerr != nil {
+		return slice{}, cerr
+	}
+	// The drain: until everything sent in the slice arrived, was dropped
+	// or (rr) given up on, or nothing moved for sliceQuiet; at most the
+	// case's drain limit.
+	limit := r.c.Traffic.Drain
+	if limit <= 0 {
+		limit = time.Second
+	}
+	sent := l.gen.Sent() - sent0
+	deadline := time.Now().Add(limit)
+	last, lastChange := uint64(math.MaxUint64), time.Now()
+	for {
+		drop, err := r.dropped()
+		if err != nil {
+			return slice{}, err
+		}
+		done := l.received() - rcv0 + l.lost() - lost0 + drop - drop0
+		if done >= sent || time.Now().After(deadline) {
+			break
+		}
+		if done != last {
+			last, lastChange = done, time.Now()
+		} else if time.Since(lastChange) >= sliceQuiet {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return slice{}, ctx.Err()
+		case <-time.After(200 * time.Microsecond):
+		}
+	}
+	select {
+	case err := <-r.rcvExit:
+		if err == nil {
+			err = errors.New("returned early")
+		}
+		return slice{}, fmt.Errorf("receiver stopped: %w", err)
+	default:
+	}
+	c1, err := readCPUSnap()
+	if err != nil {
+		return slice{}, err
+	}
+	return slice{
+		elapsed:  elapsed,
+		inSlice:  rcv1 - rcv0,
+		atDevice: dev1.Segs - dev0.Segs,
+		spanPkts: l.received() - rcv0,
+		cpu:      windowCPU(c0, c1, stopped, r.senderCPUs, r.receiverCPU),
+		genCPU:   l.gen.CPUTime() - g0,
+		rcvCPU:   l.server.CPUTime() - v0,
+	}, nil
+}
+
+// dropped is the case's drops counted so far by the drop counter; 0
+// without one (then a drain ends on quiet).
+func (r *running) dropped() (uint64, error) {
+	if r.drops == nil {
+		return 0, nil
+	}
+	s, err := r.drops.Snapshot()
+	if err != nil {
+		return 0, err
+	}
+	return s.Total(), nil
+}
+
+// trial turns the member's slices since its last trial boundary, and the
+// counters read at both boundaries, into a trial.
+func (mb *member) trial(end snapshot) result.Trial {
+	r := mb.r
+	w := r.counts(mb.at, end, nil, mb.acc.elapsed)
+	w.CPU = mb.acc.cpu
+	w.GenCPU, w.RcvCPU = mb.acc.genCPU, mb.acc.rcvCPU
+	w.InSlices = &inSlices{Received: mb.acc.inSlice, AtDevice: mb.acc.atDevice}
+	tr := trialFigures(w)
+	tr.Slices = mb.acc.n
+	return tr
+}
+
+// interleaved measures one question's cases together (see the top of this
+// file) and returns their records, in the group's order, and the
+// question's paired series. Events carry the sweep's case indexes. On
+// cancellation it returns what was measured so far with ctx's error.
+func interleaved(ctx context.Context, all []plan.Case, g group, qseed uint64, m plan.Measure, opts Options) ([]result.Case, *result.Paired, error) {
+	emit := func(i int, ev Event) {
+		if opts.Progress != nil {
+			ev.Index, ev.Count = i, len(all)
+			opts.Progress(ev)
+		}
+	}
+	sliceD := m.SliceOf()
+	members := make([]*member, 0, len(g.cases))
+	defer func() {
+		for _, mb := range members {
+			if mb.r != nil {
+				teardown(&mb.out, mb.r, func(ev Event) { emit(mb.idx, ev) })
+			}
+		}
+	}()
+	var runErr error
+	for _, i := range g.cases {
+		out, r, err := prepare(ctx, all[i], opts.Journal, func(ev Event) { emit(i, ev) })
+		mb := &member{idx: i, out: out, r: r, live: r != nil && out.Status == ""}
+		members = append(members, mb)
+		if err != nil {
+			runErr = err
+			break
+		}
+	}
+	live := func() []*member {
+		var out []*member
+		for _, mb := range members {
+			if mb.live {
+				out = append(out, mb)
+			}
+		}
+		return out
+	}
+	paired := &result.Paired{Slice: sliceD, Seed: qseed}
+	fail := func(mb *member, err error) {
+		mb.live = false
+		mb.out.Status, mb.out.Error = result.StatusFailed, err.Error()
+	}
+	rng := rand.New(rand.NewPCG(qseed, 0x7665746862656e63))
+	perTrial := int(math.Ceil(float64(m.Duration) / float64(sliceD)))
+	maxTrials := max(m.MaxTrials, m.Trials)
+	if m.Warmup > 0 {
+		paired.WarmupBlocks = int(math.Ceil(float64(m.Warmup) / float64(sliceD)))
+	}
+	// Every case set up gets one slice a block; one that failed since is
+	// skipped where it would have run.
+	active := live()
+	blockAt := 0
+	runBlocks := func(count int, measured bool) error {
+		for b, order := range latinBlocks(rng, len(active), count) {
+			for _, k := range order {
+				mb := active[k]
+				if !mb.live {
+					continue
+				}
+				x, err := mb.run(ctx, sliceD)
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				if err != nil {
+					fail(mb, fmt.Errorf("block %d: %w", blockAt+b+1, err))
+					continue
+				}
+				if measured {
+					mb.acc.add(x)
+					mb.pps = append(mb.pps, x.pps())
+					mb.cost = append(mb.cost, x.costNs())
+				}
+			}
+			if measured {
+				paired.Blocks++
+			}
+		}
+		blockAt += count
+		return nil
+	}
+	if runErr == nil && len(active) > 0 {
+		for _, mb := range active {
+			emit(mb.idx, Event{Case: mb.out.Name, Phase: "warmup"})
+		}
+		runErr = runBlocks(paired.WarmupBlocks, false)
+		for _, mb := range live() {
+			s, err := mb.r.snapshot()
+			if err != nil {
+				fail(mb, err)
+				continue
+			}
+			mb.at = s
+		}
+	}
+	for t := 0; runErr == nil && len(live()) > 0; t++ {
+		total := max(m.Trials, t+1)
+		for _, mb := range live() {
+			emit(mb.idx, Event{Case: mb.out.Name, Phase: "trial", Trial: t + 1, Trials: total})
+		}
+		if runErr = runBlocks(perTrial, true); runErr != nil {
+			break
+		}
+		for _, mb := range live() {
+			s, err := mb.r.snapshot()
+			if err != nil {
+				fail(mb, err)
+				continue
+			}
+			tr := mb.trial(s)
+			tr.Index = len(mb.out.Trials)
+			mb.out.Trials = append(mb.out.Trials, tr)
+			mb.at, mb.acc = s, sliceSum{}
+			emit(mb.idx, Event{Case: mb.out.Name, Phase: "trial", Trial: t + 1, Trials: total, Result: &mb.out.Trials[len(mb.out.Trials)-1]})
+		}
+		if t+1 < m.Trials {
+			continue
+		}
+		widest, which := pairedWidest(members, g.baseline, m.Confidence)
+		switch {
+		case m.Target > 0 && widest <= m.Target:
+			paired.Stop = fmt.Sprintf("every ratio's interval reached ±%.2f%% or better (target ±%.2f%%) after %d blocks", 100*widest, 100*m.Target, paired.Blocks)
+		case t+1 >= maxTrials:
+			paired.Stop = fmt.Sprintf("stopped at the maximum of %d blocks (%d trials)", paired.Blocks, t+1)
+			if which != "" && m.Target > 0 && widest > m.Target {
+				paired.Stop += fmt.Sprintf(": %s's ratio interval is ±%.2f%%; the desired precision (±%.2f%%) was not achieved", which, 100*widest, 100*m.Target)
+			}
+		default:
+			continue
+		}
+		break
+	}
+	if runErr != nil && paired.Stop == "" {
+		paired.Stop = fmt.Sprintf("interrupted after %d blocks", paired.Blocks)
+	}
+	var out []result.Case
+	for _, mb := range members {
+		if mb.out.Status == "" && len(mb.out.Trials) == 0 && runErr != nil {
+			mb.out.Status, mb.out.Error = result.StatusFailed, "interrupted before its first trial"
+		}
+		if mb.out.Status == "" {
+			mb.out.Status = result.StatusOK
+			if err := sentNothing(mb.out.Trials); err != nil {
+				mb.out.Status, mb.out.Error = result.StatusFailed, err.Error()
+			}
+		}
+		if mb.r != nil {
+			teardown(&mb.out, mb.r, func(ev Event) { emit(mb.idx, ev) })
+			mb.r = nil
+		}
+		if len(mb.pps) > 0 {
+			paired.Cases = append(paired.Cases, result.PairedCase{Case: mb.out.Name, PPS: mb.pps, CPUNsPerPkt: mb.cost})
+		}
+		mb.out.Stop = paired.Stop
+		out = append(out, mb.out)
+	}
+	setRatios(paired, g.baseline, m.Confidence)
+	return out, paired, runErr
+}
+
+// pairedWidest is the widest relative half-width of the live cases' pps
+// ratio intervals, and the case it belongs to; 0 and "" when there is
+// no ratio to take (no baseline, or the baseline alone).
+func pairedWidest(members []*member, baseline string, level float64) (float64, string) {
+	bi := slices.IndexFunc(members, func(mb *member) bool { return mb.live && mb.out.Name == baseline })
+	if bi < 0 {
+		return 0, ""
+	}
+	widest, which := 0.0, ""
+	for i, mb := range members {
+		if i == bi || !mb.live {
+			continue
+		}
+		if hw := stats.PairedRatio(members[bi].pps, mb.pps, level).HalfWidth(); hw > widest {
+			widest, which = hw, mb.out.Name
+		}
+	}
+	return widest, which
+}
+
+// setRatios gives every case of p other than the baseline its pps and CPU
+// ratios to the baseline, from the blocks both have.
+func setRatios(p *result.Paired, baseline string, level float64) {
+	bi := slices.IndexFunc(p.Cases, func(c result.PairedCase) bool { return c.Case == baseline })
+	if bi < 0 {
+		return
+	}
+	base := p.Cases[bi]
+	for i := range p.Cases {
+		if i == bi {
+			continue
+		}
+		c := &p.Cases[i]
+		c.PPSRatio = ratioOf(stats.PairedRatio(base.PPS, c.PPS, level))
+		c.CPURatio = ratioOf(stats.PairedRatio(base.CPUNsPerPkt, c.CPUNsPerPkt, level))
+	}
+}
+
+func ratioOf(p stats.Paired) *result.Ratio {
+	if p.N < 2 || math.IsNaN(p.Lo) {
+		return nil
+	}
+	return &result.Ratio{Ratio: p.Ratio, Lo: p.Lo, Hi: p.Hi, Level: p.Level, Blocks: p.N, P: p.P, Method: stats.PairedMethod}
+}
