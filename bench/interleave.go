@@ -213,8 +213,8 @@ type member struct {
 	r    *running
 	live bool // set up and still measuring
 
-	at    snapshot // every counter at the current trial's start
-	acc   sliceSum // the current trial's slices
+	at  snapshot // every counter at the current trial's start
+	acc sliceSum // the current trial's slices
 	// pps and cost are the member's series, a value per measured block
 	// from the first; a member that failed has a shorter one.
 	pps, cost []float64
