@@ -13,6 +13,7 @@ import (
 	"github.com/vethbench/vethbench/bench/plan"
 	"github.com/vethbench/vethbench/reports"
 	"github.com/vethbench/vethbench/reports/result"
+	"github.com/vethbench/vethbench/tuning/spec"
 )
 
 // Rough fixed costs of a case beside its windows, for time-left estimates.
@@ -38,10 +39,16 @@ type progressLine struct {
 
 func newProgressLine(w io.Writer, m plan.Measure, cases int) *progressLine {
 	p := &progressLine{w: w, m: m, start: time.Now(), cases: cases}
-	// Several cases run in rounds, each trial in a topology of its own;
-	// one case keeps its topology for all its trials.
+	// Several cases run interleaved or in rounds, each trial in a
+	// topology of its own; one case keeps its topology for all its trials.
 	p.perTrial = m.Duration + drainCost
-	if cases > 1 {
+	switch {
+	case cases > 1 && m.MethodOf() == plan.MethodInterleaved:
+		// A trial's slices each cost a switch besides their own length;
+		// a question's cases make their trials at the same time.
+		slice := m.SliceOf()
+		p.perTrial = time.Duration(float64(m.Duration) * float64(slice+spec.SwitchCost) / float64(slice))
+	case cases > 1:
 		p.perTrial += setupCost + m.Warmup
 	}
 	if f, ok := w.(*os.File); ok {

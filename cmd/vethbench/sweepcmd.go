@@ -170,8 +170,12 @@ func runSweep(cmd *cobra.Command, f sweepFlags, stdout, stderr io.Writer) error 
 // printPlan says what the sweep will do before it does it.
 func printPlan(w io.Writer, s *spec.Spec, cases []spec.CaseSpec, dir string) {
 	m := s.Measure
-	fmt.Fprintf(w, "sweep %q: %d cases in %d groups; %d trials of %v each after a %v warm-up; about %v; results in %s\n",
-		s.Name, len(cases), len(s.Groups), m.Trials, m.Duration, m.Warmup, spec.EstimateDuration(cases, m).Round(time.Second), dir)
+	how := "in shuffled rounds, each trial in a fresh topology"
+	if m.MethodOf() == plan.MethodInterleaved {
+		how = fmt.Sprintf("interleaved: each question's cases alive at once, the load moving every %v", m.SliceOf())
+	}
+	fmt.Fprintf(w, "sweep %q: %d cases in %d groups, %s; %d trials of %v each after a %v warm-up; about %v; results in %s\n",
+		s.Name, len(cases), len(s.Groups), how, m.Trials, m.Duration, m.Warmup, spec.EstimateDuration(cases, m).Round(time.Second), dir)
 	for gi, g := range s.Groups {
 		n := 0
 		for _, c := range cases {
