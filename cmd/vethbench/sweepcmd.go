@@ -43,10 +43,19 @@ question ("does GRO help veth?"), each a small grid over topologies, packet
 sizes, traffic and knobs. With no -f it runs the embedded default spec, which
 compares veth, macvlan, ipvlan, bridge and loopback at 64 and 1400 bytes,
 GRO on and off, txqueuelen under noqueue and pfifo_fast, and one vs two
-queues, in about 10 minutes on a 2-vCPU machine (vethbench sweep --print-default
+queues, in 5 to 9 minutes on a 2-vCPU machine (vethbench sweep --print-default
 shows it).
 
-Each case is measured as 'vethbench run' measures it. CPU ns per packet is
+A question's cases are measured together (measure.method: interleaved, the
+default): all are built at once, and the load moves from one to the next
+every slice (20 ms), in blocks that give each case one slice in a shuffled,
+balanced order. Each block yields every case's rate and CPU cost per packet
+and its ratio to the question's baseline from the same block, so the
+machine's drift cancels; the answers are those ratios with their intervals.
+The time after each slice while the path drains is not counted in the rate.
+measure.method: rounds measures whole trials in shuffled rounds instead.
+
+Each case's figures mean what 'vethbench run' reports. CPU ns per packet is
 the run's cost, not every CPU's: the busy time of the CPUs the run pinned
 (per-CPU /proc/stat) over the span of the packet counts, per packet received.
 

@@ -73,9 +73,13 @@ func TestDefault(t *testing.T) {
 		t.Errorf("measure %+v: too few trials for a %v interval", m, m.Confidence)
 	}
 	est := EstimateDuration(cs, m)
-	t.Logf("default spec: %d cases, %d groups, estimated %v", len(cs), len(s.Groups), est)
-	if est < 6*time.Minute || est > 12*time.Minute {
-		t.Errorf("estimated %v, want 6 to 12 minutes", est)
+	most := m
+	most.Trials = m.MaxTrials
+	longest := EstimateDuration(cs, most)
+	t.Logf("default spec: %d cases, %d groups, estimated %v, at most %v", len(cs), len(s.Groups), est, longest)
+	// The budget: the default sweep in 10 minutes at most.
+	if est < 2*time.Minute || longest > 10*time.Minute {
+		t.Errorf("estimated %v, at most %v: want at least 2 minutes and at most 10", est, longest)
 	}
 	// The questions the default must answer.
 	has := func(f func(CaseSpec) bool) bool { return slices.ContainsFunc(cs, f) }
