@@ -1,8 +1,9 @@
 // Package tuning owns the knobs vethbench reads, sets and restores (device,
 // namespace and host-wide ones) and the journal that puts host-wide values
 // back after a crash. docs/tuning.md lists the knobs and says why Apply
-// works in the order it does, what each status means and how the journal
-// survives a SIGKILL.
+// works in the order it does, what each status means, how the journal
+// survives a SIGKILL and how the host switch moves host sysctls between
+// cases.
 //
 // The catalog (Knobs, Lookup, Catalog) and Knob.Parse are plain data: they
 // check a setting without privileges. Apply validates every setting before
@@ -13,6 +14,15 @@
 // file. Every call into the kernel goes through one small interface
 // (kernel.go), so these rules are tested with a fake without root, and
 // against the kernel in namespaces of the tests' own.
+//
+// An interleaved run keeps every case of a question alive at once while
+// the host holds one value of each host sysctl. SplitHost takes a case's
+// host-wide settings apart: the rest go to Apply per case, and a
+// HostSwitch holds the host-wide ones for the whole run. Its Set, before
+// each slice, makes the host hold that case's values and the original of
+// every other sysctl it holds, writing only what changes; Applied gives a
+// case's records; Restore puts the originals back. A HostSwitch is for one
+// goroutine.
 //
 // Privileges: setting knobs needs CAP_NET_ADMIN and CAP_SYS_ADMIN (netlink
 // and ethtool inside the topology's namespaces, a private sysfs mount for
@@ -30,8 +40,14 @@
 // cancelled context; it has then put back what it changed. Its restore
 // writes a host sysctl back only while it still holds vethbench's value:
 // one changed by someone else during the run is kept, and restore's error
-// wraps ErrChangedSince (a *ChangedSinceError naming it). ReadDevice fails
-// only when the device cannot be found, and lists a knob it cannot read in
-// DeviceKnobs.Errors; ReadNamespace leaves out a sysctl the kernel lacks
-// and returns any other failure along with what it read.
+// wraps ErrChangedSince (a *ChangedSinceError naming it). NewHostSwitch
+// fails as Apply does for its host sysctls, and for one the kernel lacks
+// (ErrNotSupported). Set's error says a value is invalid (ErrInvalid,
+// before anything is touched), the journal cannot be written (nothing
+// written), the kernel refused a write, or someone else changed a sysctl
+// (a *ChangedSinceError: the switch leaves it alone from then on);
+// Restore follows restore's rule. ReadDevice fails only when the device
+// cannot be found, and lists a knob it cannot read in DeviceKnobs.Errors;
+// ReadNamespace leaves out a sysctl the kernel lacks and returns any other
+// failure along with what it read.
 package tuning

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -539,7 +540,7 @@ func TestFakeHostSysctlJournaledFirst(t *testing.T) {
 		}
 		for i, e := range f.Entries {
 			e.Time = want[i].Time
-			if e != want[i] {
+			if !reflect.DeepEqual(e, want[i]) {
 				t.Errorf("journal entry %d before the first write: %+v, want %+v", i, e, want[i])
 			}
 		}

@@ -48,11 +48,21 @@ type owner struct {
 
 // JournalEntry is one host-wide sysctl a process changed.
 type JournalEntry struct {
-	Sysctl   string    `json:"sysctl"`   // "net.core.netdev_max_backlog"
-	Original string    `json:"original"` // the value before vethbench changed it
-	Value    string    `json:"value"`    // the value vethbench wrote
-	Time     time.Time `json:"time"`
+	Sysctl   string `json:"sysctl"`   // "net.core.netdev_max_backlog"
+	Original string `json:"original"` // the value before vethbench changed it
+	// Value is the value vethbench wrote; for a HostSwitch, the last new
+	// value it journaled (the original until it writes one).
+	Value string `json:"value"`
+	// Values, for a HostSwitch, which moves a sysctl between several
+	// values and back to the original, lists every value it journaled
+	// before writing it, Value among them: whichever of them the sysctl
+	// holds after a crash is vethbench's. Empty for Apply's entries.
+	Values []string  `json:"values,omitempty"`
+	Time   time.Time `json:"time"`
 }
+
+// ours reports whether v is a value vethbench wrote to the sysctl.
+func (e JournalEntry) ours(v string) bool { return v == e.Value || slices.Contains(e.Values, v) }
 
 // journalFile is the on-disk form.
 type journalFile struct {
@@ -277,6 +287,46 @@ func (j *Journal) hold(entries []JournalEntry) error {
 	return nil
 }
 
+// addValues records, for sysctls this process holds, values it is about
+// to write (sysctl -> value), in one write of the journal and only if one
+// of them is new: a HostSwitch journals a value once, before its first
+// write, and moves back to it later without touching the disk.
+func (j *Journal) addValues(add map[string]string) error {
+	if len(add) == 0 {
+		return nil
+	}
+	unlock, err := j.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	next := slices.Clone(j.entries)
+	changed := false
+	for sysctl, v := range add {
+		i := slices.IndexFunc(next, func(e JournalEntry) bool { return e.Sysctl == sysctl })
+		if i < 0 {
+			return fmt.Errorf("journal: %s%s is not held by this process", SysctlPrefix, sysctl)
+		}
+		if slices.Contains(next[i].Values, v) {
+			continue
+		}
+		next[i].Values = append(slices.Clone(next[i].Values), v)
+		next[i].Value = v
+		next[i].Time = time.Now().UTC()
+		changed = true
+	}
+	if !changed {
+		return nil
+	}
+	if err := j.write(next); err != nil {
+		return err
+	}
+	j.entries = next
+	return nil
+}
+
 // release drops this process's entry for a sysctl once it is restored.
 func (j *Journal) release(sysctl string) error {
 	unlock, err := j.lock()
@@ -352,8 +402,9 @@ func syncDir(dir string) error {
 
 // What RestoreStale did with an entry.
 const (
-	// RestoreWritten: the sysctl still had vethbench's value; the
-	// original was written back.
+	// RestoreWritten: the sysctl still had a value vethbench wrote (its
+	// Value, or one of a HostSwitch's Values); the original was written
+	// back.
 	RestoreWritten = "restored"
 	// RestoreAlready: the sysctl already had its original value (the
 	// process died before changing it, or after restoring it).
@@ -455,10 +506,10 @@ func restoreEntry(o owner, e JournalEntry, live liveness) (Restored, error) {
 		return r, err
 	}
 	r.Found = cur
-	switch cur {
-	case e.Original:
+	switch {
+	case cur == e.Original:
 		r.Action = RestoreAlready
-	case e.Value:
+	case e.ours(cur):
 		if err := writeSysctl(e.Sysctl, e.Original); err != nil {
 			return r, err
 		}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,9 +18,10 @@ import (
 )
 
 // The test binary doubles as the helper process of the kill tests: run
-// with helperEnv set, it applies one host sysctl and waits to be killed.
+// with helperEnv set, it applies one host sysctl (or moves it with a
+// HostSwitch) and waits to be killed.
 const (
-	helperEnv   = "VETHBENCH_TUNING_HELPER" // "after-write" or "before-write"
+	helperEnv   = "VETHBENCH_TUNING_HELPER" // "after-write", "before-write" or "switch"
 	helperDir   = "VETHBENCH_TUNING_HELPER_DIR"
 	helperValue = "VETHBENCH_TUNING_HELPER_VALUE"
 	helperKnob  = "net.core.netdev_max_backlog"
@@ -46,12 +48,33 @@ func TestMain(m *testing.M) {
 
 // helper applies helperKnob = $helperValue with a journal in $helperDir,
 // says "ready" on stdout (in before-write mode: once journaled, before the
-// write, where it then blocks) and waits to be killed.
+// write, where it then blocks) and waits to be killed. In switch mode,
+// $helperValue is a comma-separated list of values that a HostSwitch
+// holding helperKnob sets in turn, "" for the original.
 func helper(mode string) int {
 	j, err := OpenJournal(os.Getenv(helperDir))
 	if err != nil {
 		fmt.Println("error:", err)
 		return 1
+	}
+	if mode == "switch" {
+		s, err := NewHostSwitch(j, []string{SysctlPrefix + helperKnob})
+		if err != nil {
+			fmt.Println("error:", err)
+			return 1
+		}
+		for _, v := range strings.Split(os.Getenv(helperValue), ",") {
+			values := map[string]string{}
+			if v != "" {
+				values[SysctlPrefix+helperKnob] = v
+			}
+			if err := s.Set(values); err != nil {
+				fmt.Println("error:", err)
+				return 1
+			}
+		}
+		fmt.Println("ready")
+		select {}
 	}
 	if mode == "before-write" {
 		testHookBeforeHostWrite = func(string) {
@@ -236,5 +259,69 @@ func TestRestoreStaleNewestFirst(t *testing.T) {
 	}
 	if v := mustRead(t, helperKnob); v != orig {
 		t.Errorf("value %s, want %s", v, orig)
+	}
+}
+
+// A vethbench killed with SIGKILL while a HostSwitch moves
+// netdev_max_backlog between cases: RestoreStale (vethbench cleanup) puts
+// the original back whichever of the switch's values the sysctl holds,
+// including one journaled before the last (the entry's Value is the last
+// new value, 2345 above the original, while the host holds the first),
+// and finds nothing to write when the switch had put the original back.
+func TestKillDuringHostSwitch(t *testing.T) {
+	testenv.RequireRoot(t)
+	orig := mustRead(t, helperKnob)
+	t.Cleanup(func() { lastResort(t, helperKnob, orig) })
+	v1, v2 := plusN(t, orig, 1234), plusN(t, orig, 2345)
+	for _, c := range []struct {
+		name   string
+		values string // what the helper sets in turn
+		holds  string // the host's value when it is killed
+		action string
+	}{
+		{"holding an earlier value", v1 + "," + v2 + ",," + v1, v1, RestoreWritten},
+		{"holding the last value", v1 + "," + v2, v2, RestoreWritten},
+		{"back at the original", v1 + "," + v2 + ",", orig, RestoreAlready},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Cleanup(func() { lastResort(t, helperKnob, orig) })
+			dir := t.TempDir()
+			cmd := startHelper(t, "switch", dir, c.values)
+			pid := cmd.Process.Pid
+			if v := mustRead(t, helperKnob); v != c.holds {
+				t.Fatalf("helper ready, value %s, want %s", v, c.holds)
+			}
+			files, _ := filepath.Glob(filepath.Join(dir, "journal-"+strconv.Itoa(pid)+"-*.json"))
+			if len(files) != 1 {
+				t.Fatalf("helper's journal: %v", files)
+			}
+			f := readJournal(t, files[0])
+			if len(f.Entries) != 1 || f.Entries[0].Original != orig || f.Entries[0].Value != v2 ||
+				!slices.Equal(f.Entries[0].Values, []string{v1, v2}) {
+				t.Fatalf("helper's journal holds %+v, want the original %s and the values %s, %s", f.Entries, orig, v1, v2)
+			}
+			kill(t, cmd)
+			if v := mustRead(t, helperKnob); v != c.holds {
+				t.Fatalf("value %s after the kill, want the helper's %s", v, c.holds)
+			}
+			j, err := OpenJournal(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			restored, err := j.RestoreStale()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := Restored{PID: pid, Sysctl: helperKnob, Original: orig, Found: c.holds, Action: c.action}
+			if len(restored) != 1 || restored[0] != want {
+				t.Errorf("RestoreStale: %+v, want %+v", restored, want)
+			}
+			if v := mustRead(t, helperKnob); v != orig {
+				t.Errorf("value %s after RestoreStale, want %s", v, orig)
+			}
+			if left, _ := filepath.Glob(filepath.Join(dir, "journal-*")); len(left) != 0 {
+				t.Errorf("left in the journal directory: %v", left)
+			}
+		})
 	}
 }
