@@ -13,6 +13,7 @@ import (
 	"github.com/vethbench/vethbench/bench/plan"
 	"github.com/vethbench/vethbench/internal/stats"
 	"github.com/vethbench/vethbench/reports/result"
+	"github.com/vethbench/vethbench/tuning"
 )
 
 // A sweep measured the interleaved way (docs/method.md, "Interleaved
@@ -268,6 +269,10 @@ func (x slice) costNs() float64 {
 	return float64((x.genCPU + x.rcvCPU).Nanoseconds()) / float64(x.spanPkts)
 }
 
+// beforeSlice, when set (by tests), is called with the case's name just
+// before each of its slices, the host-wide knobs already set.
+var beforeSlice func(name string)
+
 // sliceQuiet is how long a path's counts must stay still before its drain
 // counts as done when not every packet sent is accounted for (a packet
 // lost where nothing counts it).
@@ -416,7 +421,7 @@ func interleaved(ctx context.Context, all []plan.Case, g group, qseed uint64, m 
 	}()
 	var runErr error
 	for _, i := range g.cases {
-		out, r, err := prepare(ctx, all[i], opts.Journal, func(ev Event) { emit(i, ev) })
+		out, r, err := prepare(ctx, all[i], opts.Journal, true, func(ev Event) { emit(i, ev) })
 		mb := &member{idx: i, out: out, r: r, live: r != nil && out.Status == ""}
 		members = append(members, mb)
 		if err != nil {
@@ -424,6 +429,11 @@ func interleaved(ctx context.Context, all []plan.Case, g group, qseed uint64, m 
 			break
 		}
 	}
+	hs, err := newHostKnobs(opts.Journal, members)
+	if err != nil {
+		runErr = err
+	}
+	defer hs.restore()
 	live := func() []*member {
 		var out []*member
 		for _, mb := range members {
@@ -454,6 +464,13 @@ func interleaved(ctx context.Context, all []plan.Case, g group, qseed uint64, m 
 				mb := active[k]
 				if !mb.live {
 					continue
+				}
+				if err := hs.set(mb); err != nil {
+					fail(mb, fmt.Errorf("block %d: %w", blockAt+b+1, err))
+					continue
+				}
+				if beforeSlice != nil {
+					beforeSlice(mb.out.Name)
 				}
 				x, err := mb.run(ctx, sliceD)
 				if ctx.Err() != nil {
@@ -530,6 +547,7 @@ func interleaved(ctx context.Context, all []plan.Case, g group, qseed uint64, m 
 	if runErr != nil && paired.Stop == "" {
 		paired.Stop = fmt.Sprintf("interrupted after %d blocks", paired.Blocks)
 	}
+	hs.restore()
 	var out []result.Case
 	for _, mb := range members {
 		if mb.out.Status == "" && len(mb.out.Trials) == 0 && runErr != nil {
@@ -553,6 +571,110 @@ func interleaved(ctx context.Context, all []plan.Case, g group, qseed uint64, m 
 	}
 	setRatios(paired, g.baseline, m.Confidence)
 	return out, paired, runErr
+}
+
+// hostKnobs sets the host-wide knobs of an interleaved question's cases:
+// before each slice, the slice's case's values, and the originals of the
+// others' (tuning.HostSwitch). Its methods do nothing when no case of
+// the question has a host-wide knob.
+type hostKnobs struct {
+	sw      *tuning.HostSwitch
+	members []*member // the cases with a host-wide knob
+	values  map[*member]map[string]string
+	seen    map[*member]bool // its settings recorded
+	done    bool
+}
+
+// newHostKnobs takes hold of the host-wide knobs of members that are set
+// up. When the switch cannot be had (another run holds a sysctl, the
+// kernel lacks one), those members fail or are unsupported and the others
+// go on; the error returned is only a cancellation's.
+func newHostKnobs(j *tuning.Journal, members []*member) (*hostKnobs, error) {
+	h := &hostKnobs{values: map[*member]map[string]string{}, seen: map[*member]bool{}}
+	var names []string
+	for _, mb := range members {
+		if !mb.live || len(mb.r.hostKnobs) == 0 {
+			continue
+		}
+		v := map[string]string{}
+		for _, k := range mb.r.hostKnobs {
+			v[k.Name] = k.Value
+			if !slices.Contains(names, k.Name) {
+				names = append(names, k.Name)
+			}
+		}
+		h.values[mb] = v
+		h.members = append(h.members, mb)
+	}
+	if len(names) == 0 {
+		return h, nil
+	}
+	sw, err := tuning.NewHostSwitch(j, names)
+	if err != nil {
+		for _, mb := range h.members {
+			mb.live = false
+			mb.out.Status, mb.out.Error = result.StatusFailed, fmt.Sprintf("host-wide knobs: %v", err)
+			if errors.Is(err, tuning.ErrNotSupported) {
+				mb.out.Status = result.StatusUnsupported
+			}
+		}
+		h.members = nil
+		return h, nil
+	}
+	h.sw = sw
+	return h, nil
+}
+
+// set gives the host mb's values, and records them in its settings the
+// first time. Someone else's change to a sysctl is a flag on the cases
+// that set it, not a failure.
+func (h *hostKnobs) set(mb *member) error {
+	if h.sw == nil {
+		return nil
+	}
+	v := h.values[mb] // nil: every original
+	err := h.sw.Set(v)
+	var changed *tuning.ChangedSinceError
+	if errors.As(err, &changed) {
+		h.flag(err.Error())
+		err = nil
+	}
+	if err != nil {
+		return fmt.Errorf("set host-wide knobs: %w", err)
+	}
+	if v != nil && !h.seen[mb] {
+		h.seen[mb] = true
+		applied, err := h.sw.Applied(v)
+		if err != nil {
+			return fmt.Errorf("read host-wide knobs back: %w", err)
+		}
+		s, f := settings(applied)
+		mb.out.Settings = append(mb.out.Settings, s...)
+		mb.out.Flags = append(mb.out.Flags, f...)
+	}
+	return nil
+}
+
+// flag adds msg to the flags of every case with a host-wide knob.
+func (h *hostKnobs) flag(msg string) {
+	for _, mb := range h.members {
+		if !slices.Contains(mb.out.Flags, msg) {
+			mb.out.Flags = append(mb.out.Flags, msg)
+		}
+	}
+}
+
+// restore puts the originals back (once); a failure is flagged on the
+// cases with host-wide knobs, and what could not be restored stays in the
+// journal for `vethbench cleanup`.
+func (h *hostKnobs) restore() {
+	if h.sw == nil || h.done {
+		return
+	}
+	h.done = true
+	if err := h.sw.Restore(); err != nil {
+		h.flag(fmt.Sprintf("restore host-wide knobs: %v", err))
+	}
 }
 
 // pairedWidest is the widest relative half-width of the live cases' pps

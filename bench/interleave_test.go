@@ -2,8 +2,10 @@ package bench
 
 import (
 	"context"
+	"maps"
 	"math"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +16,7 @@ import (
 	"github.com/vethbench/vethbench/internal/stats"
 	"github.com/vethbench/vethbench/internal/testenv"
 	"github.com/vethbench/vethbench/reports/result"
+	"github.com/vethbench/vethbench/tuning"
 )
 
 // TestLatinBlocks: every block visits every case exactly once, and over
@@ -245,6 +248,67 @@ func TestRunInterleaved(t *testing.T) {
 		// with a reason.
 		if d := math.Abs(float64(sent) - float64(rcv+dropped)); d > result.AccountingTolerance*float64(sent) || sent == 0 {
 			t.Errorf("%s: sent %d, received %d + dropped %d", c.Name, sent, rcv, dropped)
+		}
+	}
+}
+
+// TestInterleavedHostKnob: a case's host-wide knob holds during its own
+// slices only; the other case's slices run under the original, which is
+// back after the run, and the knob is in the case's settings.
+func TestInterleavedHostKnob(t *testing.T) {
+	testenv.RequireRoot(t)
+	const knob, file = "sysctl.net.core.netdev_max_backlog", "/proc/sys/net/core/netdev_max_backlog"
+	read := func() string {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	orig := read()
+	value := "1234"
+	if orig == value {
+		value = "1235"
+	}
+	j, err := tuning.OpenJournal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := vethCase(64), vethCase(64)
+	b.Knobs = []tuning.Setting{{Name: knob, Value: value}}
+	a.Questions, b.Questions = []string{"q"}, []string{"q"}
+	seen := map[string]map[string]int{}
+	beforeSlice = func(name string) {
+		if seen[name] == nil {
+			seen[name] = map[string]int{}
+		}
+		seen[name][read()]++
+	}
+	defer func() { beforeSlice = nil }()
+	m := plan.Measure{Trials: 1, Seed: 9, Duration: 100 * time.Millisecond, Warmup: 20 * time.Millisecond, Confidence: 0.5, Slice: 10 * time.Millisecond}
+	res, err := Run(context.Background(), []plan.Case{a, b}, m, Options{Journal: j, Questions: []result.Question{{Text: "q", Baseline: a.Name()}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); got != orig {
+		t.Errorf("after the run the host holds %s, want the original %s", got, orig)
+	}
+	if len(j.Entries()) != 0 {
+		t.Errorf("journal still holds %+v", j.Entries())
+	}
+	slicesEach := 2 + 10 // warm-up and measured blocks
+	if !maps.Equal(seen[a.Name()], map[string]int{orig: slicesEach}) || !maps.Equal(seen[b.Name()], map[string]int{value: slicesEach}) {
+		t.Errorf("values seen before slices: %v; want %s's %d slices under %s and %s's under %s", seen, a.Name(), slicesEach, orig, b.Name(), value)
+	}
+	for _, c := range res.Cases {
+		if c.Status != result.StatusOK {
+			t.Fatalf("%s: %s %s", c.Name, c.Status, c.Error)
+		}
+		has := slices.ContainsFunc(c.Settings, func(s result.Setting) bool {
+			return s.Knob == knob && s.Target == tuning.HostTarget && s.Asked == value && s.Before == orig && s.After == value && s.Status == tuning.StatusOK
+		})
+		if has != (c.Name == b.Name()) {
+			t.Errorf("%s: settings %+v", c.Name, c.Settings)
 		}
 	}
 }

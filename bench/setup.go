@@ -35,13 +35,18 @@ type running struct {
 	senderCPUs   []int     // sender i runs on senderCPUs[i]
 	receiverCPU  int       // -1: not pinned
 	port         *portLock // the destination port, reserved for the case
+	// hostKnobs are the host-wide knobs setup left to the interleaved
+	// runner, which sets them before each of the case's slices.
+	hostKnobs []tuning.Setting
 
 	rcvCancel context.CancelFunc
 	rcvDone   sync.WaitGroup
 	rcvExit   chan error // the receiver's Run result, once it has returned
 }
 
-func setup(ctx context.Context, c plan.Case, j *tuning.Journal) (*running, error) {
+// setup builds a case and applies its knobs. With hostLater the host-wide
+// ones are left out, in r.hostKnobs, for the interleaved runner's switch.
+func setup(ctx context.Context, c plan.Case, j *tuning.Journal, hostLater bool) (*running, error) {
 	topo, err := topology.Realize(ctx, c.Topology)
 	if err != nil {
 		return nil, err
@@ -52,6 +57,9 @@ func setup(ctx context.Context, c plan.Case, j *tuning.Journal) (*running, error
 		// veth takes XDP frames only into a peer with NAPI, which GRO
 		// turns on; the setting is recorded with the case's own.
 		knobs = append(slices.Clone(knobs), tuning.Setting{Name: "gro", Value: "on"})
+	}
+	if hostLater {
+		knobs, r.hostKnobs = tuning.SplitHost(knobs)
 	}
 	if len(knobs) > 0 {
 		if r.applied, r.restore, err = tuning.Apply(ctx, topo, knobs, j); err != nil {
