@@ -301,8 +301,9 @@ func (mb *member) run(ctx context.Context, d time.Duration) (slice, error) {
 	err = l.gen.Run(sctx)
 	elapsed := time.Since(start)
 	cancel()
-	if g, ok := l.gen.(interface{ SendTime() time.Duration }); ok {
-		// rr's Run ends with its own drain: the slice is the time it sent.
+	if g, ok := l.gen.(interface{ SendTime() time.Duration }); ok && g.SendTime() > 0 {
+		// The time the generator sent, without its Run's start (threads
+		// started and pinned) and end, nor rr's final drain.
 		elapsed = g.SendTime()
 	}
 	rcv1 := l.received()

@@ -61,6 +61,45 @@ type Tagger interface {
 	SentTagged(tag uint8) uint64
 }
 
+// sendSpan is how long the last Run of a generator sent: from the first of
+// its workers entering its send loop (pinned, ready) to the last leaving
+// it. Without the Run's start (raising GOMAXPROCS, starting and pinning
+// threads) and end, which take a few hundred microseconds: in a 20 ms
+// interleaved slice that is 1-2% of time in which nothing is sent.
+type sendSpan struct {
+	mu          sync.Mutex
+	first, last time.Time
+	d           atomic.Int64
+}
+
+// reset starts a Run's span.
+func (s *sendSpan) reset() {
+	s.mu.Lock()
+	s.first, s.last = time.Time{}, time.Time{}
+	s.mu.Unlock()
+	s.d.Store(0)
+}
+
+// begin is called by a worker entering its loop, end when it leaves.
+func (s *sendSpan) begin() {
+	s.mu.Lock()
+	if s.first.IsZero() {
+		s.first = time.Now()
+	}
+	s.mu.Unlock()
+}
+
+func (s *sendSpan) end() {
+	s.mu.Lock()
+	s.last = time.Now()
+	if !s.first.IsZero() {
+		s.d.Store(int64(s.last.Sub(s.first)))
+	}
+	s.mu.Unlock()
+}
+
+func (s *sendSpan) get() time.Duration { return time.Duration(s.d.Load()) }
+
 // tagSet is the tag a generator's workers stamp, set by SetTag and read
 // by each worker once per batch.
 type tagSet struct{ cur atomic.Uint32 }

@@ -143,6 +143,7 @@ const tpNotTaken = unix.TP_STATUS_SEND_REQUEST | unix.TP_STATUS_WRONG_FORMAT
 // worker. The frames skip the sender's IP and UDP stack; the receiver's
 // stack sees ordinary UDP datagrams carrying the vethbench header.
 type PacketSender struct {
+	span    sendSpan // the last Run's sending time
 	cfg     PacketConfig
 	layout  FrameLayout
 	frame   []byte   // flow 0's frame: every slot starts as a copy
@@ -412,6 +413,7 @@ func (s *PacketSender) Run(ctx context.Context) error {
 	defer end()
 	defer reserveProcs(len(s.workers))() // see procs.go
 	clock := newMonoClock()
+	s.span.reset()
 	if err := runWorkers(len(s.workers), stop, func(i int) error { return s.workers[i].run(clock, stop) }); err != nil {
 		return err
 	}
@@ -428,8 +430,15 @@ func (k *packetWorker) run(clock monoClock, stop *atomic.Bool) error {
 	defer unpin()
 	k.s.cpuT.begin()
 	defer k.s.cpuT.end()
+	k.s.span.begin()
+	defer k.s.span.end()
 	return k.loop()
 }
+
+// SendTime is how long the last Run sent: from the first worker starting
+// its send loop to the last one leaving it, without the Run's own start
+// and end.
+func (s *PacketSender) SendTime() time.Duration { return s.span.get() }
 
 // loop paces kicks on the open-loop schedule (see schedule), in frames.
 func (k *packetWorker) loop() error {

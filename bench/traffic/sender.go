@@ -36,6 +36,7 @@ const maxSleepChunk = 5 * time.Millisecond
 // connected socket per flow, in batches of one sendmmsg each, from
 // UDPConfig.Workers goroutines.
 type UDPSender struct {
+	span    sendSpan // the last Run's sending time
 	cfg     UDPConfig
 	payload int
 	fds     []int // one connected socket per flow
@@ -210,6 +211,7 @@ func (s *UDPSender) Run(ctx context.Context) error {
 	defer end()
 	defer reserveProcs(len(s.workers))() // see procs.go
 	clock := newMonoClock()
+	s.span.reset()
 	err = runWorkers(len(s.workers), stop, func(i int) error { return s.workers[i].run(clock, stop) })
 	if err != nil {
 		return err
@@ -227,8 +229,15 @@ func (k *worker) run(clock monoClock, stop *atomic.Bool) error {
 	defer unpin()
 	k.cpuT.begin()
 	defer k.cpuT.end()
+	k.s.span.begin()
+	defer k.s.span.end()
 	return k.loop()
 }
+
+// SendTime is how long the last Run sent: from the first worker starting
+// its send loop to the last one leaving it, without the Run's own start
+// and end.
+func (s *UDPSender) SendTime() time.Duration { return s.span.get() }
 
 // loop sends messages (of segs datagrams each) on the open-loop schedule
 // (see schedule), which counts messages: datagrams/segs.

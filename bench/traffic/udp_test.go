@@ -153,6 +153,10 @@ func TestUnlimitedRate(t *testing.T) {
 	if r.snd.MaxLag() != 0 {
 		t.Errorf("MaxLag %v for an unlimited sender", r.snd.MaxLag())
 	}
+	// The sending time is inside the Run and most of it.
+	if st := r.snd.SendTime(); st <= r.elapsed/2 || st > r.elapsed {
+		t.Errorf("SendTime %v for a Run of %v", st, r.elapsed)
+	}
 	if r.rcv.Received()+r.rcv.SeqGaps() != r.snd.Sent() {
 		t.Errorf("received %d + gaps %d != sent %d", r.rcv.Received(), r.rcv.SeqGaps(), r.snd.Sent())
 	}

@@ -160,6 +160,7 @@ func (c XDPConfig) Validate() error {
 // features, kernel 6.3+) and fail with an error wrapping
 // vbpf.ErrNoXDPXmit; XDPSender itself never changes the topology.
 type XDPSender struct {
+	span    sendSpan // the last Run's sending time
 	ns      *netns.NS
 	cfg     XDPConfig
 	workers []*xdpWorker
@@ -433,6 +434,7 @@ func (s *XDPSender) Run(ctx context.Context) error {
 		}
 	}
 	clock := newMonoClock()
+	s.span.reset()
 	if err := runWorkers(len(s.workers), stop, func(i int) error { return s.workers[i].run(clock, stop) }); err != nil {
 		return err
 	}
@@ -451,9 +453,16 @@ func (k *xdpWorker) run(clock monoClock, stop *atomic.Bool) error {
 		defer unpin()
 		k.cpuT.begin()
 		defer k.cpuT.end()
+		k.s.span.begin()
+		defer k.s.span.end()
 		return k.loop()
 	})
 }
+
+// SendTime is how long the last Run sent: from the first worker starting
+// its send loop to the last one leaving it, without the Run's own start
+// and end.
+func (s *XDPSender) SendTime() time.Duration { return s.span.get() }
 
 func (k *xdpWorker) loop() error {
 	s := k.s
