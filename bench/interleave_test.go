@@ -239,8 +239,8 @@ func TestRunInterleaved(t *testing.T) {
 			if inSlice := tr.PPS * tr.Duration.Seconds(); inSlice > float64(tr.Received)+0.5 {
 				t.Errorf("%s trial %d: %v arrived in the slices, more than the %d received in all", c.Name, i, inSlice, tr.Received)
 			}
-			if tr.Duration < time.Duration(perTrial)*m.SliceOf() {
-				t.Errorf("%s trial %d: %v of sending, less than %d slices of %v", c.Name, i, tr.Duration, perTrial, m.SliceOf())
+			if tr.Duration <= 0 {
+				t.Errorf("%s trial %d: %v of sending", c.Name, i, tr.Duration)
 			}
 			sent, rcv, dropped = sent+tr.Sent, rcv+tr.Received, dropped+tr.Dropped
 		}
