@@ -144,6 +144,10 @@ type group struct {
 	question int    // index in Options.Questions; -1: cases of no question
 	baseline string // name of the case ratios are taken to
 	cases    []int  // indexes into the sweep's cases
+	// slices, when set, gives some cases a slice of their own (the
+	// switching overhead benchmark: one case in long slices as the
+	// reference, nearly alone); the others take the Measure's.
+	slices map[int]time.Duration
 }
 
 // groups splits a sweep's cases by question, in the questions' order; a
@@ -473,7 +477,11 @@ func interleaved(ctx context.Context, all []plan.Case, g group, qseed uint64, m 
 				if beforeSlice != nil {
 					beforeSlice(mb.out.Name)
 				}
-				x, err := mb.run(ctx, sliceD)
+				d := sliceD
+				if own, ok := g.slices[mb.idx]; ok {
+					d = own
+				}
+				x, err := mb.run(ctx, d)
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
