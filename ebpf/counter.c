@@ -10,6 +10,8 @@
  * payload. UDP datagrams are also counted per measurement window, by the
  * window tag in their payload (see "Windows" below). It never changes the
  * datapath: it returns TCX_NEXT/TC_ACT_UNSPEC (both -1) for every packet.
+ * Only when asked (cost_ns, a validation knob) does it add a known CPU cost
+ * per vethbench packet.
  *
  * What a vethbench packet is (UDP mode: UDP to dst_port, payload starting
  * with the magic "VBP", the window tag, a sequence number and the send
@@ -45,6 +47,26 @@ volatile const __u16 dst_port = 0;
  * dst_port). A constant to the verifier, which drops the other mode's code. */
 volatile const __u8 proto = VB_PROTO_UDP;
 
+/*
+ * Validation knob: extra CPU per vethbench skb, set at load time (0: off, and
+ * then the verifier drops the spin: the cost is nothing). With cost_ns > 0,
+ * after counting a vethbench skb the program spins reading the clock until
+ * cost_ns have passed since the spin's start, a known effect with which
+ * vethbench checks its own sensitivity (examples/sensitivity.yaml). The start
+ * is the clock read the UDP latency took when there was one (so the spin adds
+ * cost_ns and about half a clock read), else a read of its own (one read
+ * more). The Go side refuses more than VB_COST_MAX_NS.
+ *
+ * The loop is bounded for the verifier, which walks every iteration and
+ * keeps a pending state per iteration (6.1 refuses more than 8192): it stops
+ * after VB_SPIN_MAX_READS clock reads even if cost_ns has not passed, which
+ * happens only with a clock read under VB_COST_MAX_NS / VB_SPIN_MAX_READS
+ * (4.9 ns), and is counted in cost_short.
+ */
+#define VB_COST_MAX_NS		20000
+#define VB_SPIN_MAX_READS	4096
+volatile const __u32 cost_ns = 0;
+
 struct vb_counts {
 	__u64 packets;		/* every packet seen */
 	__u64 bytes;		/* skb->len of every packet, Ethernet header included */
@@ -54,6 +76,7 @@ struct vb_counts {
 	__u64 segs;		/* datagrams or segments in the matched skbs: max(1, gso_segs) each */
 	__u64 payload_bytes;	/* UDP or TCP payload in the matched skbs, all segments */
 	__u64 stale;		/* UDP: matched skbs whose window slot holds another tag: in no window */
+	__u64 cost_short;	/* matched skbs whose cost_ns spin hit VB_SPIN_MAX_READS first */
 };
 
 /*
@@ -253,28 +276,28 @@ static __always_inline int vb_parse_tcp(struct __sk_buff *skb, struct vb_match *
 	return 1;
 }
 
-SEC("tc")
-int vb_ingress(struct __sk_buff *skb)
+/*
+ * vb_count counts skb in c and, if it is vethbench's, in its window; it
+ * returns 1 for a vethbench skb, with *now the clock read taken for its
+ * latency (0 where there was none).
+ */
+static __always_inline int vb_count(struct __sk_buff *skb, struct vb_counts *c, __u64 *now)
 {
-	__u32 zero = 0, len = skb->len, segs, slot, *owner;
+	__u32 len = skb->len, segs, slot, *owner;
 	__u64 b;	/* 64-bit: the bound checked must be the index used (below) */
 	struct vb_match m = {};
-	struct vb_counts *c;
 	struct vb_window *w;
-	__u64 ts, now;
+	__u64 ts;
 
-	c = bpf_map_lookup_elem(&vb_counters, &zero);
-	if (!c)
-		return VB_PASS;
 	/* Per-CPU and in softirq: plain increments do not race. */
 	c->packets++;
 	c->bytes += len;
 
 	if (proto == VB_PROTO_TCP) {
 		if (!vb_parse_tcp(skb, &m))
-			return VB_PASS;
+			return 0;
 	} else if (!vb_parse_udp(skb, &m)) {
-		return VB_PASS;
+		return 0;
 	}
 	/* gso_segs is 0 or 1 for a single packet; a GSO skb (UDP_SEGMENT,
 	 * TSO) that veth passed on unsegmented, or a GRO skb, carries
@@ -286,7 +309,7 @@ int vb_ingress(struct __sk_buff *skb)
 	c->segs += segs;
 	c->payload_bytes += m.payload;
 	if (proto == VB_PROTO_TCP)
-		return VB_PASS;	/* a stream has no tags or timestamps */
+		return 1;	/* a stream has no tags or timestamps */
 
 	/* The window: a GSO skb's datagrams were sent together, with the
 	 * first one's tag. */
@@ -294,10 +317,10 @@ int vb_ingress(struct __sk_buff *skb)
 	owner = bpf_map_lookup_elem(&vb_tags, &slot);
 	w = bpf_map_lookup_elem(&vb_windows, &slot);
 	if (!owner || !w)
-		return VB_PASS;
+		return 1;
 	if (*owner && *owner != (VB_TAG_SET | m.tag)) {
 		c->stale++;
-		return VB_PASS;
+		return 1;
 	}
 	w->matched++;
 	w->segs += segs;
@@ -305,14 +328,14 @@ int vb_ingress(struct __sk_buff *skb)
 
 	/* One latency value per skb: only the first datagram of a UDP GSO
 	 * skb has its payload header where the parser looks. */
-	now = bpf_ktime_get_ns();
+	*now = bpf_ktime_get_ns();
 	ts = m.ts;
-	if (ts == 0 || ts > now) {
+	if (ts == 0 || ts > *now) {
 		c->bad_ts++;
 		w->bad_ts++;
-		return VB_PASS;
+		return 1;
 	}
-	b = vb_bucket_of(now - ts);
+	b = vb_bucket_of(*now - ts);
 	/* Keep clang from dropping the bound the verifier needs. With a 32-bit
 	 * b, clang checked one zero-extended copy and indexed with another,
 	 * which 6.1's verifier rejects ("R0 unbounded memory access"). */
@@ -320,6 +343,41 @@ int vb_ingress(struct __sk_buff *skb)
 	if (b >= VB_LAT_BUCKETS)
 		b = VB_LAT_BUCKETS - 1;
 	w->buckets[b]++;
+	return 1;
+}
+
+/* vb_spin spends cost_ns (at most VB_COST_MAX_NS) from start, or from its
+ * own first clock read when start is 0, reading the clock (see cost_ns). */
+static __always_inline void vb_spin(struct vb_counts *c, __u64 start)
+{
+	__u64 cost = cost_ns;
+	int i;
+
+	if (cost > VB_COST_MAX_NS)
+		cost = VB_COST_MAX_NS;
+	if (!start)
+		start = bpf_ktime_get_ns();
+	for (i = 0; i < VB_SPIN_MAX_READS; i++) {
+		if (bpf_ktime_get_ns() - start >= cost)
+			return;
+	}
+	c->cost_short++;
+}
+
+SEC("tc")
+int vb_ingress(struct __sk_buff *skb)
+{
+	struct vb_counts *c;
+	__u32 zero = 0;
+	__u64 now = 0;
+
+	c = bpf_map_lookup_elem(&vb_counters, &zero);
+	if (!c)
+		return VB_PASS;
+	/* cost_ns is a constant to the verifier: with 0 the spin is dead
+	 * code, removed at load. */
+	if (vb_count(skb, c, &now) && cost_ns)
+		vb_spin(c, now);
 	return VB_PASS;
 }
 

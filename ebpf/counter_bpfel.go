@@ -23,6 +23,7 @@ type counterVbCounts struct {
 	Segs         uint64
 	PayloadBytes uint64
 	Stale        uint64
+	CostShort    uint64
 }
 
 type counterVbWindow struct {
@@ -43,6 +44,7 @@ const (
 	counterMapVbWindows      = "vb_windows"
 	counterProgVbBucketProbe = "vb_bucket_probe"
 	counterProgVbIngress     = "vb_ingress"
+	counterVarCostNs         = "cost_ns"
 	counterVarDstPort        = "dst_port"
 	counterVarProto          = "proto"
 )
@@ -106,6 +108,7 @@ type counterMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type counterVariableSpecs struct {
+	CostNs  *ebpf.VariableSpec `ebpf:"cost_ns"`
 	DstPort *ebpf.VariableSpec `ebpf:"dst_port"`
 	Proto   *ebpf.VariableSpec `ebpf:"proto"`
 }
@@ -147,6 +150,7 @@ func (m *counterMaps) Close() error {
 //
 // It can be passed to loadCounterObjects or ebpf.CollectionSpec.LoadAndAssign.
 type counterVariables struct {
+	CostNs  *ebpf.Variable `ebpf:"cost_ns"`
 	DstPort *ebpf.Variable `ebpf:"dst_port"`
 	Proto   *ebpf.Variable `ebpf:"proto"`
 }

@@ -100,7 +100,18 @@ type Options struct {
 	DstPort     uint16 // destination port that marks vethbench traffic (the server's)
 	Proto       Proto  // what vethbench traffic is; ProtoUDP if unset
 	ForceClsBPF bool   // use the netlink cls_bpf path even where TCX exists (tests, old kernels)
+	// CostNS is a validation knob, never for real measurements: the
+	// program spends about this many ns more CPU on every vethbench skb,
+	// spinning on the clock after counting it (counter.c's cost_ns), so
+	// that a known effect can be injected. At most MaxCostNS; 0 is off and
+	// costs nothing (the verifier removes the spin).
+	CostNS uint32
 }
+
+// MaxCostNS is the largest Options.CostNS (counter.c's VB_COST_MAX_NS): the
+// spin is bounded for the verifier, and 20 us a packet already caps a
+// path at 50k pps.
+const MaxCostNS = 20000
 
 // Snapshot holds the counters summed over CPUs, since the program was
 // loaded. Use Sub for the deltas between two readings.
@@ -121,6 +132,7 @@ type Snapshot struct {
 	PayloadBytes uint64              `json:"payload_bytes"` // UDP or TCP payload of the matched skbs, all segments
 	BadTimestamp uint64              `json:"bad_timestamp"` // UDP: matched skbs with a zero or future timestamp; not in Latency
 	Stale        uint64              `json:"stale"`         // UDP: matched skbs whose window slot was given to a later tag: in no Window, not in Latency
+	CostShort    uint64              `json:"cost_short"`    // matched skbs whose Options.CostNS spin stopped at its bound, short of CostNS (a clock read under 5 ns)
 	Latency      histogram.Histogram `json:"latency"`       // UDP: one-way latency of the other matched skbs, ns, at LatencyScale; TCP: empty
 }
 
@@ -135,6 +147,7 @@ func (s Snapshot) Sub(prev Snapshot) Snapshot {
 		PayloadBytes: s.PayloadBytes - prev.PayloadBytes,
 		BadTimestamp: s.BadTimestamp - prev.BadTimestamp,
 		Stale:        s.Stale - prev.Stale,
+		CostShort:    s.CostShort - prev.CostShort,
 		Latency:      s.Latency.Sub(prev.Latency),
 	}
 }
@@ -196,24 +209,35 @@ func (o *ingressObjects) close() error {
 	return errors.Join(errs...)
 }
 
-// loadSpec returns the collection spec with the port and protocol set.
-func loadSpec(dstPort uint16, p Proto) (*ebpf.CollectionSpec, error) {
-	if dstPort == 0 {
+// loadSpec returns the collection spec with the port, protocol and cost
+// set.
+func loadSpec(opts Options) (*ebpf.CollectionSpec, error) {
+	if opts.DstPort == 0 {
 		return nil, errors.New("bpf counters: destination port 0")
+	}
+	if opts.CostNS > MaxCostNS {
+		return nil, fmt.Errorf("bpf counters: cost %d ns above the maximum %d", opts.CostNS, MaxCostNS)
 	}
 	spec, err := loadCounter()
 	if err != nil {
 		return nil, err
 	}
-	if err := setVars(spec, counterVarDstPort, counterVarProto, dstPort, p); err != nil {
+	if err := setVars(spec, counterVarDstPort, counterVarProto, opts.DstPort, opts.Proto); err != nil {
 		return nil, err
+	}
+	v, ok := spec.Variables[counterVarCostNs]
+	if !ok {
+		return nil, fmt.Errorf("bpf counters: object has no %s variable", counterVarCostNs)
+	}
+	if err := v.Set(opts.CostNS); err != nil {
+		return nil, fmt.Errorf("set %s: %w", counterVarCostNs, err)
 	}
 	return spec, nil
 }
 
 // load loads the program and maps into the kernel without attaching them.
-func load(dstPort uint16, p Proto) (*Counters, error) {
-	spec, err := loadSpec(dstPort, p)
+func load(opts Options) (*Counters, error) {
+	spec, err := loadSpec(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -237,7 +261,7 @@ func AttachIngress(ns *netns.NS, ifname string, opts Options) (*Counters, error)
 	if ns == nil {
 		return nil, errors.New("bpf counters: nil namespace")
 	}
-	c, err := load(opts.DstPort, opts.Proto)
+	c, err := load(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -461,6 +485,7 @@ func (c *Counters) Snapshot() (Snapshot, error) {
 		s.PayloadBytes += v.PayloadBytes
 		s.BadTimestamp += v.BadTs
 		s.Stale += v.Stale
+		s.CostShort += v.CostShort
 	}
 	s.Latency = histogram.New(LatencyScale)
 	for slot := range uint32(TagSlots) {

@@ -8,7 +8,10 @@
 //     records the one-way latency of UDP traffic in an internal/histogram
 //     Histogram (LatencyScale). UDP datagrams are also counted per
 //     measurement window, by the tag in their header, in TagSlots slots
-//     the caller gives out (OpenWindow, Window).
+//     the caller gives out (OpenWindow, Window). Options.CostNS, a
+//     validation knob, makes it spend that many ns more CPU on every
+//     vethbench skb (a bounded spin on the clock; 0, the default, removes
+//     it at load), a known effect for checking vethbench's sensitivity.
 //   - vb_drop (AttachDrops, Drops): on the skb:kfree_skb tracepoint, as
 //     tp_btf or, failing that, raw_tp. It counts every vethbench datagram or
 //     segment the kernel drops, in any namespace, by the kernel's drop

@@ -28,7 +28,7 @@ func loadForTest(t *testing.T) (*Counters, *ebpf.Program) {
 func loadForTestProto(t *testing.T, p Proto) (*Counters, *ebpf.Program) {
 	t.Helper()
 	testenv.RequireRoot(t)
-	spec, err := loadSpec(testPort, p)
+	spec, err := loadSpec(Options{DstPort: testPort, Proto: p})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -521,7 +521,7 @@ func TestProtoString(t *testing.T) {
 			t.Errorf("Proto(%d).String() = %q, want %q", p, p.String(), want)
 		}
 	}
-	if _, err := loadSpec(testPort, 7); err == nil {
+	if _, err := loadSpec(Options{DstPort: testPort, Proto: 7}); err == nil {
 		t.Error("an unknown protocol accepted")
 	}
 	if _, err := AttachDrops(DropOptions{DstPort: testPort, Proto: 7}); err == nil || errors.Is(err, ErrNotSupported) {
@@ -530,7 +530,7 @@ func TestProtoString(t *testing.T) {
 }
 
 func TestLoadRejectsPortZero(t *testing.T) {
-	if _, err := loadSpec(0, ProtoUDP); err == nil {
+	if _, err := loadSpec(Options{Proto: ProtoUDP}); err == nil {
 		t.Fatal("port 0 accepted")
 	}
 	if _, err := AttachIngress(nil, "x", Options{DstPort: 1}); err == nil {
