@@ -11,6 +11,7 @@ import (
 
 	"github.com/vethbench/vethbench/bench/topology"
 	"github.com/vethbench/vethbench/bench/traffic"
+	vbpf "github.com/vethbench/vethbench/ebpf"
 	"github.com/vethbench/vethbench/internal/field"
 	"github.com/vethbench/vethbench/reports/result"
 	"github.com/vethbench/vethbench/tuning"
@@ -58,7 +59,16 @@ type Traffic struct {
 	// redirect, for one-way latencies that read high by up to the time
 	// a batch takes to make (traffic.XDPConfig.BatchStamp).
 	XDPBatchStamp bool
+	// CostNS is a validation knob, never for real measurements: the
+	// counter at the receiver's ingress spends about this many ns more
+	// CPU on every vethbench packet (vbpf.Options.CostNS), a known effect
+	// with which a sweep checks its own sensitivity. 0 is off; at most
+	// MaxCostNS.
+	CostNS int
 }
+
+// MaxCostNS is the largest Traffic.CostNS.
+const MaxCostNS = vbpf.MaxCostNS
 
 // Case is one configuration to measure.
 type Case struct {
@@ -69,6 +79,11 @@ type Case struct {
 	Knobs []tuning.Setting
 	// Questions are the sweep groups the case answers (for the result).
 	Questions []string
+	// Replica tells apart cases that are otherwise the same, as an A/A
+	// comparison needs: 2 for the second of them, 3 for the third; 0 or
+	// 1 for the first. Only the name shows it: the cases are built and
+	// measured alike.
+	Replica int
 }
 
 // Name is the case's stable identifier in results and comparisons, in the
@@ -109,6 +124,12 @@ func (c Case) Name() string {
 	}
 	if t.Generator == GenRR {
 		dims[result.DimProto] = t.RRProto()
+	}
+	if t.CostNS != 0 {
+		dims[result.DimCostNS] = strconv.Itoa(t.CostNS)
+	}
+	if c.Replica > 1 {
+		dims[result.DimReplica] = strconv.Itoa(c.Replica)
 	}
 	knobs := map[string]string{}
 	for _, k := range c.Knobs {
@@ -315,6 +336,12 @@ func (c Case) Validate(m Measure) error {
 	}
 	if t.Drain < 0 {
 		return bad("drain", "%v is negative", t.Drain)
+	}
+	if t.CostNS < 0 || t.CostNS > MaxCostNS {
+		return bad("cost-ns", "%d out of range [0, %d] (ns of CPU added per packet; 0 = off)", t.CostNS, MaxCostNS)
+	}
+	if c.Replica < 0 {
+		return bad("replica", "%d is negative", c.Replica)
 	}
 	for _, k := range c.Knobs {
 		if _, err := (tuning.Catalog{}).Parse(k.Name, k.Value); err != nil {

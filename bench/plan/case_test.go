@@ -43,6 +43,9 @@ func TestValidate(t *testing.T) {
 		"udp-gso: 45 datagrams":    func(c *Case, m *Measure) { c.Traffic.GSO, c.Traffic.FrameSize = 45, 1514 },
 		"qdisc-bypass: only":       func(c *Case, m *Measure) { c.Traffic.QdiscBypass = true },
 		"xdp-batch-stamp: only":    func(c *Case, m *Measure) { c.Traffic.XDPBatchStamp = true },
+		"cost-ns: -1 out of range": func(c *Case, m *Measure) { c.Traffic.CostNS = -1 },
+		"cost-ns: 20001 out of":    func(c *Case, m *Measure) { c.Traffic.CostNS = MaxCostNS + 1 },
+		"replica: -1 is negative":  func(c *Case, m *Measure) { c.Replica = -1 },
 		"proto: only the rr":       func(c *Case, m *Measure) { c.Traffic.Proto = "tcp" },
 		`proto: "sctp"`:            func(c *Case, m *Measure) { c.Traffic.Generator, c.Traffic.Proto = "rr", "sctp" },
 		"rate: 1000: the tcp":      func(c *Case, m *Measure) { c.Traffic.Generator, c.Traffic.Rate = "tcp", 1000 },
@@ -108,5 +111,26 @@ func TestCaseName(t *testing.T) {
 	c.Traffic.GSO = 16
 	if got := c.Name(); got != "veth/pkt=64/udp_gso=16" {
 		t.Errorf("Name = %q", got)
+	}
+	// A replica is named apart from the first case; cost 0 and replica 1
+	// are the defaults, left out.
+	for _, tc := range []struct {
+		cost, replica int
+		want          string
+	}{
+		{0, 0, "veth/pkt=64"},
+		{0, 1, "veth/pkt=64"},
+		{0, 2, "veth/pkt=64/replica=2"},
+		{70, 0, "veth/pkt=64/cost_ns=70"},
+		{70, 3, "veth/pkt=64/cost_ns=70/replica=3"},
+	} {
+		c = vethCase(64)
+		c.Traffic.CostNS, c.Replica = tc.cost, tc.replica
+		if got := c.Name(); got != tc.want {
+			t.Errorf("cost %d replica %d: Name = %q, want %q", tc.cost, tc.replica, got, tc.want)
+		}
+		if err := c.Validate(quick); err != nil {
+			t.Errorf("cost %d replica %d: %v", tc.cost, tc.replica, err)
+		}
 	}
 }

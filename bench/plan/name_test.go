@@ -50,6 +50,9 @@ func TestNameRoundTrip(t *testing.T) {
 		"xdp":       {func(c *Case) { c.Traffic.Generator = GenXDP }, map[string]string{result.DimGenerator: "xdp"}},
 		"xdp-stamp": {func(c *Case) { c.Traffic.Generator, c.Traffic.XDPBatchStamp = GenXDP, true }, map[string]string{result.DimGenerator: "xdp", result.DimXDPStamp: "on"}},
 		"tcp":       {func(c *Case) { c.Traffic.Generator = GenTCP }, map[string]string{result.DimGenerator: "tcp", result.DimPkt: ""}},
+		"cost":      {func(c *Case) { c.Traffic.CostNS = 70 }, map[string]string{result.DimCostNS: "70"}},
+		"replica":   {func(c *Case) { c.Replica = 2 }, map[string]string{result.DimReplica: "2"}},
+		"replica-1": {func(c *Case) { c.Replica = 1 }, map[string]string{result.DimReplica: "1"}},
 		"rr":        {func(c *Case) { c.Traffic.Generator = GenRR }, map[string]string{result.DimGenerator: "rr", result.DimProto: "udp"}},
 		"rr-tcp":    {func(c *Case) { c.Traffic.Generator, c.Traffic.Proto = GenRR, "tcp" }, map[string]string{result.DimGenerator: "rr", result.DimProto: "tcp"}},
 		"macvlan":   {func(c *Case) { c.Topology = topology.Spec{Kind: topology.KindMacvlan, Mode: "passthru"} }, nil},
@@ -108,6 +111,8 @@ func TestNameRoundTrip(t *testing.T) {
 			{result.DimBatch, strconv.Itoa(c.Traffic.Batch)},
 			{result.DimRcvBuf, strconv.Itoa(c.Traffic.RcvBuf)},
 			{result.DimUDPGSO, strconv.Itoa(c.Traffic.GSO)},
+			{result.DimCostNS, strconv.Itoa(c.Traffic.CostNS)},
+			{result.DimReplica, strconv.Itoa(max(c.Replica, 1))},
 		} {
 			if n.Dims[d.key] != d.want {
 				t.Errorf("%s: %q: %s %q, want %q", name, s, d.key, n.Dims[d.key], d.want)
@@ -137,8 +142,10 @@ func TestNameDimsAllWritten(t *testing.T) {
 	gso.Traffic = Traffic{Generator: GenUDP, FrameSize: 200, Flows: 1, Senders: 1, Batch: 64, GSO: 4}
 	xdp := c
 	xdp.Traffic = Traffic{Generator: GenXDP, FrameSize: 200, Flows: 1, Senders: 1, Batch: 64, XDPBatchStamp: true}
+	aa := c
+	aa.Traffic.CostNS, aa.Replica = 70, 2
 	seen := map[string]bool{}
-	for _, cc := range []Case{c, rr, gso, xdp} {
+	for _, cc := range []Case{c, rr, gso, xdp, aa} {
 		n, err := result.ParseName(cc.Name())
 		if err != nil {
 			t.Fatal(err)

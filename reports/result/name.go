@@ -36,6 +36,8 @@ const (
 	DimXDPStamp    = "xdp_batch_stamp" // on or off: the xdp generator's send time read once per batch
 	DimGenerator   = "generator"       // udp, packet, xdp, tcp, rr
 	DimProto       = "proto"           // rr's protocol; empty for other generators
+	DimCostNS      = "cost_ns"         // validation knob: ns of CPU the receiver's counter adds per packet, 0 = off
+	DimReplica     = "replica"         // 2, 3...: a repeat of an otherwise identical case (A/A), 1 = the first
 )
 
 // Dim is one dimension of a case name.
@@ -62,6 +64,8 @@ var NameDims = []Dim{
 	{DimXDPStamp, "off"},
 	{DimGenerator, "udp"},
 	{DimProto, ""},
+	{DimCostNS, "0"},
+	{DimReplica, "1"},
 }
 
 // IsNameDim reports whether key is a dimension of NameDims, not a knob.

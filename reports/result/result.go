@@ -242,6 +242,10 @@ type Traffic struct {
 	StampSpread   *StampSpread `json:"stamp_spread,omitempty"`
 	// Proto is the rr generator's protocol: udp or tcp.
 	Proto string `json:"proto,omitempty"`
+	// CostNS is the validation knob cost_ns: the receiver's ingress
+	// counter spent about this many ns more CPU on every vethbench packet
+	// (0: off). Never set in a real measurement. Added within version 3.
+	CostNS int `json:"cost_ns,omitempty"`
 	// Bypasses names the parts of the sending path the generator skips,
 	// in words, for reports: the figure does not include their cost.
 	Bypasses  string  `json:"bypasses,omitempty"`
