@@ -579,6 +579,17 @@ func interleaved(ctx context.Context, all []plan.Case, g group, qseed uint64, m 
 		out = append(out, mb.out)
 	}
 	setRatios(paired, g.baseline, m.Confidence)
+	if m.Target > 0 {
+		for _, pc := range paired.Cases {
+			r := pc.PPSRatio
+			if r == nil || (r.Hi-r.Lo)/2/r.Ratio <= m.Target {
+				continue
+			}
+			i := slices.IndexFunc(out, func(c result.Case) bool { return c.Name == pc.Case })
+			out[i].Warnings = append(out[i].Warnings, fmt.Sprintf("its pps ratio to %s is %.3f (%.3f-%.3f) after %d blocks: the desired precision (±%.1f%%) was not achieved",
+				g.baseline, r.Ratio, r.Lo, r.Hi, r.Blocks, 100*m.Target))
+		}
+	}
 	return out, paired, runErr
 }
 

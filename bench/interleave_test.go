@@ -163,7 +163,7 @@ func TestRunInterleaved(t *testing.T) {
 	big.Questions = []string{"sizes"}
 	tcp.Questions = []string{"tcp"}
 	qs := []result.Question{{Text: "kinds", Baseline: a.Name()}, {Text: "sizes", Baseline: a.Name()}, {Text: "tcp", Baseline: tcp.Name()}}
-	m := plan.Measure{Trials: 2, MaxTrials: 2, Seed: 5, Duration: 200 * time.Millisecond, Warmup: 40 * time.Millisecond, Confidence: 0.5, Slice: 20 * time.Millisecond}
+	m := plan.Measure{Trials: 2, MaxTrials: 2, Target: 1e-9, Seed: 5, Duration: 200 * time.Millisecond, Warmup: 40 * time.Millisecond, Confidence: 0.5, Slice: 20 * time.Millisecond}
 	setups := map[string]int{}
 	res, err := Run(context.Background(), []plan.Case{a, lo, ipv, big, tcp}, m, Options{Questions: qs, Progress: func(ev Event) {
 		if ev.Phase == "setup" {
@@ -190,6 +190,9 @@ func TestRunInterleaved(t *testing.T) {
 		}
 		if len(p.Cases) != 2 {
 			t.Errorf("question %d: %d paired cases, want 2 (the unsupported one has no series)", qi, len(p.Cases))
+		}
+		if !strings.Contains(p.Stop, "maximum of 20 blocks") || !strings.Contains(p.Stop, "not achieved") {
+			t.Errorf("question %d: stop %q", qi, p.Stop)
 		}
 		for _, c := range p.Cases {
 			if len(c.PPS) != p.Blocks || len(c.CPUNsPerPkt) != p.Blocks {
@@ -228,6 +231,11 @@ func TestRunInterleaved(t *testing.T) {
 		}
 		if c.Status != result.StatusOK || len(c.Trials) != want || c.Summary == nil {
 			t.Fatalf("%s: %s %s, %d trials (want %d)", c.Name, c.Status, c.Error, len(c.Trials), want)
+		}
+		// An unreachable target: every case with a ratio says so.
+		warned := slices.ContainsFunc(c.Warnings, func(w string) bool { return strings.Contains(w, "precision") && strings.Contains(w, "not achieved") })
+		if warned != (c.Name != a.Name()) {
+			t.Errorf("%s: warnings %q", c.Name, c.Warnings)
 		}
 		var sent, rcv, dropped uint64
 		for i, tr := range c.Trials {
