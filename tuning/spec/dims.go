@@ -36,7 +36,7 @@ type dimension struct {
 var Dimensions = []string{
 	"topology", "mode", "family", "mtu", "tx_queues", "rx_queues", "peer_tx_queues", "peer_rx_queues",
 	"pkt_size", "flows", "senders", "rate", "batch", "rcvbuf", "generator", "udp_gso", "qdisc_bypass", "proto",
-	"xdp_batch_stamp",
+	"xdp_batch_stamp", "cost_ns",
 }
 
 func atoi(v string) int {
@@ -77,6 +77,7 @@ var dimensions = map[string]*dimension{
 	"proto":          {field: "proto", kind: kindName, apply: func(c *plan.Case, v string) { c.Traffic.Proto = v }},
 	"xdp_batch_stamp": {field: "xdp-batch-stamp", kind: kindBool,
 		apply: func(c *plan.Case, v string) { c.Traffic.XDPBatchStamp = v == "on" }},
+	"cost_ns": {field: "cost-ns", kind: kindInt, apply: func(c *plan.Case, v string) { c.Traffic.CostNS = atoi(v) }},
 }
 
 // byField maps a field name in bench's errors to the dimension key.

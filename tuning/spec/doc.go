@@ -7,7 +7,8 @@
 // turns the spec into the list of cases to measure, each a plan.Case with
 // its name (the case-name grammar of reports/result), its knobs, the
 // groups that ask for it and those whose baseline it is, a case asked for
-// by several groups appearing once; Questions lists the questions with
+// by several groups appearing once, a value a vary list gives again making
+// a replica (plan.Case.Replica, named replica=N) for A/A checks; Questions lists the questions with
 // their baseline cases, for the result file. EstimateDuration says how long the cases take at the minimum
 // number of trials, TrialsFor how many trials a confidence level needs.
 //

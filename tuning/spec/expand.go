@@ -44,9 +44,13 @@ type source struct {
 // Every case is validated (plan.Case.Validate with the spec's Measure); the
 // first invalid one is an *Error pointing at the value that makes it
 // invalid. Two grid points of one group that make the same case are an
-// error. A case asked for by several groups (same Name) is merged: it
-// appears once, where the first group puts it, and CaseSpec.Groups and
-// Questions list every group that asks for it.
+// error, unless the later one takes a value its vary list gives again
+// (Value.Repeat): it is then a replica, a case of its own named with
+// replica=N, N = 2 for the second point making that case, 3 for the third
+// (plan.Case.Replica), which a baseline never selects. A case asked for
+// by several groups (same Name) is merged: it appears once, where the
+// first group puts it, and CaseSpec.Groups and Questions list every group
+// that asks for it.
 func (s *Spec) Expand() ([]CaseSpec, error) {
 	if err := s.checkMeasure(); err != nil {
 		return nil, err
@@ -60,6 +64,7 @@ func (s *Spec) Expand() ([]CaseSpec, error) {
 	for gi := range s.Groups {
 		g := &s.Groups[gi]
 		inGroup := map[string][]*Value{} // case name -> the grid values making it
+		copies := map[string]int{}       // case name without replica -> cases of the group with it
 		var first string                 // the grid's first case
 		var picked []string              // the cases g.Baseline selects
 		taken := map[string][]string{}   // baseline key -> the values the group's cases take
@@ -81,13 +86,20 @@ func (s *Spec) Expand() ([]CaseSpec, error) {
 			}
 			name := c.Name()
 			if prev, dup := inGroup[name]; dup {
-				return s.sameCaseErr(g, grid, prev, name)
+				if !slices.ContainsFunc(grid, func(v *Value) bool { return v.Repeat > 1 }) {
+					return s.sameCaseErr(g, grid, prev, name)
+				}
+				c.Replica = copies[name] + 1
+				copies[name]++
+				name = c.Name()
+			} else {
+				copies[name] = 1
+				inGroup[name] = grid
 			}
-			inGroup[name] = grid
 			if first == "" {
 				first = name
 			}
-			if g.selects(src, taken) {
+			if g.selects(src, taken) && c.Replica <= 1 {
 				picked = append(picked, name)
 			}
 			if i, dup := index[name]; dup {

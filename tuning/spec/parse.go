@@ -531,7 +531,7 @@ func (p *parser) vary(n *yaml.Node, path string) ([]Axis, error) {
 				return nil, p.errf(kv.v, kp, "empty list: the grid would have no cases")
 			}
 		}
-		seen := map[string]int{}
+		seen := map[string]int{} // value -> times given so far
 		for _, e := range elems {
 			e, err := p.resolve(e, kp)
 			if err != nil {
@@ -544,10 +544,10 @@ func (p *parser) vary(n *yaml.Node, path string) ([]Axis, error) {
 			if err != nil {
 				return nil, err
 			}
-			if line, dup := seen[v.Value]; dup {
-				return nil, p.errf(e, kp, "%s listed twice (first at line %d)", text(clip(v.Value)), line)
+			// A value given again is a replica of the first (Expand).
+			if seen[v.Value]++; seen[v.Value] > 1 {
+				v.Repeat = seen[v.Value]
 			}
-			seen[v.Value] = v.Line
 			a.Values = append(a.Values, v)
 		}
 		out = append(out, a)

@@ -103,6 +103,10 @@ type Value struct {
 	Value string // canonical: decimal integers, "on"/"off", the catalog's form for knobs
 	Path  string // where it is, e.g. "groups[1].vary.pkt_size"
 	Line  int
+	// Repeat is, in a vary list, 2 for the second time the list gives the
+	// same value, 3 for the third (0 otherwise): its cases are replicas
+	// of the first's (plan.Case.Replica), as an A/A comparison needs.
+	Repeat int
 }
 
 // Setting is a knob and its canonical value.
