@@ -104,6 +104,7 @@ func describe(c plan.Case) result.Case {
 			Senders: c.Traffic.Senders, Rate: c.Traffic.Rate, Batch: c.Traffic.Batch, Family: string(spec.Family),
 			XDPBatchStamp: c.Traffic.XDPBatchStamp,
 			GSO:           c.Traffic.GSO, QdiscBypass: c.Traffic.QdiscBypass,
+			CostNS: c.Traffic.CostNS,
 		},
 	}
 	if c.Traffic.Generator == plan.GenRR {

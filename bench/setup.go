@@ -96,7 +96,7 @@ func setup(ctx context.Context, c plan.Case, j *tuning.Journal, hostLater bool) 
 		return r, err
 	}
 	port := r.port.port
-	if r.counters, err = vbpf.AttachIngress(rx.NS, rx.Ifname, vbpf.Options{DstPort: port, Proto: counterProto(c)}); err != nil {
+	if r.counters, err = vbpf.AttachIngress(rx.NS, rx.Ifname, vbpf.Options{DstPort: port, Proto: counterProto(c), CostNS: uint32(c.Traffic.CostNS)}); err != nil {
 		return r, fmt.Errorf("attach counters: %w", err)
 	}
 	switch r.drops, err = vbpf.AttachDrops(vbpf.DropOptions{DstPort: port, Proto: counterProto(c)}); {

@@ -64,6 +64,8 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"run", "--generator", "pktgen"}, `--generator: unknown generator "pktgen"`},
 		{[]string{"run", "--xdp-batch-stamp"}, "--xdp-batch-stamp: only the xdp generator stamps frames in BPF (generator udp)"},
 		{[]string{"run", "--confidence", "1.5"}, "--confidence: 1.5 out of range"},
+		{[]string{"run", "--cost-ns", "-1"}, "--cost-ns: -1 out of range [0, 20000]"},
+		{[]string{"run", "--cost-ns", "20001"}, "--cost-ns: 20001 out of range [0, 20000]"},
 		// strconv.ParseFloat takes NaN and Inf: each float flag refuses
 		// them by name, before anything is created.
 		{[]string{"run", "--rate", "NaN"}, "--rate: NaN is not a finite number"},

@@ -32,6 +32,7 @@ type runFlags struct {
 	gso          int
 	qdiscBypass  bool
 	xdpStamp     bool
+	costNS       int
 	proto        string
 	pktSize      int
 	flows        int
@@ -105,7 +106,12 @@ Generators (--generator), each counted by the same eBPF counters:
 
 Every result says which side limited it: the generator (its threads
 saturated: the figure is the generator's limit, not the device's), the
-receiver, the path (drops on the way) or none (a fixed rate was met).`,
+receiver, the path (drops on the way) or none (a fixed rate was met).
+
+--cost-ns N is a validation knob, never for real measurements: the counter
+at the receiver's ingress spends N ns more CPU on every vethbench packet, a
+known effect with which vethbench checks its own sensitivity
+(examples/sensitivity.yaml, make sensitivity).`,
 		Example: `  vethbench run --topology veth --pkt-size 64 --duration 5s --trials 5
   vethbench run --topology loopback --pkt-size 1400 --format json -o lo.json
   vethbench run --rate 100000 --trials 10   # open-loop, fixed rate
@@ -131,6 +137,7 @@ receiver, the path (drops on the way) or none (a fixed rate was met).`,
 	fl.BoolVar(&f.qdiscBypass, "qdisc-bypass", false, "packet: set PACKET_QDISC_BYPASS, frames skip the sender's qdisc")
 	fl.BoolVar(&f.xdpStamp, "xdp-batch-stamp", false, "xdp: read the send time once per batch, not per frame (cheaper; latency reads high by up to a batch's making, which the result states)")
 	fl.StringVar(&f.proto, "proto", "", "rr: udp|tcp (default udp)")
+	fl.IntVar(&f.costNS, "cost-ns", 0, fmt.Sprintf("validation knob, never for real measurements: add N ns of CPU per packet at the receiver's ingress, at most %d; 0 = off", plan.MaxCostNS))
 	fl.IntVar(&f.pktSize, "pkt-size", 64, "frame size in bytes without FCS (IPv4: 58 to MTU+14; IPv6: 78 to MTU+14)")
 	fl.IntVar(&f.flows, "flows", 1, "number of flows (distinct UDP source ports)")
 	fl.IntVar(&f.senders, "senders", 1, "sending goroutines, each with its own flows and sockets (at most --flows); on veth each sender's CPU also runs the receive path")
@@ -158,6 +165,7 @@ func runRun(cmd *cobra.Command, f runFlags, stdout, stderr io.Writer) error {
 			Generator: f.generator, FrameSize: f.pktSize, Flows: f.flows, Senders: f.senders,
 			Rate: f.rate, Batch: f.batch, RcvBuf: f.rcvbuf,
 			GSO: f.gso, QdiscBypass: f.qdiscBypass, Proto: f.proto, XDPBatchStamp: f.xdpStamp,
+			CostNS: f.costNS,
 		},
 	}
 	m := plan.Measure{Trials: f.trials, Duration: f.duration, Warmup: f.warmup, Confidence: f.confidence}
