@@ -8,8 +8,9 @@ package reports
 // varying dimensions (its context): in each context, every case with the
 // question's baseline of that context, by the rule of `vethbench compare`
 // (ratios of medians with bootstrap intervals, Mann-Whitney p-values
-// adjusted across the question, verdicts). sentences.go states the
-// findings, caveats.go what qualifies them.
+// adjusted across the question, verdicts), or, for a question measured in
+// interleaved blocks, by the paired ratios of its blocks (paired.go).
+// sentences.go states the findings, caveats.go what qualifies them.
 
 import (
 	"cmp"
@@ -80,6 +81,10 @@ type group struct {
 	Context   []string // the other varying dimensions
 	Values    map[string][]string
 	Findings  []finding
+	// Paired is the question's interleaved measurement, from the result:
+	// when set, its cases are compared by their paired ratios
+	// (decidePaired), not by their trials.
+	Paired *result.Paired
 }
 
 // cell is one case of a finding: the compared value in a context.
@@ -89,8 +94,11 @@ type cell struct {
 	// Vs is the case against its context's baseline, decided with the
 	// question's other comparisons as one family; nil for the baseline
 	// itself, and for a case that did not measure or has no baseline that
-	// measured.
+	// measured. Nil in a paired group.
 	Vs *stats.Comparison
+	// Pair is the same from the blocks of an interleaved question
+	// (group.Paired); nil otherwise.
+	Pair *pairedVs
 }
 
 // finding compares the values of the group's compared dimension in one
@@ -114,7 +122,7 @@ func (f *finding) baseRan() bool {
 func (f *finding) compared() []*cell {
 	var out []*cell
 	for i := range f.Cells {
-		if f.Cells[i].Vs != nil {
+		if f.Cells[i].Vs != nil || f.Cells[i].Pair != nil {
 			out = append(out, &f.Cells[i])
 		}
 	}
@@ -132,9 +140,11 @@ func analyze(r *result.Result) *analysis {
 	var order []string
 	byQ := map[string][]point{}
 	named := map[string]string{}
+	paired := map[string]*result.Paired{}
 	for _, q := range r.Questions {
 		if _, dup := named[q.Text]; !dup {
 			named[q.Text] = q.Baseline
+			paired[q.Text] = q.Paired
 			order = append(order, q.Text)
 			byQ[q.Text] = nil
 		}
@@ -156,7 +166,7 @@ func analyze(r *result.Result) *analysis {
 		if len(byQ[q]) == 0 {
 			continue // a question none of whose cases ran (an interrupted run)
 		}
-		g := &group{Question: q, Points: byQ[q]}
+		g := &group{Question: q, Points: byQ[q], Paired: paired[q]}
 		g.Baseline, g.Named = named[q]
 		if !g.Named || g.Baseline == "" {
 			g.Baseline, g.Named = g.Points[0].c.Name, false
@@ -287,8 +297,13 @@ func (g *group) find(ctx []string) (finding, bool) {
 
 // decide compares, in every context, each case that measured with the
 // context's baseline, the question's comparisons being one family: the
-// Benjamini-Hochberg adjustment runs across the whole question.
+// Benjamini-Hochberg adjustment runs across the whole question. An
+// interleaved question is decided by its blocks (decidePaired).
 func (a *analysis) decide(g *group) {
+	if g.Paired != nil {
+		a.decidePaired(g)
+		return
+	}
 	var pairs []stats.Pair
 	var at []*cell
 	for i := range g.Findings {
@@ -333,11 +348,29 @@ func (a *analysis) effects() []effect {
 		}
 	}
 	size := func(e effect) float64 {
-		if r := e.c.Vs.Ratio.Ratio; r > 0 {
+		if r := e.c.headline().Ratio.Ratio; r > 0 {
 			return math.Abs(math.Log(r))
 		}
 		return 0
 	}
 	slices.SortStableFunc(out, func(x, y effect) int { return cmp.Compare(size(y), size(x)) })
 	return out
+}
+
+// headline is a compared cell's comparison of pps with its baseline: of
+// its trials, or of its blocks in a paired group. Q is the adjusted
+// p-value either way.
+func (c *cell) headline() headline {
+	if c.Pair != nil {
+		m := c.Pair.PPS
+		return headline{Ratio: m.Ratio, Q: m.Q, Verdict: m.Verdict, Paired: true}
+	}
+	return headline{Ratio: c.Vs.Ratio, Q: c.Vs.Q, Verdict: c.Vs.Verdict}
+}
+
+type headline struct {
+	Ratio   stats.RatioCI
+	Q       float64
+	Verdict stats.Verdict
+	Paired  bool
 }

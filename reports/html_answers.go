@@ -7,7 +7,9 @@ import "fmt"
 type answersView struct {
 	Answers []answerView
 	Rule    string // how the answers' verdicts are reached
-	Caveats []caveatView
+	// PairedRule is how those of interleaved questions are.
+	PairedRule string
+	Caveats    []caveatView
 }
 
 type answerView struct {
@@ -30,9 +32,12 @@ func buildAnswers(a *analysis) (any, error) {
 		v.Answers = append(v.Answers, answerView{N: i + 1, Question: questionText(g), Answer: answer(g), Anchor: groupAnchor(i, g)})
 	}
 	for _, g := range a.Groups {
-		if g.Compare != "" {
+		switch {
+		case g.Compare == "":
+		case g.Paired != nil:
+			v.PairedRule = pairedRuleText(a.rule())
+		default:
 			v.Rule = ruleText(a.rule())
-			break
 		}
 	}
 	for _, c := range a.Caveats.Result {

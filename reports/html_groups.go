@@ -25,6 +25,7 @@ type groupView struct {
 	N        int
 	Question string
 	Answer   sentence
+	Paired   *pairedView // an interleaved question's paired ratios
 	Figures  []figure
 	Heatmap  *heatmap
 	Table    table
@@ -61,6 +62,11 @@ func (a *analysis) groupsView(empty string, want func(*group) bool) (devicesView
 
 func (a *analysis) groupView(i int, g *group) (groupView, error) {
 	gv := groupView{Anchor: fmt.Sprintf("q%d", i+1), N: i + 1, Question: g.Question, Answer: answer(g)}
+	pv, err := a.pairedView(g)
+	if err != nil {
+		return gv, err
+	}
+	gv.Paired = pv
 	cats := g.Values[g.Compare]
 	labels := make([]string, len(cats))
 	for j, v := range cats {
@@ -133,13 +139,19 @@ func labelIf(on bool, f func(float64) string) func(float64) string {
 }
 
 // groupTable lists a group's cases with their figures, context by
-// context.
+// context; with each one's ratio to its baseline and verdict, unless the
+// question is interleaved, whose paired ratios have their own table.
 func (a *analysis) groupTable(g *group) table {
 	t := table{Head: []string{}}
 	for _, d := range g.Context {
 		t.Head = append(t.Head, d)
 	}
-	t.Head = append(t.Head, g.Compare, "pps", "interval", "vs "+g.BaseValue, "verdict", "device pps", "CPU ns/pkt", "p50 µs", "p99 µs", "dropped")
+	paired := g.Paired != nil
+	t.Head = append(t.Head, g.Compare, "pps", "interval")
+	if !paired {
+		t.Head = append(t.Head, "vs "+g.BaseValue, "verdict")
+	}
+	t.Head = append(t.Head, "device pps", "CPU ns/pkt", "p50 µs", "p99 µs", "dropped")
 	for _, f := range g.Findings {
 		for j, c := range f.Cells {
 			var row []tcell
@@ -156,7 +168,7 @@ func (a *analysis) groupTable(g *group) table {
 			}
 			row = append(row, value)
 			if !c.P.ok() {
-				row = append(row, tcell{Text: c.P.c.Status + ": " + c.P.c.Error, Class: "muted", Colspan: 9})
+				row = append(row, tcell{Text: c.P.c.Status + ": " + c.P.c.Error, Class: "muted", Colspan: len(t.Head) - len(row)})
 				t.Rows = append(t.Rows, row)
 				continue
 			}
@@ -176,8 +188,11 @@ func (a *analysis) groupTable(g *group) table {
 			}
 			row = append(row,
 				num(Thousands(s.PPS.Median)),
-				num(Thousands(s.PPS.Lo)+"–"+Thousands(s.PPS.Hi)),
-				vs, verdict,
+				num(Thousands(s.PPS.Lo)+"–"+Thousands(s.PPS.Hi)))
+			if !paired {
+				row = append(row, vs, verdict)
+			}
+			row = append(row,
 				num(Thousands(s.DevicePPS.Median)),
 				num(fmt.Sprintf("%.0f", s.CPUNsPerPkt.Median)),
 				latCell(s, result.PctP50, s.P50),

@@ -9,7 +9,8 @@ import (
 )
 
 // WriteMarkdown writes the summary a CI job posts: the title and context,
-// each question's answer in one sentence, the caveats (precision not
+// each question's answer in one sentence, the paired ratios of the
+// questions measured in interleaved blocks, the caveats (precision not
 // reached, socket overflows, generator-bound cases, rr requests lost or
 // late), the largest differences, and the flagged cases (not run, a knob
 // refused or changed, accounting not closed, rr requests lost or late)
@@ -26,6 +27,7 @@ func WriteMarkdown(w io.Writer, r *result.Result) error {
 	for i, g := range a.Groups {
 		fmt.Fprintf(&b, "%d. **%s**  \n   %s\n", i+1, mdEscape(questionText(g)), answer(g).Markdown())
 	}
+	writePaired(&b, a)
 	var caveats []string
 	for _, c := range a.Caveats.Result {
 		// The flagged cases below name the other kinds' cases.

@@ -464,3 +464,45 @@ func usLabel(v float64) string {
 	}
 	return strconv.FormatFloat(v*1e3, 'f', -1, 64) + " ns"
 }
+
+// blockChart draws series of per-block ratios against the block's number,
+// one thin line each in the palette's order, under a grey line at 1 and
+// dashed ones at 1 ± theta.
+func blockChart(title string, ratios [][]float64, theta float64) (template.HTML, error) {
+	p := newPlot(title, "block", "ratio to the baseline")
+	n := 0
+	for _, r := range ratios {
+		n = max(n, len(r))
+	}
+	for i, r := range ratios {
+		var xy plotter.XYs
+		for j, v := range r {
+			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				xy = append(xy, plotter.XY{X: float64(j + 1), Y: v})
+			}
+		}
+		if len(xy) == 0 {
+			continue
+		}
+		l, err := plotter.NewLine(xy)
+		if err != nil {
+			return "", fmt.Errorf("draw chart %q: %w", title, err)
+		}
+		l.LineStyle = draw.LineStyle{Color: colorAt(i), Width: 0.7}
+		p.Add(l)
+	}
+	// The reference lines over the data, so that a dense series does not
+	// hide them.
+	for _, y := range []float64{1 - theta, 1, 1 + theta} {
+		ref, err := plotter.NewLine(plotter.XYs{{X: 1, Y: y}, {X: float64(max(n, 2)), Y: y}})
+		if err != nil {
+			return "", fmt.Errorf("draw chart %q: %w", title, err)
+		}
+		ref.LineStyle = draw.LineStyle{Color: color.Gray{Y: 0x33}, Width: 1}
+		if y != 1 {
+			ref.LineStyle.Dashes = []vg.Length{4, 3}
+		}
+		p.Add(ref)
+	}
+	return inlineSVG(p, chartW, chartH, title)
+}

@@ -54,13 +54,17 @@ func (s sentence) capitalize() sentence {
 // answer answers a group's question in one sentence, from its findings:
 // each case against the question's baseline, context by context, with its
 // ratio, interval and verdict (compareAnswer), or, when every case is
-// within the noise threshold of the baseline, that once.
+// within the noise threshold of the baseline, that once. In an interleaved
+// question the ratios are the blocks' paired ratios of pps and of CPU per
+// packet (pairedClause, pairedNoEffectClause).
 func answer(g *group) sentence {
 	if g.Compare == "" {
 		return singleAnswer(g)
 	}
 	var s sentence
 	switch {
+	case g.Paired != nil && noEffect(g):
+		s = pairedNoEffectClause(g)
 	case noEffect(g):
 		s = noEffectClause(g)
 	case len(g.Findings) > 0:
@@ -94,7 +98,12 @@ func noEffect(g *group) bool {
 			return false
 		}
 		for _, c := range cs {
-			if c.Vs.Verdict != stats.NoChange {
+			switch {
+			case c.Pair != nil:
+				if c.Pair.PPS.Verdict != stats.NoChange || c.Pair.CPU.Verdict != stats.NoChange {
+					return false
+				}
+			case c.Vs.Verdict != stats.NoChange:
 				return false
 			}
 		}
@@ -159,6 +168,15 @@ func compareAnswer(g *group) sentence {
 // clause states one context's comparisons with its baseline, base.
 func (g *group) clause(f finding, base string) sentence {
 	var s sentence
+	if g.Paired != nil && f.baseRan() && !f.Single {
+		for i, c := range f.compared() {
+			if i > 0 {
+				s.add(", ")
+			}
+			s = append(s, g.pairedClause(c, base)...)
+		}
+		return s
+	}
 	switch {
 	case !f.baseRan():
 		s.addf("%s did not run: nothing to compare with", base)
