@@ -18,6 +18,7 @@ type compareFlags struct {
 	format    string
 	seed      uint64
 	ignore    []string
+	failOn    string
 }
 
 func newCompareCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -47,13 +48,24 @@ Cases on one side only, and cases unsupported or failed on either side, are
 listed without a verdict. A different kernel, CPU model or vCPU count
 between the files is a warning at the top.
 
-Exit codes: 0 no regression; 1 at least one REGRESSION; 2 bad flags or
-input (unreadable or malformed file, unknown metric).`,
+Sweeps measured interleaved (result schema 3) carry every case's rate and
+cost per block. A case both files measured so is compared on its blocks:
+each side's blocks cut into 5 contiguous batches and Welch's t on them,
+since consecutive blocks share the machine's drift. And for each question
+both files measured interleaved, each case's in-run ratio to the question's
+baseline (from the same blocks of one run, so a host faster or slower
+tonight cancels) is compared NEW against BASE, with the same verdicts, in a
+section "in-run ratios" (pps and cpu_ns_per_pkt only).
+
+Exit codes: 0 no regression; 1 at least one REGRESSION (by default of an
+absolute figure or of an in-run ratio; see --fail-on); 2 bad flags or input
+(unreadable or malformed file, unknown metric).`,
 		Example: `  vethbench compare base.json new.json
   vethbench compare --format markdown nightly-prev.json nightly.json >> "$GITHUB_STEP_SUMMARY"
   vethbench compare --metric p99 --threshold 0.05 base.json new.json
   vethbench compare --ignore rate a.json b.json      # A/B: cases differ only in /rate=
-  vethbench compare --metric sec/op old.txt new.txt  # any go test -bench output`,
+  vethbench compare --metric sec/op old.txt new.txt  # any go test -bench output
+  vethbench compare --fail-on in-run last-night.json tonight.json  # shared CI runners`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runCompare(args[0], args[1], f, stdout)
@@ -68,6 +80,8 @@ input (unreadable or malformed file, unknown metric).`,
 	fl.StringVar(&f.format, "format", compare.Text, "output: "+strings.Join(compare.Formats, "|")+" (markdown for a CI job summary)")
 	fl.Uint64Var(&f.seed, "seed", def.Seed, "bootstrap seed, recorded in the output: the same seed gives the same intervals")
 	fl.StringSliceVar(&f.ignore, "ignore", nil, "name key to ignore when matching cases: segments /KEY=... are removed (repeatable)")
+	fl.StringVar(&f.failOn, "fail-on", def.FailOn, "which regressions exit 1: "+strings.Join(compare.FailOnValues, "|")+
+		" (in-run: only those of the in-run ratios, which a host slower in NEW than in BASE cannot cause)")
 	return cmd
 }
 
@@ -78,7 +92,7 @@ func runCompare(basePath, newPath string, f compareFlags, stdout io.Writer) erro
 		return usageErr(fmt.Errorf("--format: unknown format %q (%s)", f.format, strings.Join(compare.Formats, ", ")))
 	}
 	o := compare.DefaultOptions()
-	o.Alpha, o.Threshold, o.Metric, o.Seed, o.Ignore = f.alpha, f.threshold, f.metric, f.seed, f.ignore
+	o.Alpha, o.Threshold, o.Metric, o.Seed, o.Ignore, o.FailOn = f.alpha, f.threshold, f.metric, f.seed, f.ignore, f.failOn
 	base, err := compare.Load(basePath)
 	if err != nil {
 		return badInput(err)
@@ -98,9 +112,18 @@ func runCompare(basePath, newPath string, f compareFlags, stdout io.Writer) erro
 		return nil
 	}
 	var names []string
-	for _, c := range rep.Cases {
-		if c.Verdict == stats.Regression {
-			names = append(names, fmt.Sprintf("%s %+.1f%%", c.Name, 100*(c.Ratio.Ratio-1)))
+	if rep.Method.FailOn != compare.FailInRun {
+		for _, c := range rep.Cases {
+			if c.Verdict == stats.Regression {
+				names = append(names, fmt.Sprintf("%s %+.1f%%", c.Name, 100*(c.Ratio.Ratio-1)))
+			}
+		}
+	}
+	if rep.InRun != nil && rep.Method.FailOn != compare.FailAbsolute {
+		for _, c := range rep.InRun.Cases {
+			if c.Verdict == stats.Regression {
+				names = append(names, fmt.Sprintf("in-run %s over %s %+.1f%%", c.Case, c.Baseline, 100*(c.Ratio.Ratio-1)))
+			}
 		}
 	}
 	n := len(names)

@@ -115,3 +115,33 @@ func TestCompareBadInputExitsTwo(t *testing.T) {
 		})
 	}
 }
+
+// Two sweeps measured interleaved (reports/compare/testdata/paired-*.json):
+// NEW ran on a host 10% faster and bridge lost 5% against veth there. No
+// absolute figure regressed, the in-run ratio did: exit 1 by default, 0
+// with --fail-on absolute.
+func TestCompareInRunRegressionExitsOne(t *testing.T) {
+	base, nw := compareTestdata+"paired-base.json", compareTestdata+"paired-new.json"
+	stdout, stderr, code := runCLI(t, "compare", base, nw)
+	if code != exitFailure {
+		t.Fatalf("exit code %d, want %d (an in-run regression); stderr: %s", code, exitFailure, stderr)
+	}
+	if want := "vethbench: 1 regression in pps: in-run bridge/pkt=64 over veth/pkt=64 -5.0%"; !strings.Contains(stderr, want) {
+		t.Errorf("stderr %q, want %q", stderr, want)
+	}
+	for _, want := range []string{"in-run ratios (pps", "REGRESSION  Which device costs least per packet?  bridge/pkt=64 / veth/pkt=64", "400/400 blocks", "(--fail-on both)"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if _, stderr, code := runCLI(t, "compare", base, nw, "--fail-on", "absolute"); code != exitOK {
+		t.Errorf("--fail-on absolute: exit code %d, want 0; stderr %s", code, stderr)
+	}
+	if _, stderr, code := runCLI(t, "compare", base, nw, "--fail-on", "in-run", "--format", "json"); code != exitFailure {
+		t.Errorf("--fail-on in-run: exit code %d, want 1; stderr %s", code, stderr)
+	}
+	_, stderr, code = runCLI(t, "compare", base, nw, "--fail-on", "sometimes")
+	if code != exitUsage || !strings.Contains(stderr, `--fail-on: unknown value "sometimes" (both, absolute, in-run)`) {
+		t.Errorf("--fail-on sometimes: exit code %d, stderr %q", code, stderr)
+	}
+}

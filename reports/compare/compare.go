@@ -22,11 +22,35 @@ type Options struct {
 	// Ignore lists name keys: segments "/KEY=..." are removed from case
 	// names before BASE and NEW cases are matched.
 	Ignore []string
+	// FailOn is which regressions make Report.Failed true: FailBoth (the
+	// default; "" means it too), FailAbsolute or FailInRun.
+	FailOn string
 }
+
+// The values of Options.FailOn.
+const (
+	// FailBoth: a regression of an absolute figure or of an in-run ratio.
+	FailBoth = "both"
+	// FailAbsolute: a regression of an absolute figure only (what compare
+	// did before in-run ratios).
+	FailAbsolute = "absolute"
+	// FailInRun: a regression of an in-run ratio only, which a host that
+	// is slower in NEW than in BASE cannot cause.
+	FailInRun = "in-run"
+)
+
+// FailOnValues lists the values of Options.FailOn, for help texts.
+var FailOnValues = []string{FailBoth, FailAbsolute, FailInRun}
+
+// Samples values of Case.Samples.
+const (
+	// SamplesBlocks: the case was compared on its per-block values.
+	SamplesBlocks = "blocks"
+)
 
 // DefaultOptions are the CLI's defaults.
 func DefaultOptions() Options {
-	return Options{Metric: "pps", Alpha: stats.DefaultAlpha, Threshold: stats.DefaultThreshold, Resamples: stats.DefaultResamples, Seed: 1}
+	return Options{Metric: "pps", Alpha: stats.DefaultAlpha, Threshold: stats.DefaultThreshold, Resamples: stats.DefaultResamples, Seed: 1, FailOn: FailBoth}
 }
 
 // Schema and version of the JSON report.
@@ -47,6 +71,9 @@ type Report struct {
 	Warnings []string   `json:"warnings,omitempty"`
 	Summary  Summary    `json:"summary"`
 	Cases    []Case     `json:"cases"`
+	// InRun compares the in-run ratios of the questions both files
+	// measured interleaved; absent when neither file has any.
+	InRun *InRun `json:"in_run,omitempty"`
 }
 
 // Source describes one input file.
@@ -87,6 +114,28 @@ type Method struct {
 	Resamples  int      `json:"resamples"`
 	Seed       uint64   `json:"seed"`
 	Ignore     []string `json:"ignore,omitempty"`
+	// Blocks says how cases compared on block samples were tested; absent
+	// when none was.
+	Blocks *BlockMethod `json:"blocks,omitempty"`
+	// FailOn is Options.FailOn; absent when there are no in-run ratios and
+	// it is the default.
+	FailOn string `json:"fail_on,omitempty"`
+}
+
+// BlockMethod is how the cases with block samples were compared.
+type BlockMethod struct {
+	Cases int `json:"cases"` // compared on block samples
+	// MinBlocks is the fewest blocks a side needs for it (MinBlocks).
+	MinBlocks int `json:"min_blocks"`
+	// Batches is how many contiguous batches each side's blocks were cut
+	// into (Batches); each batch's value is its median block, on the log
+	// scale.
+	Batches int `json:"batches"`
+	// Test: "welch-t-on-batches": Welch's t test of the two sides' batch
+	// values; Interval: "welch-t" (exp of the difference of their means
+	// ± t times its standard error, Welch-Satterthwaite df).
+	Test     string `json:"test"`
+	Interval string `json:"interval"`
 }
 
 // Summary counts the verdicts and holds the geomean ratio.
@@ -129,6 +178,13 @@ type Case struct {
 	New     *Sample       `json:"new,omitempty"`
 	Ratio   *Ratio        `json:"ratio,omitempty"`
 	Test    *Test         `json:"test,omitempty"`
+	// Samples is SamplesBlocks when the case was compared on its
+	// per-block values (both files measured it interleaved, with at least
+	// MinBlocks blocks a side); absent for per-trial values. Base.N and
+	// New.N then count blocks, Base.Median and New.Median are the medians
+	// of all blocks, and Ratio is the ratio of the geometric means of the
+	// batches' median blocks (Method.Blocks).
+	Samples string `json:"samples,omitempty"`
 }
 
 // Sample describes one side's values of a case.
@@ -148,8 +204,16 @@ type Ratio struct {
 	Level float64 `json:"level"`
 }
 
-// Test is the Mann-Whitney U test of a case.
+// Test is the test of a case: the Mann-Whitney U test of per-trial values,
+// or for block samples Welch's t on batches (Method; U and Exact are then
+// 0 and false).
 type Test struct {
+	// Method is "welch-t-on-batches" for block samples; absent for the
+	// Mann-Whitney U test.
+	Method string `json:"method,omitempty"`
+	// DF is the Welch-Satterthwaite degrees of freedom, for block samples
+	// (absent when the batches had no spread).
+	DF    float64 `json:"df,omitempty"`
 	U     float64 `json:"u"` // of NEW against BASE
 	P     float64 `json:"p"`
 	Exact bool    `json:"exact"`
@@ -221,6 +285,11 @@ func Compare(base, nw *Input, o Options) (*Report, error) {
 	type compared struct {
 		i    int // in rep.Cases
 		b, n []float64
+		// bs, ns are the block segments of a case compared on block
+		// samples (b and n are then their values); nil for trials.
+		bs, ns [][]float64
+		// blockNote says why a case with blocks was compared on trials.
+		blockNote string
 	}
 	var work []compared
 	for _, name := range names {
@@ -248,6 +317,8 @@ func Compare(base, nw *Input, o Options) (*Report, error) {
 			}
 		}
 		var bv, nv []float64
+		var bs, ns [][]float64
+		var blockNote string
 		switch {
 		case !inN:
 			c.Note = "only in BASE"
@@ -257,46 +328,130 @@ func Compare(base, nw *Input, o Options) (*Report, error) {
 			c.Note = statusNote(bc, nc)
 		default:
 			bv, nv = bc.values(m), nc.values(m)
+			if b, n := bc.blockSeries(m), nc.blockSeries(m); len(b) > 0 && len(n) > 0 {
+				fb, fn := flatten(b), flatten(n)
+				switch why := blocksUnusable(fb, fn, m.Name); {
+				case why == "":
+					bs, ns, bv, nv = b, n, fb, fn
+					c.Samples = SamplesBlocks
+				case len(bv) == 0 || len(nv) == 0:
+					c.Note = why + ", and there are no trials to compare instead"
+				default:
+					blockNote = why + "; compared on trials instead"
+				}
+			}
 			c.Base, c.New = sample(bv), sample(nv)
-			c.Note = valuesNote(m.Name, bv, nv)
+			c.Note = cmp.Or(c.Note, valuesNote(m.Name, bv, nv))
 		}
 		rep.Cases = append(rep.Cases, c)
 		if c.Note == "" {
-			work = append(work, compared{len(rep.Cases) - 1, bv, nv})
+			work = append(work, compared{len(rep.Cases) - 1, bv, nv, bs, ns, blockNote})
 		}
 	}
 
-	// The verdict rule, one family of every compared case.
-	fam := make([]stats.Pair, len(work))
-	for i, w := range work {
-		fam[i] = stats.Pair{Base: w.b, New: w.n}
-	}
-	outcomes := stats.CompareFamily(fam, stats.Rule{
+	// The verdict rule, one family of every compared case: per-trial
+	// values by stats.CompareFamily, block samples by Welch's t on
+	// batches; with block samples, Benjamini-Hochberg runs again over the
+	// whole family and stats.Decide again with its q-values.
+	rule := stats.Rule{
 		Alpha: o.Alpha, Threshold: o.Threshold, HigherIsBetter: m.HigherIsBetter, Resamples: o.Resamples, Seed: o.Seed,
-	})
-	var pairs [][2][]float64
+	}
+	type outcome struct {
+		test    Test
+		ci      stats.RatioCI
+		verdict stats.Verdict
+		batch   *batchRatio // block samples
+	}
+	outs := make([]outcome, len(work))
+	var fam []stats.Pair
+	var famIdx []int
+	blockCases := 0
 	for i, w := range work {
-		c, out := &rep.Cases[w.i], outcomes[i]
-		c.Test = &Test{U: out.Test.U, P: out.Test.P, Exact: out.Test.Exact, Q: out.Q, MinP: out.MinP, InFamily: out.InFamily}
-		if out.InFamily {
+		if w.bs != nil {
+			br := compareBatches(w.b, w.n, level)
+			outs[i] = outcome{
+				// A t test can give any p: MinP 0, always in the family.
+				test:  Test{Method: "welch-t-on-batches", P: br.P, Q: br.P, InFamily: true},
+				ci:    stats.RatioCI{Ratio: br.Ratio, Lo: br.Lo, Hi: br.Hi, Level: br.Level},
+				batch: &br,
+			}
+			if !math.IsInf(br.DF, 0) {
+				outs[i].test.DF = br.DF
+			}
+			blockCases++
+			continue
+		}
+		fam = append(fam, stats.Pair{Base: w.b, New: w.n})
+		famIdx = append(famIdx, i)
+	}
+	for j, out := range stats.CompareFamily(fam, rule) {
+		outs[famIdx[j]] = outcome{
+			test:    Test{U: out.Test.U, P: out.Test.P, Exact: out.Test.Exact, Q: out.Q, MinP: out.MinP, InFamily: out.InFamily},
+			ci:      out.Ratio,
+			verdict: out.Verdict,
+		}
+	}
+	if blockCases > 0 {
+		var ps []float64
+		var idx []int
+		for i, out := range outs {
+			if out.test.InFamily {
+				ps = append(ps, out.test.P)
+				idx = append(idx, i)
+			}
+		}
+		for j, q := range stats.BenjaminiHochberg(ps) {
+			outs[idx[j]].test.Q = q
+		}
+		for i := range outs {
+			out := &outs[i]
+			out.verdict = stats.Decide(out.test.Q, o.Alpha, out.ci, o.Threshold, m.HigherIsBetter, out.test.MinP)
+		}
+		rep.Method.Blocks = &BlockMethod{Cases: blockCases, MinBlocks: MinBlocks, Batches: Batches, Test: "welch-t-on-batches", Interval: "welch-t"}
+	}
+	var geo []geoCase
+	for i, w := range work {
+		c, out := &rep.Cases[w.i], outs[i]
+		test := out.test
+		c.Test = &test
+		if out.test.InFamily {
 			rep.Method.Family++
 		}
-		ci := out.Ratio
-		c.Verdict = out.Verdict
+		ci := out.ci
+		c.Verdict = out.verdict
 		if !finite(ci.Ratio, ci.Lo, ci.Hi) { // cannot happen with positive values; never write NaN
 			c.Note = "the ratio's interval is undefined"
 			continue
 		}
 		c.Ratio = &Ratio{Ratio: ci.Ratio, Lo: ci.Lo, Hi: ci.Hi, Level: ci.Level}
 		c.Note = verdictNote(c, o)
-		pairs = append(pairs, [2][]float64{w.b, w.n})
+		if w.blockNote != "" {
+			c.Note = strings.TrimSuffix(w.blockNote+"; "+c.Note, "; ")
+		}
+		geo = append(geo, geoCase{base: w.b, new: w.n, batch: out.batch})
 	}
-	if len(pairs) > 0 {
+	switch {
+	case len(geo) > 0 && blockCases == 0:
+		pairs := make([][2][]float64, len(geo))
+		for i, g := range geo {
+			pairs[i] = [2][]float64{g.base, g.new}
+		}
 		g := stats.GeomeanRatio(pairs, level, o.Resamples, o.Seed)
 		if finite(g.Ratio, g.Lo, g.Hi) {
 			rep.Summary.Geomean = &Ratio{Ratio: g.Ratio, Lo: g.Lo, Hi: g.Hi, Level: g.Level}
 			rep.Summary.GeomeanCases = len(pairs)
 		}
+	case len(geo) > 0:
+		r, lo, hi := blockGeomean(geo, level, o.Resamples, o.Seed)
+		if finite(r, lo, hi) {
+			rep.Summary.Geomean = &Ratio{Ratio: r, Lo: lo, Hi: hi, Level: level}
+			rep.Summary.GeomeanCases = len(geo)
+		}
+	}
+
+	rep.InRun = compareInRun(base, nw, m, o)
+	if fo := cmp.Or(o.FailOn, FailBoth); rep.InRun != nil || fo != FailBoth {
+		rep.Method.FailOn = fo
 	}
 
 	s := &rep.Summary
@@ -318,13 +473,45 @@ func Compare(base, nw *Input, o Options) (*Report, error) {
 		}
 	}
 	s.Headline = headline(rep)
+	rep.Warnings = append(rep.Warnings, inRunWarnings(rep)...)
 	slices.SortStableFunc(rep.Cases, bySeverity)
 	return rep, nil
 }
 
 // Failed reports whether the comparison found a regression: the only
-// outcome that should fail a CI job.
-func (r *Report) Failed() bool { return r.Summary.Regressions > 0 }
+// outcome that should fail a CI job. Which regressions count is
+// Method.FailOn: by default both a regression of an absolute figure and
+// one of an in-run ratio.
+func (r *Report) Failed() bool {
+	abs := r.Summary.Regressions > 0
+	in := r.InRun != nil && r.InRun.Regressions > 0
+	switch r.Method.FailOn {
+	case FailAbsolute:
+		return abs
+	case FailInRun:
+		return in
+	}
+	return abs || in
+}
+
+// inRunWarnings are what the in-run ratios say about the absolute
+// verdicts, and a --fail-on in-run that cannot fail.
+func inRunWarnings(r *Report) []string {
+	var w []string
+	ir := r.InRun
+	compared := 0
+	if ir != nil {
+		compared = len(ir.Cases) - ir.NotCompared
+	}
+	if r.Method.FailOn == FailInRun && compared == 0 {
+		w = append(w, "--fail-on in-run, but no in-run ratio was compared (both files need the same questions measured interleaved): this comparison cannot fail")
+	}
+	if compared > 0 && ir.Regressions == 0 && r.Summary.Regressions > 0 {
+		w = append(w, fmt.Sprintf("%s of absolute %s but no in-run ratio regressed: the cases moved with their baselines, as they do when the host is slower in NEW than in BASE (or a change slows every case alike)",
+			plural(r.Summary.Regressions, "regression", "regressions"), r.Metric.Name))
+	}
+	return w
+}
 
 func (o Options) check() error {
 	switch {
@@ -336,6 +523,8 @@ func (o Options) check() error {
 		return field.Errorf(ErrInput, "resamples", "%d is too few (at least 100)", o.Resamples)
 	case o.Metric == "":
 		return field.Errorf(ErrInput, "metric", "empty")
+	case o.FailOn != "" && !slices.Contains(FailOnValues, o.FailOn):
+		return field.Errorf(ErrInput, "fail-on", "unknown value %q (%s)", o.FailOn, strings.Join(FailOnValues, ", "))
 	}
 	for _, k := range o.Ignore {
 		if k == "" || strings.ContainsAny(k, "/= \t") {
@@ -404,6 +593,30 @@ func statusNote(b, n InputCase) string {
 	return strings.Join(s, "; ")
 }
 
+// blocksUnusable says why the block samples fb (BASE) and fn (NEW) of
+// metric cannot be compared, or "" when they can: fewer than MinBlocks a
+// side, a value a ratio cannot use, or batches shorter than twice the
+// blocks' correlation time (memory) on either side, which would leave
+// neighbouring batches alike and the t test sure of too much.
+func blocksUnusable(fb, fn []float64, metric string) string {
+	if len(fb) < MinBlocks || len(fn) < MinBlocks {
+		return fmt.Sprintf("%d blocks in BASE and %d in NEW: block samples need %d a side", len(fb), len(fn), MinBlocks)
+	}
+	if note := valuesNote(metric+" block", fb, fn); note != "" {
+		return note
+	}
+	for _, x := range []struct {
+		label string
+		v     []float64
+	}{{"BASE", fb}, {"NEW", fn}} {
+		if size, tau := len(x.v)/Batches, memory(x.v); float64(size) < 2*tau {
+			return fmt.Sprintf("%d blocks in %s: batches of %d are shorter than twice the blocks' correlation time there (%.0f)",
+				len(x.v), x.label, size, tau)
+		}
+	}
+	return ""
+}
+
 // valuesNote says why values cannot be compared, or "" when they can.
 func valuesNote(metric string, b, n []float64) string {
 	for _, x := range []struct {
@@ -423,6 +636,13 @@ func valuesNote(metric string, b, n []float64) string {
 }
 
 func verdictNote(c *Case, o Options) string {
+	if c.Samples == SamplesBlocks {
+		note := fmt.Sprintf("block samples in %d batches", Batches)
+		if c.Verdict == stats.Inconclusive {
+			note += "; " + inconclusiveNote(c.Test.Q, o, "blocks")
+		}
+		return note
+	}
 	switch c.Verdict {
 	case stats.TooFewTrials:
 		need := 2
@@ -432,10 +652,7 @@ func verdictNote(c *Case, o Options) string {
 		return fmt.Sprintf("%d and %d trials can never give p < %g (smallest p %.3g); run at least %d per side",
 			c.Base.N, c.New.N, o.Alpha, c.Test.MinP, need)
 	case stats.Inconclusive:
-		if c.Test.Q < o.Alpha {
-			return fmt.Sprintf("significant (q %.3g) but the interval reaches into ±%s: collect more trials", c.Test.Q, pct(o.Threshold))
-		}
-		return fmt.Sprintf("not significant (q %.3g) and the interval is wider than ±%s: collect more trials", c.Test.Q, pct(o.Threshold))
+		return inconclusiveNote(c.Test.Q, o, "trials")
 	}
 	return ""
 }

@@ -34,16 +34,45 @@
 //     INCONCLUSIVE otherwise. For pps, device_pps and bytes_per_sec higher
 //     is better; for cpu_ns_per_pkt and latency lower is better.
 //
+// Block samples: when both files measured a case interleaved (result
+// schema 3, Question.Paired) and the metric is measured per block (pps,
+// cpu_ns_per_pkt), the case is compared on its blocks instead of its
+// trials. Consecutive blocks share the machine's drift, so they are not
+// taken for independent: each side's blocks are cut into Batches (5)
+// contiguous batches, each its median block on the log scale, and Welch's
+// t on the two sides' batch values gives the p-value and the interval of
+// the ratio (NEW's geometric mean of batches over BASE's). A case needs
+// MinBlocks a side and batches at least twice the blocks' correlation time
+// long; otherwise its trials are compared, with a note. Its p-value joins
+// the one Benjamini-Hochberg family with the trials' p-values.
+//
 // The summary holds the geometric mean of the ratios over every compared
-// case with its bootstrap interval (resampling within cases). Only a
-// REGRESSION makes Report.Failed true (the CLI's exit code 1). A different
-// host context (kernel, CPU model, vCPUs, arch) is a warning at the top.
+// case with its bootstrap interval (resampling within cases; a case on
+// block samples draws its log ratio from its t). A different host context
+// (kernel, CPU model, vCPUs, arch) is a warning at the top.
+//
+// # In-run ratios
+//
+// For each question both files measured interleaved (matched by its text;
+// cases and baselines by name after Ignore), each case other than the
+// baseline has in each run a ratio to the baseline from the same blocks
+// (stats.PairedRatio). NEW's ratio over BASE's, with an interval and a
+// p-value from the difference of the two mean log-ratios (standard errors
+// combined, Welch-Satterthwaite t), gets a verdict by the same rule,
+// Benjamini-Hochberg over the in-run ratios as a family of their own. A
+// host faster or slower in one run cancels in them. Report.InRun holds
+// them; nil when neither file has interleaved questions.
+//
+// Only a REGRESSION makes Report.Failed true (the CLI's exit code 1): by
+// default (Options.FailOn FailBoth) one of an absolute figure or of an
+// in-run ratio; FailAbsolute or FailInRun count only one kind.
 //
 // # Outputs
 //
 // Text (an aligned table), Markdown (for a CI job summary: headline,
 // warnings, verdict table sorted by severity, cases not compared, largest
-// changes, method) and JSON. The JSON form is a Report; within schema
+// changes, in-run ratios, method) and JSON; the HTML page is package
+// reports' WriteCompareHTML. The JSON form is a Report; within schema
 // version 1 fields are only added:
 //
 //	schema, version        "vethbench-compare", 1
@@ -52,7 +81,11 @@
 //	metric                 name, unit (Go benchmark unit), higher_is_better
 //	method                 test ("mann-whitney-u"), correction ("benjamini-hochberg"),
 //	                       family (p-values corrected together), alpha, threshold,
-//	                       interval ("percentile-bootstrap"), level, resamples, seed, ignore
+//	                       interval ("percentile-bootstrap"), level, resamples, seed, ignore,
+//	                       blocks {cases, min_blocks, batches, test ("welch-t-on-batches"),
+//	                       interval ("welch-t")} when some case was compared on blocks,
+//	                       fail_on ("both", "absolute", "in-run") when there is in_run
+//	                       or it is not "both"
 //	warnings               host context differences, interrupted runs
 //	summary                cases, regressions, improvements, no_change, inconclusive,
 //	                       too_few_trials, not_compared, geomean {ratio, lo, hi, level}
@@ -66,13 +99,26 @@
 //	                       "TOO FEW TRIALS"; absent when not compared
 //	  note                 why not compared, or what an INCONCLUSIVE or TOO FEW TRIALS needs
 //	  base, new            {n, median, min, max, cv} of the metric's values
-//	  ratio                {ratio, lo, hi, level}: median NEW / median BASE
+//	  ratio                {ratio, lo, hi, level}: median NEW / median BASE (block
+//	                       samples: geometric mean of NEW's batches / BASE's)
 //	  test                 {u (of NEW), p, exact, q (BH-adjusted; = p outside the
-//	                       family), min_p, in_family}
+//	                       family), min_p, in_family}; block samples: method
+//	                       ("welch-t-on-batches"), df, p, q, in_family
+//	  samples              "blocks" when compared on block samples (base.n and
+//	                       new.n count blocks); absent for trials
+//	in_run                 absent when neither file has interleaved questions:
+//	  metric, note         the figure (pps, cpu_ns_per_pkt); why nothing was compared
+//	  method               ratio (stats.PairedMethod), interval, correction, family,
+//	                       alpha, threshold, level
+//	  regressions, improvements, no_change, inconclusive, not_compared
+//	  cases[]              in severity order: question, case, baseline, in, verdict,
+//	                       note, base and new {ratio, lo, hi, level, blocks, n_eff}
+//	                       (each run's ratio case/baseline), ratio {ratio, lo, hi,
+//	                       level} (NEW's / BASE's), test {p, q, df, in_family}
 //
 // Privileges: none. Errors: ErrInput (wrapped) for what was given to
 // compare: an *InputError (file, line, message) for an unreadable or
 // malformed file, a *field.Error naming the option (Field "metric",
-// "alpha", "ignore"...) for unknown metrics, options out of range and
+// "alpha", "ignore", "fail-on"...) for unknown metrics, options out of range and
 // ambiguous --ignore matches; otherwise write errors of the destination.
 package compare

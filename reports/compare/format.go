@@ -70,6 +70,9 @@ func headline(r *Report) string {
 	} else {
 		h += "; no case to compare"
 	}
+	if r.InRun != nil && len(r.InRun.Cases) > 0 {
+		h += "; " + inRunHeadline(r.InRun)
+	}
 	return h
 }
 
@@ -92,16 +95,19 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 	m := r.Metric
 	compared, others := r.split()
+	if r.InRun != nil && len(compared) > 0 {
+		fmt.Fprintf(&b, "Absolute figures (%s of each case, NEW against BASE):\n\n", mdEscape(m.Name))
+	}
 	if len(compared) > 0 {
-		fmt.Fprintf(&b, "| verdict | case | BASE %s | NEW %s | ratio | %s CI | change | q | trials | note |\n",
-			mdEscape(m.Name), mdEscape(m.Name), pctLevel(r.Method.Level))
+		fmt.Fprintf(&b, "| verdict | case | BASE %s | NEW %s | ratio | %s CI | change | q | %s | note |\n",
+			mdEscape(m.Name), mdEscape(m.Name), pctLevel(r.Method.Level), r.samplesHeader())
 		b.WriteString("|---|---|--:|--:|--:|---|--:|--:|--:|---|\n")
 		for _, c := range compared {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %d/%d | %s |\n",
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 				mdVerdict(c.Verdict), mdCode(c.Name),
 				formatValue(c.Base.Median, m.Unit), formatValue(c.New.Median, m.Unit),
 				ratioText(c.Ratio), ciText(c.Ratio), changeText(c.Ratio), qText(c.Test),
-				c.Base.N, c.New.N, mdEscape(c.Note))
+				r.samplesText(c), mdEscape(c.Note))
 		}
 		b.WriteString("\n")
 	}
@@ -119,6 +125,33 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 				formatValue(c.Base.Median, m.Unit), formatValue(c.New.Median, m.Unit), c.Verdict)
 		}
 		b.WriteString("\n")
+	}
+	if ir := r.InRun; ir != nil {
+		t := inRunTitle(ir)
+		b.WriteString(mdEscape(strings.ToUpper(t[:1])+t[1:]) + ":\n\n")
+		if ir.Note != "" {
+			b.WriteString(mdEscape(ir.Note) + "\n\n")
+		}
+		done, notDone := ir.split()
+		if len(done) > 0 {
+			fmt.Fprintf(&b, "| verdict | question | case / baseline | BASE ratio | NEW ratio | NEW/BASE | %s CI | change | q | blocks | note |\n",
+				pctLevel(ir.Method.Level))
+			b.WriteString("|---|---|---|--:|--:|--:|---|--:|--:|--:|---|\n")
+			for _, c := range done {
+				fmt.Fprintf(&b, "| %s | %s | %s / %s | %s | %s | %s | %s | %s | %s | %d/%d | %s |\n",
+					mdVerdict(c.Verdict), mdEscape(c.Question), mdCode(c.Case), mdCode(c.Baseline),
+					pairedText(c.Base), pairedText(c.New), ratioText(c.Ratio), ciText(c.Ratio), changeText(c.Ratio),
+					inRunQText(c.Test), c.Base.Blocks, c.New.Blocks, mdEscape(c.Note))
+			}
+			b.WriteString("\n")
+		}
+		if len(notDone) > 0 {
+			b.WriteString("In-run ratios not compared:\n\n")
+			for _, c := range notDone {
+				fmt.Fprintf(&b, "- %s (%s): %s\n", mdCode(c.Case), mdEscape(c.Question), mdEscape(c.Note))
+			}
+			b.WriteString("\n")
+		}
 	}
 	for _, line := range r.methodLines() {
 		b.WriteString(mdEscape(line) + "  \n")
@@ -139,24 +172,50 @@ func (r *Report) WriteText(w io.Writer) error {
 	compared, others := r.split()
 	if len(compared) > 0 {
 		b.WriteString("\n")
+		if r.InRun != nil {
+			fmt.Fprintf(&b, "absolute figures (%s of each case, NEW against BASE):\n", m.Name)
+		}
 		var t strings.Builder
 		tw := tabwriter.NewWriter(&t, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(tw, "verdict\tcase\tBASE %s\tNEW %s\tratio\t%s CI\tchange\tq\ttrials\tnote\n",
-			m.Name, m.Name, pctLevel(r.Method.Level))
+		fmt.Fprintf(tw, "verdict\tcase\tBASE %s\tNEW %s\tratio\t%s CI\tchange\tq\t%s\tnote\n",
+			m.Name, m.Name, pctLevel(r.Method.Level), r.samplesHeader())
 		for _, c := range compared {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\n",
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 				c.Verdict, c.Name, formatValue(c.Base.Median, m.Unit), formatValue(c.New.Median, m.Unit),
-				ratioText(c.Ratio), ciText(c.Ratio), changeText(c.Ratio), qText(c.Test), c.Base.N, c.New.N, c.Note)
+				ratioText(c.Ratio), ciText(c.Ratio), changeText(c.Ratio), qText(c.Test), r.samplesText(c), c.Note)
 		}
-		tw.Flush()
-		for line := range strings.Lines(t.String()) {
-			b.WriteString(strings.TrimRight(line, " \n") + "\n")
-		}
+		writeTable(&b, tw, &t)
 	}
 	if len(others) > 0 {
 		b.WriteString("\nnot compared:\n")
 		for _, c := range others {
 			fmt.Fprintf(&b, "  %s: %s\n", c.Name, c.Note)
+		}
+	}
+	if ir := r.InRun; ir != nil {
+		b.WriteString("\n" + inRunTitle(ir) + ":\n")
+		if ir.Note != "" {
+			b.WriteString("  " + ir.Note + "\n")
+		}
+		done, notDone := ir.split()
+		if len(done) > 0 {
+			var t strings.Builder
+			tw := tabwriter.NewWriter(&t, 0, 0, 2, ' ', 0)
+			fmt.Fprintf(tw, "verdict\tquestion\tcase / baseline\tBASE ratio\tNEW ratio\tNEW/BASE\t%s CI\tchange\tq\tblocks\tnote\n",
+				pctLevel(ir.Method.Level))
+			for _, c := range done {
+				fmt.Fprintf(tw, "%s\t%s\t%s / %s\t%s\t%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\n",
+					c.Verdict, c.Question, c.Case, c.Baseline, pairedText(c.Base), pairedText(c.New),
+					ratioText(c.Ratio), ciText(c.Ratio), changeText(c.Ratio), inRunQText(c.Test),
+					c.Base.Blocks, c.New.Blocks, c.Note)
+			}
+			writeTable(&b, tw, &t)
+		}
+		if len(notDone) > 0 {
+			b.WriteString("in-run ratios not compared:\n")
+			for _, c := range notDone {
+				fmt.Fprintf(&b, "  %s (%s): %s\n", c.Case, c.Question, c.Note)
+			}
 		}
 	}
 	b.WriteString("\n")
@@ -165,6 +224,66 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeTable flushes tw, which writes to t, into b without trailing blanks.
+func writeTable(b *strings.Builder, tw *tabwriter.Writer, t *strings.Builder) {
+	tw.Flush()
+	for line := range strings.Lines(t.String()) {
+		b.WriteString(strings.TrimRight(line, " \n") + "\n")
+	}
+}
+
+// samplesHeader is the title of the column of sample sizes: "trials" as
+// always, "samples" when some case was compared on blocks.
+func (r *Report) samplesHeader() string {
+	if r.Method.Blocks != nil {
+		return "samples"
+	}
+	return "trials"
+}
+
+// samplesText is a case's sample sizes, BASE/NEW, and their unit when
+// some case was compared on blocks.
+func (r *Report) samplesText(c Case) string {
+	s := fmt.Sprintf("%d/%d", c.Base.N, c.New.N)
+	switch {
+	case c.Samples == SamplesBlocks:
+		s += " blocks"
+	case r.Method.Blocks != nil:
+		s += " trials"
+	}
+	return s
+}
+
+// inRunTitle heads the in-run section.
+func inRunTitle(ir *InRun) string {
+	return "in-run ratios (" + ir.Metric + " of each case over its question's baseline in the same blocks of one run; " +
+		"NEW/BASE is NEW's ratio over BASE's, which a host faster or slower in one run does not move)"
+}
+
+// split separates the in-run cases with a verdict from the others.
+func (ir *InRun) split() (compared, others []InRunCase) {
+	for _, c := range ir.Cases {
+		if c.Verdict != "" && c.Ratio != nil && c.Base != nil && c.New != nil && c.Test != nil {
+			compared = append(compared, c)
+		} else {
+			others = append(others, c)
+		}
+	}
+	return compared, others
+}
+
+// pairedText is one run's ratio with its interval: "0.667 [0.665, 0.669]".
+func pairedText(p *PairedRatio) string {
+	return fmt.Sprintf("%.3f [%.3f, %.3f]", p.Ratio, p.Lo, p.Hi)
+}
+
+func inRunQText(t *InRunTest) string {
+	if t == nil || !t.InFamily {
+		return "-"
+	}
+	return qText(&Test{Q: t.Q, InFamily: true})
 }
 
 // split separates the cases with a verdict from the others, keeping the
@@ -208,11 +327,43 @@ func (r *Report) methodLines() []string {
 	if m.Unit != m.Name {
 		unit = ", unit " + m.Unit
 	}
-	lines := []string{
-		fmt.Sprintf("Metric %s (%s%s); ratio = median NEW / median BASE.", m.Name, dir, unit),
-		fmt.Sprintf("Two-sided Mann-Whitney U per case, Benjamini-Hochberg over %s, alpha %g; "+
+	lines := []string{fmt.Sprintf("Metric %s (%s%s); ratio = median NEW / median BASE.", m.Name, dir, unit)}
+	if bm := me.Blocks; bm == nil {
+		lines = append(lines, fmt.Sprintf("Two-sided Mann-Whitney U per case, Benjamini-Hochberg over %s, alpha %g; "+
 			"%s percentile bootstrap interval of the ratio (%d resamples, seed %d); threshold ±%s.",
-			plural(me.Family, "case", "cases"), me.Alpha, pctLevel(me.Level), me.Resamples, me.Seed, pct(me.Threshold)),
+			plural(me.Family, "case", "cases"), me.Alpha, pctLevel(me.Level), me.Resamples, me.Seed, pct(me.Threshold)))
+	} else {
+		trials := 0
+		for _, c := range r.Cases {
+			if c.Verdict != "" && c.Samples == "" {
+				trials++
+			}
+		}
+		if trials > 0 {
+			lines = append(lines, fmt.Sprintf("%s compared on trials: two-sided Mann-Whitney U, %s percentile bootstrap interval of the ratio (%d resamples, seed %d).",
+				plural(trials, "case", "cases"), pctLevel(me.Level), me.Resamples, me.Seed))
+		}
+		lines = append(lines,
+			fmt.Sprintf("%s compared on block samples (both files measured them interleaved, at least %d blocks a side): "+
+				"each side's blocks cut into %d contiguous batches, each batch its median block; ratio = geometric mean of NEW's batches / BASE's; "+
+				"Welch's t on the log batch values for the p-value and the %s interval, since consecutive blocks share the machine's drift and are not independent.",
+				plural(bm.Cases, "case", "cases"), bm.MinBlocks, bm.Batches, pctLevel(me.Level)),
+			fmt.Sprintf("Benjamini-Hochberg over %s of both kinds, alpha %g; threshold ±%s.",
+				plural(me.Family, "case", "cases"), me.Alpha, pct(me.Threshold)))
+	}
+	if ir := r.InRun; ir != nil && ir.Method.Family > 0 {
+		lines = append(lines, fmt.Sprintf("In-run ratios: each run's ratio is the geometric mean of the block ratios case/baseline (%s); "+
+			"NEW/BASE from the difference of their means on the log scale, standard errors combined, Welch-Satterthwaite t, %s interval; "+
+			"Benjamini-Hochberg over %s of their own; same threshold.",
+			ir.Method.Ratio, pctLevel(ir.Method.Level), plural(ir.Method.Family, "ratio", "ratios")))
+	}
+	if fo := me.FailOn; fo != "" {
+		what := map[string]string{
+			FailBoth:     "a REGRESSION of an absolute figure or of an in-run ratio",
+			FailAbsolute: "a REGRESSION of an absolute figure only",
+			FailInRun:    "a REGRESSION of an in-run ratio only",
+		}[fo]
+		lines = append(lines, fmt.Sprintf("Fails (exit code 1) on %s (--fail-on %s).", what, fo))
 	}
 	if len(me.Ignore) > 0 {
 		lines = append(lines, "Cases matched ignoring name keys: "+strings.Join(me.Ignore, ", ")+".")

@@ -58,6 +58,10 @@ type Input struct {
 	Source Source // path, format and host context
 	Cases  []InputCase
 	file   *benchfmt.File // for the Go benchmark format: unit metadata
+	// questions are a result file's questions with their interleaved
+	// blocks (Question.Paired), for the in-run ratios; none for Go
+	// benchmark files and files before schema version 3.
+	questions []result.Question
 }
 
 // InputCase is one case of an Input.
@@ -67,6 +71,26 @@ type InputCase struct {
 	Error  string
 	trials []result.Trial      // result files
 	bench  *benchfmt.Benchmark // Go benchmark files
+	// paired are the case's series in the interleaved questions that
+	// measured it (result.Question.Paired), one per question, in the
+	// file's order: different stretches of time.
+	paired []result.PairedCase
+}
+
+// blockSeries returns the case's per-block values of metric m, one series
+// per interleaved question that measured it; nil when there are none or m
+// has no block series.
+func (c InputCase) blockSeries(m resolvedMetric) [][]float64 {
+	if m.block == nil {
+		return nil
+	}
+	var out [][]float64
+	for _, p := range c.paired {
+		if s := m.block(p); len(s) > 0 {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // values returns the case's values of metric m: one per trial (result
@@ -147,8 +171,18 @@ func FromResult(path string, r *result.Result) *Input {
 		Interrupted: r.Interrupted,
 		Schema:      r.Version,
 	}
+	paired := map[string][]result.PairedCase{}
+	for _, q := range r.Questions {
+		if q.Paired == nil {
+			continue
+		}
+		in.questions = append(in.questions, q)
+		for _, pc := range q.Paired.Cases {
+			paired[pc.Case] = append(paired[pc.Case], pc)
+		}
+	}
 	for _, c := range r.Cases {
-		in.Cases = append(in.Cases, InputCase{Name: c.Name, Status: c.Status, Error: c.Error, trials: c.Trials})
+		in.Cases = append(in.Cases, InputCase{Name: c.Name, Status: c.Status, Error: c.Error, trials: c.Trials, paired: paired[c.Name]})
 	}
 	return in
 }

@@ -15,26 +15,33 @@ type Metric struct {
 	HigherIsBetter bool
 	Description    string
 	trial          func(result.Trial) (float64, bool)
+	// block is the metric's per-block series of an interleaved question
+	// (result.PairedCase); nil for metrics the runner records per trial
+	// only. It is what both the block samples of the absolute comparison
+	// and the in-run ratios use.
+	block func(result.PairedCase) []float64
 }
 
 // Metrics are the figures of a vethbench result, by --metric name. With Go
 // benchmark files, each is looked up by its Unit, and --metric may also name
 // any other unit in the files (ns/op, sec/op, B/op, ...).
 var Metrics = []Metric{
-	{"pps", benchfmt.UnitPPS, true, "packets/s read by the receiving socket",
-		func(t result.Trial) (float64, bool) { return t.PPS, true }},
-	{"device_pps", benchfmt.UnitDevicePPS, true, "packets/s that reached the receiving device",
-		func(t result.Trial) (float64, bool) { return t.DevicePPS, true }},
-	{"cpu_ns_per_pkt", benchfmt.UnitCPUNsPerPkt, false, "busy CPU ns per received packet",
-		func(t result.Trial) (float64, bool) { return t.CPUNsPerPkt, true }},
-	{"p50", benchfmt.UnitP50, false, "median one-way latency, ns",
-		func(t result.Trial) (float64, bool) { return t.Latency.P50, t.Latency.Count > 0 }},
-	{"p99", benchfmt.UnitP99, false, "99th percentile one-way latency, ns",
-		func(t result.Trial) (float64, bool) { return t.Latency.P99, t.Latency.Count > 0 }},
-	{"p999", benchfmt.UnitP999, false, "99.9th percentile one-way latency, ns",
-		func(t result.Trial) (float64, bool) { return t.Latency.P999, t.Latency.Count > 0 }},
-	{"bytes_per_sec", benchfmt.UnitBytesPerSec, true, "received frame bytes/s",
-		func(t result.Trial) (float64, bool) { return t.BytesPerSec, true }},
+	{Name: "pps", Unit: benchfmt.UnitPPS, HigherIsBetter: true, Description: "packets/s read by the receiving socket",
+		trial: func(t result.Trial) (float64, bool) { return t.PPS, true },
+		block: func(p result.PairedCase) []float64 { return p.PPS }},
+	{Name: "device_pps", Unit: benchfmt.UnitDevicePPS, HigherIsBetter: true, Description: "packets/s that reached the receiving device",
+		trial: func(t result.Trial) (float64, bool) { return t.DevicePPS, true }},
+	{Name: "cpu_ns_per_pkt", Unit: benchfmt.UnitCPUNsPerPkt, HigherIsBetter: false, Description: "busy CPU ns per received packet",
+		trial: func(t result.Trial) (float64, bool) { return t.CPUNsPerPkt, true },
+		block: func(p result.PairedCase) []float64 { return p.CPUNsPerPkt }},
+	{Name: "p50", Unit: benchfmt.UnitP50, HigherIsBetter: false, Description: "median one-way latency, ns",
+		trial: func(t result.Trial) (float64, bool) { return t.Latency.P50, t.Latency.Count > 0 }},
+	{Name: "p99", Unit: benchfmt.UnitP99, HigherIsBetter: false, Description: "99th percentile one-way latency, ns",
+		trial: func(t result.Trial) (float64, bool) { return t.Latency.P99, t.Latency.Count > 0 }},
+	{Name: "p999", Unit: benchfmt.UnitP999, HigherIsBetter: false, Description: "99.9th percentile one-way latency, ns",
+		trial: func(t result.Trial) (float64, bool) { return t.Latency.P999, t.Latency.Count > 0 }},
+	{Name: "bytes_per_sec", Unit: benchfmt.UnitBytesPerSec, HigherIsBetter: true, Description: "received frame bytes/s",
+		trial: func(t result.Trial) (float64, bool) { return t.BytesPerSec, true }},
 }
 
 // MetricNames lists the names of Metrics, for help texts.
@@ -97,7 +104,7 @@ func hasValues(in *Input, m resolvedMetric) (bool, []string) {
 			continue
 		}
 		okCases++
-		if len(c.values(m)) > 0 {
+		if len(c.values(m)) > 0 || len(c.blockSeries(m)) > 0 {
 			return true, nil
 		}
 	}
