@@ -32,6 +32,11 @@ func WriteCompareHTML(w io.Writer, rep *compare.Report, base, new *result.Result
 		{"ratios", "Ratios", func() (any, error) { return buildRatios(rep) }},
 		{"differs", "What differs", func() (any, error) { return buildDiffers(rep, base, new), nil }},
 	}
+	if rep.InRun != nil { // beside the absolute verdicts and their chart (compare_inrun.go)
+		in := builders[0]
+		in.id, in.title, in.build = "inrun", "In-run ratios", func() (any, error) { return buildInRun(rep), nil }
+		builders = slices.Insert(builders, 2, in)
+	}
 	var sections []Section
 	for _, b := range builders {
 		data, err := b.build()
