@@ -33,10 +33,12 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-# Render the fixture report in headless Chromium (installs chromium if
-# missing); fails on JavaScript errors, external references or a blank page.
+# Render the fixtures' reports (a sweep in rounds, one interleaved) in
+# headless Chromium (installs chromium if missing); fails on JavaScript
+# errors, external references or a blank page.
 report-check:
-	bash .ci/report-check
+	bash .ci/report-check reports/testdata/sweep.json
+	bash .ci/report-check reports/testdata/sweep-interleaved.json
 
 # Regenerate the committed BPF objects (needs clang and llvm-strip).
 generate:
