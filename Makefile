@@ -8,7 +8,7 @@ PKGS    := ./...
 # not fight each other for them.
 TESTFLAGS ?= -race -count=1 -p 1 -timeout 15m
 
-.PHONY: all build sweep run test report-check test-unprivileged vet fmt-check generate generate-check bench bench-peers clean vmtest
+.PHONY: all build sweep run test report-check test-unprivileged vet fmt-check generate generate-check bench bench-peers clean vmtest sensitivity
 
 all: build
 
@@ -18,6 +18,18 @@ build:
 # The main job: the embedded default sweep, results in ./vethbench-results/<time>/.
 sweep: build
 	$(BIN) sweep
+
+# Can vethbench see a 2% effect, and none between identical cases? Runs
+# examples/sensitivity.yaml (one A/A/B question: cost_ns 0, 0 and 80, the
+# validation knob) into a temporary directory, then checks its result with
+# tools/sensitivity: exit 0 only on PASS (1 FAIL, 2 a result it cannot
+# check). Needs root.
+sensitivity: build
+	@dir=$$(mktemp -d "$${TMPDIR:-/tmp}/vethbench-sensitivity.XXXXXX") && \
+	$(GO) build -o "$$dir/sensitivity" ./tools/sensitivity && \
+	$(BIN) sweep -f examples/sensitivity.yaml -o "$$dir/sweep" && \
+	"$$dir/sensitivity" "$$dir/sweep/result.json"; \
+	rc=$$?; echo "result: $$dir/sweep/result.json"; exit $$rc
 
 # One veth pair measured end to end, as a table.
 run: build

@@ -43,9 +43,10 @@ func TestLayering(t *testing.T) {
 	for pkg, ds := range all {
 		for _, d := range ds {
 			own, ours := strings.CutPrefix(d, module)
-			// Report renderers, statistics and the histogram's math are
-			// read on any machine: no kernel library may reach them.
-			if under(pkg, "reports") || pkg == "internal/stats" || pkg == "internal/histogram" {
+			// Report renderers, the tools that check result files,
+			// statistics and the histogram's math are read on any
+			// machine: no kernel library may reach them.
+			if under(pkg, "reports") || under(pkg, "tools") || pkg == "internal/stats" || pkg == "internal/histogram" {
 				for _, k := range kernelLibs {
 					if under(d, k) {
 						t.Errorf("%s depends on %s: it must not need a kernel library", pkg, d)
@@ -70,6 +71,8 @@ func TestLayering(t *testing.T) {
 				t.Errorf("reports/result depends on %s: the schema is a leaf", own)
 			case under(pkg, "reports") && !under(own, "reports") && own != "internal/stats" && own != "internal/histogram" && own != "internal/field":
 				t.Errorf("%s depends on %s: reports read only result files (and use the math and the field error)", pkg, own)
+			case under(pkg, "tools") && !under(own, "reports") && own != "internal/stats" && own != "internal/histogram":
+				t.Errorf("%s depends on %s: tools (make sensitivity's checker) read only result files", pkg, own)
 			}
 		}
 	}
