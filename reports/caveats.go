@@ -81,6 +81,10 @@ type caveat struct {
 	// target and trial limit (0: none).
 	Target    float64
 	MaxTrials int
+	// Paired is set, for caveatPrecision, when the target was one of the
+	// paired ratios' intervals (an interleaved sweep): Lo and Hi span
+	// those.
+	Paired bool
 }
 
 // overflowShare is the share of packets sent dropped as SOCKET_RCVBUFF
@@ -167,6 +171,20 @@ func caveatsOf(r *result.Result) caveats {
 	unsupported := caveat{Kind: caveatUnsupported, Of: len(r.Cases)}
 	failed := caveat{Kind: caveatFailed, Of: len(r.Cases)}
 	gens := map[string]bool{}
+	// An interleaved sweep's precision is its ratios': each case's widest
+	// pps ratio interval over the questions that compare it.
+	ratioHW := map[string]float64{}
+	for _, q := range r.Questions {
+		if q.Paired == nil {
+			continue
+		}
+		precision.Paired = true
+		for _, pc := range q.Paired.Cases {
+			if x := pc.PPSRatio; x != nil && x.Ratio > 0 {
+				ratioHW[pc.Case] = math.Max(ratioHW[pc.Case], (x.Hi-x.Lo)/2/x.Ratio)
+			}
+		}
+	}
 	for i := range cv.Cases {
 		cc := &cv.Cases[i]
 		c := cc.Case
@@ -185,7 +203,14 @@ func caveatsOf(r *result.Result) caveats {
 		}
 		precision.Of++
 		bound.Of++
-		if cc.Imprecise {
+		if hw, ok := ratioHW[c.Name]; ok {
+			// Interleaved: the target was the ratios' intervals.
+			if precision.Target > 0 && hw > precision.Target {
+				cc.Imprecise = true
+				precision.Cases = append(precision.Cases, c.Name)
+				precision.Lo, precision.Hi = math.Min(precision.Lo, hw), math.Max(precision.Hi, hw)
+			}
+		} else if cc.Imprecise {
 			precision.Cases = append(precision.Cases, c.Name)
 			if e := c.Summary.PPS; e.Median > 0 {
 				hw := math.Max(e.Hi-e.Median, e.Median-e.Lo) / e.Median

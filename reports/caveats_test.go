@@ -42,6 +42,34 @@ func TestCaveatPrecision(t *testing.T) {
 	}
 }
 
+// TestCaveatPrecisionPaired: an interleaved sweep's precision target is its
+// ratios' intervals: a case whose pps ratio interval is wider than the
+// target is imprecise whatever its median's interval, and the caveat gives
+// the ratios' widths.
+func TestCaveatPrecisionPaired(t *testing.T) {
+	r := synthResult(synthCase("veth/pkt=64", 300000, "q"), synthCase("veth/pkt=1400", 200000, "q"), synthCase("bridge/pkt=64", 100000, "q"))
+	r.Settings.Target, r.Settings.MaxTrials, r.Settings.Method = 0.01, 12, "interleaved"
+	r.Questions = []result.Question{{Text: "q", Baseline: "veth/pkt=64", Paired: &result.Paired{Blocks: 900, Cases: []result.PairedCase{
+		{Case: "veth/pkt=64"},
+		{Case: "veth/pkt=1400", PPSRatio: &result.Ratio{Ratio: 0.67, Lo: 0.67 * 0.98, Hi: 0.67 * 1.02}},
+		{Case: "bridge/pkt=64", PPSRatio: &result.Ratio{Ratio: 0.33, Lo: 0.33 * 0.995, Hi: 0.33 * 1.005}},
+	}}}}
+	cv := caveatsOf(r)
+	p, ok := cv.find(caveatPrecision)
+	if !ok {
+		t.Fatal("no precision caveat for a ratio interval of ±2% with a target of ±1%")
+	}
+	want := "1 of 3 measured cases did not reach the precision target of ±1% within 12 trials: their ratios' intervals to their baselines are ±2.0% to ±2.0%. Ratios closer to 1 than that cannot be told from 1"
+	if got := caveatText(p); got != want || len(p.Cases) != 1 || p.Cases[0] != "veth/pkt=1400" {
+		t.Errorf("%q for %v\nwant %q", got, p.Cases, want)
+	}
+	r.Questions[0].Paired.Cases[1].PPSRatio.Lo, r.Questions[0].Paired.Cases[1].PPSRatio.Hi = 0.67*0.995, 0.67*1.005
+	cv = caveatsOf(r)
+	if _, ok := cv.find(caveatPrecision); ok {
+		t.Error("precision caveat although every ratio reached the target")
+	}
+}
+
 // TestCaveatsBothReports checks that the HTML and the Markdown report state
 // the same caveats, from the same values.
 func TestCaveatsBothReports(t *testing.T) {

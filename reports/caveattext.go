@@ -62,6 +62,12 @@ func precisionText(c caveat) string {
 	if c.MaxTrials > 0 {
 		m += fmt.Sprintf(" within %d trials", c.MaxTrials)
 	}
+	if c.Paired {
+		if !math.IsInf(c.Lo, 0) {
+			m += fmt.Sprintf(": their ratios' intervals to their baselines are ±%.1f%% to ±%.1f%%", 100*c.Lo, 100*c.Hi)
+		}
+		return m + ". Ratios closer to 1 than that cannot be told from 1"
+	}
 	if !math.IsInf(c.Lo, 0) {
 		m += fmt.Sprintf(": their medians' intervals are ±%.1f%% to ±%.1f%%", 100*c.Lo, 100*c.Hi)
 	}
