@@ -8,7 +8,7 @@ PKGS    := ./...
 # not fight each other for them.
 TESTFLAGS ?= -race -count=1 -p 1 -timeout 15m
 
-.PHONY: all build sweep run test report-check test-unprivileged vet fmt-check generate generate-check bench bench-peers clean vmtest sensitivity
+.PHONY: all build sweep run test report-check test-unprivileged vet fmt-check generate generate-check bench bench-peers clean vmtest sensitivity overhead
 
 all: build
 
@@ -30,6 +30,13 @@ sensitivity: build
 	$(BIN) sweep -f examples/sensitivity.yaml -o "$$dir/sweep" && \
 	"$$dir/sensitivity" "$$dir/sweep/result.json"; \
 	rc=$$?; echo "result: $$dir/sweep/result.json"; exit $$rc
+
+# What moving the load every 20 ms slice costs a case's rate: one veth case
+# interleaved with itself, one copy in 20 ms slices and one in 200 ms
+# slices in the same blocks (bench.BenchmarkSwitchOverhead). About 50 s.
+# Needs root.
+overhead:
+	$(GO) test -run '^$$' -bench SwitchOverhead -benchtime 1x -count 1 ./bench/
 
 # One veth pair measured end to end, as a table.
 run: build
