@@ -38,6 +38,44 @@ func WriteSummary(w io.Writer, r *result.Result) error {
 		}
 	}
 	tw.Flush()
+	writePairedSummary(&b, r)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writePairedSummary lists, for each interleaved question, every case's
+// paired ratios to the question's baseline, block by block: the figures
+// the answers are made of (the report compares each case with the
+// baseline of its own context, packet size and the like).
+func writePairedSummary(b *strings.Builder, r *result.Result) {
+	for _, q := range r.Questions {
+		p := q.Paired
+		if p == nil || len(p.Cases) < 2 {
+			continue
+		}
+		fmt.Fprintf(b, "\n%s\n  against %s, %d blocks of %v slices; %s\n", q.Text, q.Baseline, p.Blocks, p.Slice, p.Stop)
+		tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  case\tpps ratio\tinterval\tCPU/pkt ratio\tinterval")
+		for _, c := range p.Cases {
+			if c.Case == q.Baseline {
+				continue
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", c.Case, summaryRatio(c.PPSRatio), summaryInterval(c.PPSRatio), summaryRatio(c.CPURatio), summaryInterval(c.CPURatio))
+		}
+		tw.Flush()
+	}
+}
+
+func summaryRatio(r *result.Ratio) string {
+	if r == nil {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.3fx", r.Ratio)
+}
+
+func summaryInterval(r *result.Ratio) string {
+	if r == nil {
+		return ""
+	}
+	return fmt.Sprintf("%.3f-%.3f (%.0f%%)", r.Lo, r.Hi, 100*r.Level)
 }

@@ -73,3 +73,29 @@ func TestWriteSummary(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteSummaryPaired: an interleaved sweep's summary lists each
+// question's paired ratios to its baseline, "n/a" where a case has none.
+func TestWriteSummaryPaired(t *testing.T) {
+	r := result.NewResult()
+	r.Questions = []result.Question{{Text: "Which device?", Baseline: "veth/pkt=64", Paired: &result.Paired{
+		Blocks: 450, Slice: 20 * time.Millisecond, Stop: "every ratio's interval reached ±0.40% or better",
+		Cases: []result.PairedCase{
+			{Case: "veth/pkt=64"},
+			{Case: "bridge/pkt=64", PPSRatio: &result.Ratio{Ratio: 0.675, Lo: 0.671, Hi: 0.679, Level: 0.95}, CPURatio: &result.Ratio{Ratio: 1.474, Lo: 1.466, Hi: 1.482, Level: 0.95}},
+			{Case: "macvlan/pkt=64"},
+		}}}, {Text: "rounds question", Baseline: "x"}}
+	var b strings.Builder
+	if err := WriteSummary(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"Which device?", "against veth/pkt=64, 450 blocks of 20ms slices; every ratio's", "bridge/pkt=64", "0.675x", "0.671-0.679 (95%)", "1.474x", "1.466-1.482 (95%)", "macvlan/pkt=64  n/a"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "rounds question") {
+		t.Errorf("a question without blocks is listed:\n%s", out)
+	}
+}
