@@ -211,6 +211,7 @@ func (a *analysis) analyzeGroup(g *group) {
 		}
 	}
 	slices.SortStableFunc(varying, func(x, y string) int { return cmp.Compare(dimRank(x), dimRank(y)) })
+	varying = foldReplicas(g, varying)
 	g.Compare = chooseCompare(g.Question, varying)
 	for _, k := range varying {
 		if k != g.Compare {
@@ -227,6 +228,35 @@ func (a *analysis) analyzeGroup(g *group) {
 		}
 	}
 	a.decide(g)
+}
+
+// foldReplicas keeps a replica (replica=2, the same case measured again,
+// for an A/A check) in the context of the case it repeats: where the
+// group varies something else, the replica dimension is not a context of
+// its own (which would leave each replica alone, with no baseline) but
+// part of the other value: "0 (replica 2)" beside "0" and "70". It returns
+// varying without result.DimReplica then. Where only replicas vary, they
+// are what is compared.
+func foldReplicas(g *group, varying []string) []string {
+	i := slices.Index(varying, result.DimReplica)
+	if i < 0 || len(varying) == 1 {
+		return varying
+	}
+	varying = slices.Delete(slices.Clone(varying), i, i+1)
+	compare := chooseCompare(g.Question, varying)
+	var vals []string
+	for _, p := range g.Points {
+		if r := p.dims[result.DimReplica]; r != "1" && r != "default" {
+			p.dims[compare] += " (replica " + r + ")"
+		}
+		p.dims[result.DimReplica] = "1"
+		if v := p.dims[compare]; !slices.Contains(vals, v) {
+			vals = append(vals, v)
+		}
+	}
+	sortNumeric(vals)
+	g.Values[compare], g.Values[result.DimReplica] = vals, []string{"1"}
+	return varying
 }
 
 // baseValue is the baseline's value of the compared dimension: from its
