@@ -85,6 +85,9 @@ func TestCostProgRun(t *testing.T) {
 	if xlated[0] >= xlated[1] {
 		t.Errorf("cost 0 runs %d instructions, cost 1 %d: the spin was not removed", xlated[0], xlated[1])
 	}
+	if testenv.Emulated() {
+		t.Skip("times under emulation say nothing")
+	}
 	for name := range frames {
 		if d := per[2000][name] - per[0][name]; d < 1000 {
 			t.Errorf("%s: a run with cost 2000 ns takes %v more than with 0, want at least 1us", name, d)
