@@ -44,6 +44,20 @@ func (a *analysis) rule() stats.Rule {
 		Resamples: stats.DefaultResamples, Seed: a.seed}
 }
 
+// pairedRule is how interleaved questions decide: rule with the sweep's
+// precision target as the threshold (Settings.Target, ±1% in the default
+// sweep) when it has one. Its ratios were measured until their intervals
+// reached that width, so an effect beyond it can be told; calling a 2%
+// change the blocks resolve "no measurable effect" because compare's
+// threshold for whole runs is 3% would say less than was measured.
+func (a *analysis) pairedRule() stats.Rule {
+	r := a.rule()
+	if t := a.r.Settings.Target; t > 0 {
+		r.Threshold = t
+	}
+	return r
+}
+
 // point is one case with its dimensions.
 type point struct {
 	c    *result.Case

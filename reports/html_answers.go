@@ -35,7 +35,7 @@ func buildAnswers(a *analysis) (any, error) {
 		switch {
 		case g.Compare == "":
 		case g.Paired != nil:
-			v.PairedRule = pairedRuleText(a.rule())
+			v.PairedRule = pairedRuleText(a.pairedRule())
 		default:
 			v.Rule = ruleText(a.rule())
 		}

@@ -27,7 +27,7 @@ func (a *analysis) pairedView(g *group) (*pairedView, error) {
 	if g.Paired == nil || g.Compare == "" {
 		return nil, nil
 	}
-	v := &pairedView{Method: pairedMethodText(g, a.rule())}
+	v := &pairedView{Method: pairedMethodText(g, a.pairedRule())}
 	base := valueLabel(g.Compare, g.BaseValue)
 	t := table{Head: slices.Clone(g.Context)}
 	t.Head = append(t.Head, g.Compare, "pps vs "+base, "CPU/pkt vs "+base, "blocks", "verdict")

@@ -22,7 +22,7 @@ func writePaired(b *strings.Builder, a *analysis) {
 			head = true
 		}
 		base := valueLabel(g.Compare, g.BaseValue)
-		fmt.Fprintf(b, "\n**Q%d** against %s. %s\n\n", i+1, mdEscape(base), mdEscape(pairedMethodText(g, a.rule())))
+		fmt.Fprintf(b, "\n**Q%d** against %s. %s\n\n", i+1, mdEscape(base), mdEscape(pairedMethodText(g, a.pairedRule())))
 		rows := 0
 		var t strings.Builder
 		fmt.Fprintf(&t, "| case | pps ratio [%s CI] | CPU/pkt ratio [%s CI] | blocks | q pps, CPU | verdict |\n|---|--:|--:|--:|--:|---|\n",

@@ -75,7 +75,7 @@ func (a *analysis) decidePaired(g *group) {
 	for i, m := range family {
 		ps[i] = m.P
 	}
-	rule := a.rule()
+	rule := a.pairedRule()
 	for i, q := range stats.BenjaminiHochberg(ps) {
 		m := family[i]
 		m.Q = q

@@ -100,6 +100,25 @@ func TestPairedAnswer(t *testing.T) {
 	}
 }
 
+// TestPairedThresholdIsTheTarget: an interleaved sweep measured its ratios
+// to ±target, so a 2% effect its blocks resolve is an effect with a target
+// of ±1%, and "no measurable effect" only against compare's ±3% when the
+// sweep had no target.
+func TestPairedThresholdIsTheTarget(t *testing.T) {
+	const q = "Does cost_ns matter?"
+	arms := []pairedArm{{name: "veth/pkt=64"}, {"veth/pkt=64/cost_ns=80", ratio(0.976, 0.971, 0.981, 1e-9), ratio(1.024, 1.019, 1.029, 1e-9)}}
+	r := pairedResult(q, arms...)
+	r.Settings.Target = 0.01
+	got := answer(analyze(r).Groups[0]).Plain()
+	if !strings.Contains(got, "(95% CI 0.971–0.981, slower)") || !strings.Contains(got, "(95% CI 1.019–1.029, costlier)") {
+		t.Errorf("with a ±1%% target:\n%s", got)
+	}
+	r.Settings.Target = 0
+	if got := answer(analyze(r).Groups[0]).Plain(); !strings.Contains(got, "no measurable effect") || !strings.Contains(got, "±3%") {
+		t.Errorf("without a target:\n%s", got)
+	}
+}
+
 // TestPairedAdjustsAcrossQuestion: a case whose pps ratio lies beyond +3%
 // with p = 0.02 is faster when it is alone in its question (its family is
 // its pps and CPU ratios: q = 0.04); beside three cases with p = 0.5, the
