@@ -125,8 +125,8 @@ func pairedRatioText(m pairedMetric) string {
 
 // pairedMethodText says how an interleaved question was measured and its
 // intervals computed: "Interleaved: 600 blocks of 20 ms slices (after 25
-// warm-up blocks), seed 7; intervals are t intervals on block log-ratios
-// (lag-1 adjusted), at 95%; ...".
+// warm-up blocks), seed 7; intervals are 20% trimmed-mean t intervals on block log-ratios (Yuen,
+// lag-1 adjusted), at 95%; ...".
 func pairedMethodText(g *group, r stats.Rule) string {
 	p := g.Paired
 	var b strings.Builder
@@ -149,7 +149,7 @@ func pairedMethodText(g *group, r stats.Rule) string {
 	}
 	for i, m := range methods {
 		if m == stats.PairedMethod {
-			methods[i] = "t intervals on block log-ratios (lag-1 adjusted)"
+			methods[i] = "20% trimmed-mean t intervals on block log-ratios (Yuen, lag-1 adjusted)"
 		}
 	}
 	if len(methods) > 0 {

@@ -384,7 +384,7 @@ func TestPairedFixtureTables(t *testing.T) {
 		p := fr.g.Paired
 		method := fmt.Sprintf("Interleaved: %d blocks of %s slices", p.Blocks, durationText(p.Slice))
 		for _, want := range []string{
-			method, fmt.Sprintf("seed %d", p.Seed), "t intervals on block log-ratios (lag-1 adjusted)", "their own, wider intervals",
+			method, fmt.Sprintf("seed %d", p.Seed), "20% trimmed-mean t intervals on block log-ratios (Yuen, lag-1 adjusted)", "their own, wider intervals",
 			"<th>pps vs " + escape(base) + "</th><th>CPU/pkt vs " + escape(base) + "</th><th>blocks</th><th>verdict</th>",
 			">" + ratioText(fr.pps) + "</td>", ">" + ratioText(fr.cpu) + "</td>",
 			`aria-label="pps ratio to ` + escape(base) + ` in each block"`,

@@ -5,10 +5,11 @@ import (
 	"testing"
 )
 
-// TestPairedRatioHand checks PairedRatio against a hand computation: blocks
-// whose log-ratios ln(1.02), ln(1.04), ln(1.01), ln(1.03) alternate, so the
-// lag-1 autocorrelation is negative (-0.75) and does not narrow the
-// interval; the t quantile for 3 degrees of freedom is 3.182446305.
+// TestPairedRatioHand checks PairedRatio against a hand computation: 4
+// blocks (too few to trim: floor(0.2*4) = 0) whose log-ratios ln(1.02),
+// ln(1.04), ln(1.01), ln(1.03) alternate, so the lag-1 autocorrelation is
+// negative (-0.75) and does not narrow the interval; the t quantile for 3
+// degrees of freedom is 3.182446305.
 func TestPairedRatioHand(t *testing.T) {
 	base := []float64{100, 100, 100, 100}
 	x := []float64{102, 104, 101, 103}
@@ -37,9 +38,11 @@ func TestPairedRatioHand(t *testing.T) {
 }
 
 // TestPairedRatioAutocorrelated: a drifting series (log-ratios rising
-// steadily, lag-1 autocorrelation 0.625 by hand) has fewer effective
-// blocks, n(1-rho)/(1+rho) = 1.846, held at 2, so its interval is that of
-// 2 independent blocks: wider than the plain t interval on 8.
+// steadily) by hand: 8 blocks, 1 trimmed from each end (20%), so the
+// ratio is the mean of the middle 6; the winsorized series has a lag-1
+// autocorrelation of 0.7083, so the variance is widened by
+// (1+rho)/(1-rho) = 5.857 and the 5 degrees of freedom shrink to
+// 6 * 0.1707 - 1, held at 1.
 func TestPairedRatioAutocorrelated(t *testing.T) {
 	base := make([]float64, 8)
 	x := make([]float64, 8)
@@ -48,17 +51,49 @@ func TestPairedRatioAutocorrelated(t *testing.T) {
 		x[i] = 101 + 0.5*float64(i)
 	}
 	p := PairedRatio(base, x, 0.95)
-	if math.Abs(p.Rho-0.6249763159435169) > 1e-9 {
-		t.Errorf("rho = %v, want 0.62498", p.Rho)
+	if p.Trimmed != 1 || math.Abs(p.Rho-0.7083280378119443) > 1e-9 {
+		t.Errorf("trimmed %d, rho %v; want 1 and 0.70833", p.Trimmed, p.Rho)
 	}
-	if p.NEff != 2 {
-		t.Errorf("NEff = %v, want 2 (1.846 held at the floor)", p.NEff)
+	if math.Abs(p.NEff-8*0.17073533638283786) > 1e-9 {
+		t.Errorf("NEff = %v, want 8 * 0.1707", p.NEff)
 	}
-	// t(0.975, 1 df) = 12.7062047; mean 0.0270665013, sd 0.0119206697.
-	se := 0.011920669696151086 / math.Sqrt(2)
-	lo, hi := math.Exp(0.027066501345300267-12.706204736174707*se), math.Exp(0.027066501345300267+12.706204736174707*se)
-	if math.Abs(p.Lo-lo) > 1e-9 || math.Abs(p.Hi-hi) > 1e-9 {
-		t.Errorf("interval [%v, %v], want [%v, %v]", p.Lo, p.Hi, lo, hi)
+	// t(0.975, 1 df) = 12.7062047; standard error 0.0117773561 by hand.
+	m, se := math.Log(1.0274645159281284), 0.011777356115671685
+	lo, hi := math.Exp(m-12.706204736174707*se), math.Exp(m+12.706204736174707*se)
+	if math.Abs(p.Ratio-1.0274645159281284) > 1e-12 || math.Abs(p.Lo-lo) > 1e-9 || math.Abs(p.Hi-hi) > 1e-9 {
+		t.Errorf("%v [%v, %v], want %v [%v, %v]", p.Ratio, p.Lo, p.Hi, 1.0274645159281284, lo, hi)
+	}
+}
+
+// TestPairedRatioTrimsTails: two preempted slices (blocks at 0.70 and
+// 1.40) among ratios near 1.02 barely move the trimmed estimate, whose
+// interval stays narrow; the plain mean of the log-ratios would be 1.0139
+// with a standard deviation of 0.164. By hand (10 blocks, 2 trimmed from
+// each end, lag-1 autocorrelation -0.667 so no widening, t(0.975, 5 df) =
+// 2.5705818): 1.019984 [1.008552, 1.031545], p = 0.0063249.
+func TestPairedRatioTrimsTails(t *testing.T) {
+	base := []float64{100, 100, 100, 100, 100, 100, 100, 100, 100, 100}
+	x := []float64{102, 70, 103, 101, 102, 140, 101, 103, 102, 102}
+	p := PairedRatio(base, x, 0.95)
+	for _, c := range []struct {
+		name      string
+		got, want float64
+	}{
+		{"ratio", p.Ratio, 1.01998365947629},
+		{"lo", p.Lo, 1.0085519728665142},
+		{"hi", p.Hi, 1.0315449214200696},
+		{"rho", p.Rho, -0.6666600985326852},
+		{"p", p.P, 0.006324930610768664},
+	} {
+		if math.Abs(c.got-c.want) > 1e-9 {
+			t.Errorf("%s = %.12g, want %.12g", c.name, c.got, c.want)
+		}
+	}
+	if p.N != 10 || p.Trimmed != 2 || p.NEff != 10 || p.DF != 5 {
+		t.Errorf("N %d trimmed %d NEff %v DF %v, want 10, 2, 10, 5", p.N, p.Trimmed, p.NEff, p.DF)
+	}
+	if want := math.Log(p.Hi/p.Ratio) / 2.570581835636314; math.Abs(p.SE-want) > 1e-12 {
+		t.Errorf("SE %v, want %v", p.SE, want)
 	}
 }
 

@@ -81,8 +81,10 @@ type PairedRatio struct {
 	Level  float64 `json:"level"`
 	Blocks int     `json:"blocks"`
 	// NEff is the blocks' effective number after the autocorrelation
-	// adjustment, which sets the interval's degrees of freedom.
+	// adjustment; DF the degrees of freedom of the interval's t (the
+	// blocks kept after trimming, times the same adjustment, less 1).
 	NEff float64 `json:"n_eff"`
+	DF   float64 `json:"df"`
 }
 
 // InRunTest is the test of "the two runs' ratios are equal".
@@ -217,11 +219,11 @@ func compareInRun(base, nw *Input, m resolvedMetric, o Options) *InRun {
 				ir.Cases = append(ir.Cases, c)
 				continue
 			}
-			sb, sn := logSE(pb), logSE(pn)
+			sb, sn := pb.SE, pn.SE
 			se2 := sb*sb + sn*sn
 			df := math.Inf(1)
 			if se2 > 0 {
-				df = se2 * se2 / (math.Pow(sb, 4)/(pb.NEff-1) + math.Pow(sn, 4)/(pn.NEff-1))
+				df = se2 * se2 / (math.Pow(sb, 4)/pb.DF + math.Pow(sn, 4)/pn.DF)
 			}
 			ir.Cases = append(ir.Cases, c)
 			todo = append(todo, work{i: len(ir.Cases) - 1, d: math.Log(pn.Ratio) - math.Log(pb.Ratio), se2: se2, df: df})
@@ -301,7 +303,7 @@ func pairedSide(s inRunSide, name string, level float64, label string) (stats.Pa
 }
 
 func pairedFigure(p stats.Paired) *PairedRatio {
-	f := &PairedRatio{Ratio: p.Ratio, Lo: p.Lo, Hi: p.Hi, Level: p.Level, Blocks: p.N, NEff: p.NEff}
+	f := &PairedRatio{Ratio: p.Ratio, Lo: p.Lo, Hi: p.Hi, Level: p.Level, Blocks: p.N, NEff: p.NEff, DF: p.DF}
 	if !finite(f.Ratio) {
 		f.Ratio = 0
 	}
@@ -309,17 +311,6 @@ func pairedFigure(p stats.Paired) *PairedRatio {
 		f.Lo, f.Hi = 0, 0
 	}
 	return f
-}
-
-// logSE is the standard error of the mean block log-ratio behind p, read
-// back from its t interval: log(Hi/Lo) / 2 over the t quantile at NEff-1
-// degrees of freedom.
-func logSE(p stats.Paired) float64 {
-	if p.Hi == p.Lo {
-		return 0
-	}
-	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: p.NEff - 1}
-	return math.Log(p.Hi/p.Lo) / 2 / t.Quantile(1-(1-p.Level)/2)
 }
 
 func inRunMagnitude(c InRunCase) float64 {

@@ -411,23 +411,27 @@ func TestInRunArithmetic(t *testing.T) {
 	}
 	rep := comparePaired(t, mk(0.5, 0.01), mk(0.45, 0.02), nil)
 	c := rep.InRun.Cases[0]
-	// Each run: sd of ±s over 10 blocks is s*sqrt(10/9), se = sd/sqrt(10).
-	seB, seN := 0.01*math.Sqrt(10.0/9)/math.Sqrt(10), 0.02*math.Sqrt(10.0/9)/math.Sqrt(10)
+	// Each run, by stats.PairedRatio's Yuen interval: 10 blocks, 2 trimmed
+	// from each end, h = 6 kept; the winsorized series is the series
+	// (±s), variance s^2*10/9, so se = sqrt(9 * s^2*10/9 / (6*5)) = s/sqrt(3)
+	// with 5 degrees of freedom (the lag-1 autocorrelation is -1: no
+	// widening).
+	seB, seN := 0.01/math.Sqrt(3), 0.02/math.Sqrt(3)
 	se2 := seB*seB + seN*seN
-	df := se2 * se2 / (math.Pow(seB, 4)/9 + math.Pow(seN, 4)/9)
-	if math.Abs(c.Test.DF-df) > 1e-9 || math.Abs(df-13.235) > 0.01 {
-		t.Errorf("df %v, want %v (13.235)", c.Test.DF, df)
+	df := se2 * se2 / (math.Pow(seB, 4)/5 + math.Pow(seN, 4)/5)
+	if math.Abs(c.Test.DF-df) > 1e-9 || math.Abs(df-7.353) > 0.01 {
+		t.Errorf("df %v, want %v (7.353)", c.Test.DF, df)
 	}
 	if math.Abs(c.Ratio.Ratio-0.9) > 1e-12 || math.Abs(c.Base.Ratio-0.5) > 1e-12 || math.Abs(c.New.Ratio-0.45) > 1e-12 {
 		t.Errorf("ratios %v / %v = %v, want 0.45 / 0.5 = 0.9", c.New.Ratio, c.Base.Ratio, c.Ratio.Ratio)
 	}
-	// The half-width in standard errors is the t quantile at 13.2 df:
-	// between the tables' 2.160 (13 df) and 2.145 (14 df).
+	// The half-width in standard errors is the t quantile at 7.35 df:
+	// between the tables' 2.306 (8 df) and 2.365 (7 df).
 	half := math.Log(c.Ratio.Hi / c.Ratio.Ratio)
-	if got := half / math.Sqrt(se2); got <= 2.1448 || got >= 2.1604 || math.Abs(math.Log(c.Ratio.Ratio/c.Ratio.Lo)-half) > 1e-12 {
-		t.Errorf("half-width %v standard errors, want between qt(0.975, 14) = 2.1448 and qt(0.975, 13) = 2.1604", got)
+	if got := half / math.Sqrt(se2); got <= 2.306 || got >= 2.365 || math.Abs(math.Log(c.Ratio.Ratio/c.Ratio.Lo)-half) > 1e-12 {
+		t.Errorf("half-width %v standard errors, want between qt(0.975, 8) = 2.306 and qt(0.975, 7) = 2.365", got)
 	}
-	if c.Verdict != stats.Regression || c.Test.P > 1e-6 {
+	if c.Verdict != stats.Regression || c.Test.P > 1e-3 {
 		t.Errorf("verdict %s, p %v", c.Verdict, c.Test.P)
 	}
 }

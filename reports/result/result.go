@@ -91,7 +91,7 @@ type PairedCase struct {
 	CPURatio *Ratio `json:"cpu_ratio,omitempty"`
 }
 
-// Ratio is a paired ratio: the geometric mean of per-block ratios, with
+// Ratio is a paired ratio: the 20%-trimmed geometric mean of per-block ratios, with
 // its interval (stats.PairedRatio).
 type Ratio struct {
 	Ratio  float64 `json:"ratio"`
