@@ -22,8 +22,7 @@ import (
 // then the load moves from one case to the next every slice: the case's
 // generator runs for the slice, its path drains (uncounted), and the next
 // case's generator starts. A block gives every case one slice, in an order
-// from a random Latin square (each case in each position once every n
-// blocks). The machine's speed, which drifts in regimes of about a second
+// drawn afresh for every block. The machine's speed, which drifts in regimes of about a second
 // here, is then nearly the same for every case of a block, and the ratio of
 // a case's slice rate to the baseline's in the same block cancels it.
 //
@@ -189,24 +188,18 @@ func groups(cases []plan.Case, questions []result.Question) []group {
 // slice to the next (docs/method.md says why its groups run in rounds).
 func interleavable(c plan.Case) bool { return c.Traffic.Generator != plan.GenTCP }
 
-// latinBlocks returns the order of n cases in each of blocks blocks: every
-// n consecutive blocks form a random Latin square (a cyclic one with its
-// rows, columns and symbols shuffled), so that each block visits every
-// case once and, over each square, every case takes every position once.
-func latinBlocks(rng *rand.Rand, n, blocks int) [][]int {
-	out := make([][]int, 0, blocks)
-	for len(out) < blocks {
-		rows, cols, syms := rng.Perm(n), rng.Perm(n), rng.Perm(n)
-		for _, r := range rows {
-			if len(out) == blocks {
-				break
-			}
-			b := make([]int, n)
-			for j := range n {
-				b[j] = syms[(r+cols[j])%n]
-			}
-			out = append(out, b)
-		}
+// blockOrders returns the order of n cases in each of blocks blocks: a
+// fresh random permutation each, so that every block visits every case
+// once and what runs before a case (whose drain and whose cache traces it
+// follows) changes from block to block. An earlier design drew Latin
+// squares (each case in each position once every n blocks); within a
+// square that keeps the order of neighbours fixed, and with seed 1 the
+// copies of one case came out 0.3% apart, with seed 7 not: positions mean
+// nothing when blocks run back to back, but neighbours may.
+func blockOrders(rng *rand.Rand, n, blocks int) [][]int {
+	out := make([][]int, blocks)
+	for b := range out {
+		out[b] = rng.Perm(n)
 	}
 	return out
 }
@@ -406,7 +399,11 @@ func (mb *member) trial(end snapshot) result.Trial {
 
 // interleaved measures one question's cases together (see the top of this
 // file) and returns their records, in the group's order, and the
-// question's paired series. Events carry the sweep's case indexes. On
+// question's paired series. Every trial is measured in topologies built
+// for it, all the question's cases at once: two copies of one case differ
+// a little for as long as they exist (0.1-0.4% for a veth pair here), so
+// the trials, not the blocks, are what the ratios' intervals are over
+// (stats.PairedRatioTrials). Events carry the sweep's case indexes. On
 // cancellation it returns what was measured so far with ctx's error.
 func interleaved(ctx context.Context, all []plan.Case, g group, qseed uint64, m plan.Measure, opts Options) ([]result.Case, *result.Paired, error) {
 	emit := func(i int, ev Event) {
@@ -416,29 +413,10 @@ func interleaved(ctx context.Context, all []plan.Case, g group, qseed uint64, m 
 		}
 	}
 	sliceD := m.SliceOf()
-	members := make([]*member, 0, len(g.cases))
-	defer func() {
-		for _, mb := range members {
-			if mb.r != nil {
-				teardown(&mb.out, mb.r, func(ev Event) { emit(mb.idx, ev) })
-			}
-		}
-	}()
-	var runErr error
-	for _, i := range g.cases {
-		out, r, err := prepare(ctx, all[i], opts.Journal, true, func(ev Event) { emit(i, ev) })
-		mb := &member{idx: i, out: out, r: r, live: r != nil && out.Status == ""}
-		members = append(members, mb)
-		if err != nil {
-			runErr = err
-			break
-		}
+	members := make([]*member, len(g.cases))
+	for k, i := range g.cases {
+		members[k] = &member{idx: i, out: describe(all[i]), live: true}
 	}
-	hs, err := newHostKnobs(opts.Journal, members)
-	if err != nil {
-		runErr = err
-	}
-	defer hs.restore()
 	live := func() []*member {
 		var out []*member
 		for _, mb := range members {
@@ -449,102 +427,28 @@ func interleaved(ctx context.Context, all []plan.Case, g group, qseed uint64, m 
 		return out
 	}
 	paired := &result.Paired{Slice: sliceD, Seed: qseed}
-	fail := func(mb *member, err error) {
-		mb.live = false
-		mb.out.Status, mb.out.Error = result.StatusFailed, err.Error()
-	}
 	rng := rand.New(rand.NewPCG(qseed, 0x7665746862656e63))
 	perTrial := int(math.Ceil(float64(m.Duration) / float64(sliceD)))
 	maxTrials := max(m.MaxTrials, m.Trials)
 	if m.Warmup > 0 {
 		paired.WarmupBlocks = int(math.Ceil(float64(m.Warmup) / float64(sliceD)))
 	}
-	// Every case set up gets one slice a block; one that failed since is
-	// skipped where it would have run.
-	active := live()
-	blockAt := 0
-	runBlocks := func(count int, measured bool) error {
-		for b, order := range latinBlocks(rng, len(active), count) {
-			for _, k := range order {
-				mb := active[k]
-				if !mb.live {
-					continue
-				}
-				if err := hs.set(mb); err != nil {
-					fail(mb, fmt.Errorf("block %d: %w", blockAt+b+1, err))
-					continue
-				}
-				if beforeSlice != nil {
-					beforeSlice(mb.out.Name)
-				}
-				d := sliceD
-				if own, ok := g.slices[mb.idx]; ok {
-					d = own
-				}
-				x, err := mb.run(ctx, d)
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				if err != nil {
-					fail(mb, fmt.Errorf("block %d: %w", blockAt+b+1, err))
-					continue
-				}
-				if measured {
-					mb.acc.add(x)
-					mb.pps = append(mb.pps, x.pps())
-					mb.cost = append(mb.cost, x.costNs())
-				}
-			}
-			if measured {
-				paired.Blocks++
-			}
-		}
-		blockAt += count
-		return nil
-	}
-	if runErr == nil && len(active) > 0 {
-		for _, mb := range active {
-			emit(mb.idx, Event{Case: mb.out.Name, Phase: "warmup"})
-		}
-		runErr = runBlocks(paired.WarmupBlocks, false)
-		for _, mb := range live() {
-			s, err := mb.r.snapshot()
-			if err != nil {
-				fail(mb, err)
-				continue
-			}
-			mb.at = s
-		}
-	}
-	for t := 0; runErr == nil && len(live()) > 0; t++ {
+	s := &trialSession{all: all, g: g, m: m, opts: opts, emit: emit, rng: rng, slice: sliceD, paired: paired}
+	var runErr error
+	for t := 0; len(live()) > 0; t++ {
 		total := max(m.Trials, t+1)
-		for _, mb := range live() {
-			emit(mb.idx, Event{Case: mb.out.Name, Phase: "trial", Trial: t + 1, Trials: total})
-		}
-		if runErr = runBlocks(perTrial, true); runErr != nil {
+		if runErr = s.run(ctx, t, total, live(), perTrial); runErr != nil {
 			break
-		}
-		for _, mb := range live() {
-			s, err := mb.r.snapshot()
-			if err != nil {
-				fail(mb, err)
-				continue
-			}
-			tr := mb.trial(s)
-			tr.Index = len(mb.out.Trials)
-			mb.out.Trials = append(mb.out.Trials, tr)
-			mb.at, mb.acc = s, sliceSum{}
-			emit(mb.idx, Event{Case: mb.out.Name, Phase: "trial", Trial: t + 1, Trials: total, Result: &mb.out.Trials[len(mb.out.Trials)-1]})
 		}
 		if t+1 < m.Trials {
 			continue
 		}
-		widest, which := pairedWidest(members, g.baseline, m.Confidence)
+		widest, which := pairedWidest(members, g.baseline, paired.TrialBlocks, m.Confidence)
 		switch {
 		case m.Target > 0 && widest <= m.Target:
-			paired.Stop = fmt.Sprintf("every ratio's interval reached ±%.2f%% or better (target ±%.2f%%) after %d blocks", 100*widest, 100*m.Target, paired.Blocks)
+			paired.Stop = fmt.Sprintf("every ratio's interval reached ±%.2f%% or better (target ±%.2f%%) after %d trials of %d blocks", 100*widest, 100*m.Target, t+1, perTrial)
 		case t+1 >= maxTrials:
-			paired.Stop = fmt.Sprintf("stopped at the maximum of %d blocks (%d trials)", paired.Blocks, t+1)
+			paired.Stop = fmt.Sprintf("stopped at the maximum of %d trials of %d blocks", t+1, perTrial)
 			if which != "" && m.Target > 0 && widest > m.Target {
 				paired.Stop += fmt.Sprintf(": %s's ratio interval is ±%.2f%%; the desired precision (±%.2f%%) was not achieved", which, 100*widest, 100*m.Target)
 			}
@@ -556,7 +460,6 @@ func interleaved(ctx context.Context, all []plan.Case, g group, qseed uint64, m 
 	if runErr != nil && paired.Stop == "" {
 		paired.Stop = fmt.Sprintf("interrupted after %d blocks", paired.Blocks)
 	}
-	hs.restore()
 	var out []result.Case
 	for _, mb := range members {
 		if mb.out.Status == "" && len(mb.out.Trials) == 0 && runErr != nil {
@@ -568,14 +471,11 @@ func interleaved(ctx context.Context, all []plan.Case, g group, qseed uint64, m 
 				mb.out.Status, mb.out.Error = result.StatusFailed, err.Error()
 			}
 		}
-		if mb.r != nil {
-			teardown(&mb.out, mb.r, func(ev Event) { emit(mb.idx, ev) })
-			mb.r = nil
-		}
 		if len(mb.pps) > 0 {
 			paired.Cases = append(paired.Cases, result.PairedCase{Case: mb.out.Name, PPS: mb.pps, CPUNsPerPkt: mb.cost})
 		}
 		mb.out.Stop = paired.Stop
+		mb.out.Flags, mb.out.Warnings = uniq(mb.out.Flags), uniq(mb.out.Warnings)
 		out = append(out, mb.out)
 	}
 	setRatios(paired, g.baseline, m.Confidence)
@@ -586,11 +486,164 @@ func interleaved(ctx context.Context, all []plan.Case, g group, qseed uint64, m 
 				continue
 			}
 			i := slices.IndexFunc(out, func(c result.Case) bool { return c.Name == pc.Case })
-			out[i].Warnings = append(out[i].Warnings, fmt.Sprintf("its pps ratio to %s is %.3f (%.3f-%.3f) after %d blocks: the desired precision (±%.1f%%) was not achieved",
-				g.baseline, r.Ratio, r.Lo, r.Hi, r.Blocks, 100*m.Target))
+			out[i].Warnings = append(out[i].Warnings, fmt.Sprintf("its pps ratio to %s is %.3f (%.3f-%.3f) after %d trials: the desired precision (±%.1f%%) was not achieved",
+				g.baseline, r.Ratio, r.Lo, r.Hi, max(r.Trials, 1), 100*m.Target))
 		}
 	}
 	return out, paired, runErr
+}
+
+// trialSession runs the trials of an interleaved question.
+type trialSession struct {
+	all    []plan.Case
+	g      group
+	m      plan.Measure
+	opts   Options
+	emit   func(int, Event)
+	rng    *rand.Rand
+	slice  time.Duration
+	paired *result.Paired
+}
+
+// run measures trial t (0-based, of total as far as known) of the
+// members: builds them afresh, runs the warm-up blocks and perTrial
+// measured blocks, records each member's trial and tears everything down.
+// A member that cannot be set up or fails is out for the rest of the
+// question; the error is only a cancellation's.
+func (s *trialSession) run(ctx context.Context, t, total int, members []*member, perTrial int) (err error) {
+	fail := func(mb *member, err error) {
+		mb.live = false
+		mb.out.Status, mb.out.Error = result.StatusFailed, fmt.Sprintf("trial %d: %v", t+1, err)
+	}
+	var set []*member
+	defer func() {
+		for _, mb := range set {
+			if mb.r != nil {
+				// Teardown writes the spread of this session's batch
+				// stamps: the case's is over all of them.
+				spread := mb.out.Traffic.StampSpread
+				teardown(&mb.out, mb.r, func(ev Event) { s.emit(mb.idx, ev) })
+				mb.out.Traffic.StampSpread = spread.Merge(mb.out.Traffic.StampSpread)
+				mb.r = nil
+			}
+		}
+	}()
+	// The cases are built in a shuffled order: two builds of one case
+	// differ a little (0.2-0.5% between copies of a veth case here, the
+	// first built being the fastest, whatever the mechanism), and in a
+	// fixed order that difference would follow the case from trial to
+	// trial, where the trials' interval cannot see it.
+	for _, k := range s.rng.Perm(len(members)) {
+		mb := members[k]
+		out, r, err := prepare(ctx, s.all[mb.idx], s.opts.Journal, true, func(ev Event) { s.emit(mb.idx, ev) })
+		mb.r = r
+		if r != nil {
+			set = append(set, mb)
+		}
+		if t == 0 {
+			mb.out = out
+		} else {
+			mb.out.Flags = append(mb.out.Flags, out.Flags...)
+			mb.out.Warnings = append(mb.out.Warnings, out.Warnings...)
+		}
+		if err != nil {
+			return err
+		}
+		if out.Status != "" {
+			mb.live = false
+			if t > 0 {
+				mb.out.Status, mb.out.Error = out.Status, fmt.Sprintf("trial %d: %s", t+1, out.Error)
+			}
+		}
+	}
+	var active []*member
+	for _, mb := range members {
+		if mb.live {
+			active = append(active, mb)
+		}
+	}
+	hs, err := newHostKnobs(s.opts.Journal, active, t == 0)
+	if err != nil {
+		return err
+	}
+	defer hs.restore()
+	// Every case set up gets one slice a block; one that failed since is
+	// skipped where it would have run.
+	blocks := func(count int, measured bool) error {
+		for b, order := range blockOrders(s.rng, len(active), count) {
+			for _, k := range order {
+				mb := active[k]
+				if !mb.live {
+					continue
+				}
+				if err := hs.set(mb); err != nil {
+					fail(mb, fmt.Errorf("block %d: %w", b+1, err))
+					continue
+				}
+				if beforeSlice != nil {
+					beforeSlice(mb.out.Name)
+				}
+				d := s.slice
+				if own, ok := s.g.slices[mb.idx]; ok {
+					d = own
+				}
+				x, err := mb.run(ctx, d)
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				if err != nil {
+					fail(mb, fmt.Errorf("block %d: %w", b+1, err))
+					continue
+				}
+				if measured {
+					mb.acc.add(x)
+					mb.pps = append(mb.pps, x.pps())
+					mb.cost = append(mb.cost, x.costNs())
+				}
+			}
+			if measured {
+				s.paired.Blocks++
+				s.paired.TrialBlocks[len(s.paired.TrialBlocks)-1]++
+			}
+		}
+		return nil
+	}
+	for _, mb := range active {
+		s.emit(mb.idx, Event{Case: mb.out.Name, Phase: "warmup", Trial: t + 1, Trials: total})
+	}
+	if err := blocks(s.paired.WarmupBlocks, false); err != nil {
+		return err
+	}
+	for _, mb := range active {
+		if !mb.live {
+			continue
+		}
+		if mb.at, err = mb.r.snapshot(); err != nil {
+			fail(mb, err)
+			continue
+		}
+		mb.acc = sliceSum{}
+		s.emit(mb.idx, Event{Case: mb.out.Name, Phase: "trial", Trial: t + 1, Trials: total})
+	}
+	s.paired.TrialBlocks = append(s.paired.TrialBlocks, 0)
+	if err := blocks(perTrial, true); err != nil {
+		return err
+	}
+	for _, mb := range active {
+		if !mb.live {
+			continue
+		}
+		end, err := mb.r.snapshot()
+		if err != nil {
+			fail(mb, err)
+			continue
+		}
+		tr := mb.trial(end)
+		tr.Index = len(mb.out.Trials)
+		mb.out.Trials = append(mb.out.Trials, tr)
+		s.emit(mb.idx, Event{Case: mb.out.Name, Phase: "trial", Trial: t + 1, Trials: total, Result: &mb.out.Trials[len(mb.out.Trials)-1]})
+	}
+	return nil
 }
 
 // hostKnobs sets the host-wide knobs of an interleaved question's cases:
@@ -602,15 +655,16 @@ type hostKnobs struct {
 	members []*member // the cases with a host-wide knob
 	values  map[*member]map[string]string
 	seen    map[*member]bool // its settings recorded
+	record  bool             // record the settings (a question's first trial)
 	done    bool
 }
 
 // newHostKnobs takes hold of the host-wide knobs of members that are set
-// up. When the switch cannot be had (another run holds a sysctl, the
+// up; record: put them in the members' settings when first set. When the switch cannot be had (another run holds a sysctl, the
 // kernel lacks one), those members fail or are unsupported and the others
 // go on; the error returned is only a cancellation's.
-func newHostKnobs(j *tuning.Journal, members []*member) (*hostKnobs, error) {
-	h := &hostKnobs{values: map[*member]map[string]string{}, seen: map[*member]bool{}}
+func newHostKnobs(j *tuning.Journal, members []*member, record bool) (*hostKnobs, error) {
+	h := &hostKnobs{values: map[*member]map[string]string{}, seen: map[*member]bool{}, record: record}
 	var names []string
 	for _, mb := range members {
 		if !mb.live || len(mb.r.hostKnobs) == 0 {
@@ -662,7 +716,7 @@ func (h *hostKnobs) set(mb *member) error {
 	if err != nil {
 		return fmt.Errorf("set host-wide knobs: %w", err)
 	}
-	if v != nil && !h.seen[mb] {
+	if v != nil && h.record && !h.seen[mb] {
 		h.seen[mb] = true
 		applied, err := h.sw.Applied(v)
 		if err != nil {
@@ -698,9 +752,10 @@ func (h *hostKnobs) restore() {
 }
 
 // pairedWidest is the widest relative half-width of the live cases' pps
-// ratio intervals, and the case it belongs to; 0 and "" when there is
-// no ratio to take (no baseline, or the baseline alone).
-func pairedWidest(members []*member, baseline string, level float64) (float64, string) {
+// ratio intervals, over the trials so far, and the case it belongs to; 0
+// and "" when there is no ratio to take (no baseline, or the baseline
+// alone).
+func pairedWidest(members []*member, baseline string, trials []int, level float64) (float64, string) {
 	bi := slices.IndexFunc(members, func(mb *member) bool { return mb.live && mb.out.Name == baseline })
 	if bi < 0 {
 		return 0, ""
@@ -710,7 +765,7 @@ func pairedWidest(members []*member, baseline string, level float64) (float64, s
 		if i == bi || !mb.live {
 			continue
 		}
-		if hw := stats.PairedRatio(members[bi].pps, mb.pps, level).HalfWidth(); hw > widest {
+		if hw := stats.PairedRatioTrials(members[bi].pps, mb.pps, trials, level).HalfWidth(); hw > widest {
 			widest, which = hw, mb.out.Name
 		}
 	}
@@ -718,7 +773,7 @@ func pairedWidest(members []*member, baseline string, level float64) (float64, s
 }
 
 // setRatios gives every case of p other than the baseline its pps and CPU
-// ratios to the baseline, from the blocks both have.
+// ratios to the baseline, from the blocks both have, over their trials.
 func setRatios(p *result.Paired, baseline string, level float64) {
 	bi := slices.IndexFunc(p.Cases, func(c result.PairedCase) bool { return c.Case == baseline })
 	if bi < 0 {
@@ -730,8 +785,8 @@ func setRatios(p *result.Paired, baseline string, level float64) {
 			continue
 		}
 		c := &p.Cases[i]
-		c.PPSRatio = ratioOf(stats.PairedRatio(base.PPS, c.PPS, level))
-		c.CPURatio = ratioOf(stats.PairedRatio(base.CPUNsPerPkt, c.CPUNsPerPkt, level))
+		c.PPSRatio = ratioOf(stats.PairedRatioTrials(base.PPS, c.PPS, p.TrialBlocks, level))
+		c.CPURatio = ratioOf(stats.PairedRatioTrials(base.CPUNsPerPkt, c.CPUNsPerPkt, p.TrialBlocks, level))
 	}
 }
 
@@ -739,5 +794,9 @@ func ratioOf(p stats.Paired) *result.Ratio {
 	if p.N < 2 || math.IsNaN(p.Lo) {
 		return nil
 	}
-	return &result.Ratio{Ratio: p.Ratio, Lo: p.Lo, Hi: p.Hi, Level: p.Level, Blocks: p.N, P: p.P, Method: stats.PairedMethod}
+	method := stats.PairedMethod
+	if p.Trials > 0 {
+		method = stats.PairedTrialsMethod
+	}
+	return &result.Ratio{Ratio: p.Ratio, Lo: p.Lo, Hi: p.Hi, Level: p.Level, Blocks: p.N, Trials: p.Trials, P: p.P, Method: method}
 }

@@ -148,8 +148,11 @@ func pairedMethodText(g *group, r stats.Rule) string {
 		}
 	}
 	for i, m := range methods {
-		if m == stats.PairedMethod {
+		switch m {
+		case stats.PairedMethod:
 			methods[i] = "20% trimmed-mean t intervals on block log-ratios (Yuen, lag-1 adjusted)"
+		case stats.PairedTrialsMethod:
+			methods[i] = "t intervals over trials, each in fresh topologies, of their blocks' 20% trimmed-mean log-ratios"
 		}
 	}
 	if len(methods) > 0 {

@@ -102,10 +102,14 @@ func (a *analysis) pairedRatios(g *group, series map[string]*result.PairedCase, 
 				Blocks: stored.Blocks, P: stored.P, Method: stored.Method, Stored: true,
 			}
 		}
-		p := stats.PairedRatio(bs, cs, a.level)
+		p := stats.PairedRatioTrials(bs, cs, g.Paired.TrialBlocks, a.level)
+		method := stats.PairedMethod
+		if p.Trials > 0 {
+			method = stats.PairedTrialsMethod
+		}
 		return pairedMetric{
 			Ratio:  stats.RatioCI{Ratio: p.Ratio, Lo: p.Lo, Hi: p.Hi, Level: p.Level},
-			Blocks: p.N, P: p.P, Method: stats.PairedMethod,
+			Blocks: p.N, P: p.P, Method: method,
 		}
 	}
 	return one(c.PPSRatio, b.PPS, c.PPS), one(c.CPURatio, b.CPUNsPerPkt, c.CPUNsPerPkt)

@@ -24,10 +24,12 @@ var procs struct {
 }
 
 // reserveProcs raises GOMAXPROCS by n until the returned function (which
-// is idempotent) is called; when no reservation is left, GOMAXPROCS goes
-// back to what it was. Changing GOMAXPROCS stops the world for some
-// microseconds, so it is done at the start and end of a Run, never inside
-// a measurement.
+// is idempotent) is called. GOMAXPROCS only grows while any reservation is
+// held, to the most ever reserved at once, and goes back to what it was
+// when none is left: changing it stops the world, and an interleaved sweep
+// starts and stops a generator every slice, with its cases' receivers
+// holding reservations throughout. So it changes at the start of the first
+// Run and the end of the last, never inside a measurement.
 func reserveProcs(n int) (release func()) {
 	if n <= 0 {
 		return func() {}
@@ -37,7 +39,9 @@ func reserveProcs(n int) (release func()) {
 		procs.base = runtime.GOMAXPROCS(0)
 	}
 	procs.reserved += n
-	runtime.GOMAXPROCS(procs.base + procs.reserved)
+	if want := procs.base + procs.reserved; want > runtime.GOMAXPROCS(0) {
+		runtime.GOMAXPROCS(want)
+	}
 	procs.mu.Unlock()
 	var once sync.Once
 	return func() {
@@ -45,7 +49,9 @@ func reserveProcs(n int) (release func()) {
 			procs.mu.Lock()
 			defer procs.mu.Unlock()
 			procs.reserved -= n
-			runtime.GOMAXPROCS(procs.base + procs.reserved)
+			if procs.reserved == 0 {
+				runtime.GOMAXPROCS(procs.base)
+			}
 		})
 	}
 }

@@ -11,6 +11,10 @@ import (
 // PairedMethod names the interval PairedRatio computes, for result files.
 const PairedMethod = "20% trimmed-mean t interval on block log-ratios (Yuen), lag-1 autocorrelation adjusted"
 
+// PairedTrialsMethod names the interval PairedRatioTrials computes over
+// two or more trials.
+const PairedTrialsMethod = "t interval over trials (fresh topologies each) of their blocks' 20% trimmed-mean log-ratios"
+
 // PairedTrim is the share of blocks PairedRatio trims from each end.
 const PairedTrim = 0.2
 
@@ -24,6 +28,9 @@ type Paired struct {
 	// effective number of blocks after the autocorrelation adjustment.
 	N, Trimmed int
 	NEff       float64
+	// Trials is, for PairedRatioTrials, the trials whose values the
+	// interval is over; 0 when it is over blocks.
+	Trials int
 	// Rho is the lag-1 autocorrelation of the winsorized log-ratios, as
 	// estimated; only a positive one widens the interval.
 	Rho float64
@@ -128,4 +135,54 @@ func lag1(d []float64, mean float64) float64 {
 		return 0
 	}
 	return num / den
+}
+
+// PairedRatioTrials is PairedRatio for blocks grouped in trials, each trial
+// measured in topologies of its own: trials[k] is the number of blocks of
+// trial k, in order, the series being the trials' blocks one after the
+// other. Two identically configured paths differ a little for as long as
+// they exist (memory placement, hashing: 0.1-0.4% between two copies of one
+// veth case here), which no number of blocks of the same instances can
+// average out. So each trial gives one value, the trimmed mean of its
+// blocks' log-ratios (as in PairedRatio), and the ratio is exp of their
+// mean, with a Student-t interval over the trials (T-1 degrees of freedom):
+// the instances' differences are in its spread. Trials with fewer than 2
+// usable blocks are left out; with fewer than 2 trials left, it is
+// PairedRatio over all blocks (an interval of those instances only).
+func PairedRatioTrials(base, x []float64, trials []int, level float64) Paired {
+	if !(level > 0 && level < 1) {
+		level = 0.95
+	}
+	var means []float64
+	blocks, at := 0, 0
+	for _, k := range trials {
+		lo, hi := min(at, len(base), len(x)), min(at+k, len(base), len(x))
+		at += k
+		p := PairedRatio(base[lo:hi], x[lo:hi], level)
+		if p.N < 2 {
+			continue
+		}
+		means = append(means, math.Log(p.Ratio))
+		blocks += p.N
+	}
+	if len(means) < 2 {
+		return PairedRatio(base, x, level)
+	}
+	out := Paired{Level: level, N: blocks, Trials: len(means)}
+	mean, sd := stat.MeanStdDev(means, nil)
+	out.Ratio = math.Exp(mean)
+	out.SE, out.DF = sd/math.Sqrt(float64(len(means))), float64(len(means)-1)
+	out.NEff = float64(len(means))
+	if out.SE == 0 {
+		out.Lo, out.Hi, out.P = out.Ratio, out.Ratio, 1
+		if mean != 0 {
+			out.P = 0
+		}
+		return out
+	}
+	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: out.DF}
+	q := t.Quantile(1 - (1-level)/2)
+	out.Lo, out.Hi = math.Exp(mean-q*out.SE), math.Exp(mean+q*out.SE)
+	out.P = math.Min(1, 2*t.Survival(math.Abs(mean)/out.SE))
+	return out
 }

@@ -115,3 +115,44 @@ func TestPairedRatioSkips(t *testing.T) {
 		t.Errorf("constant ratio: %+v", q)
 	}
 }
+
+// TestPairedRatioTrials by hand: 3 trials of 4 blocks (too few to trim),
+// each giving the mean of its log-ratios; the interval is a t interval over
+// those 3 values (t(0.975, 2 df) = 4.3026527), p from the t with 2 df.
+func TestPairedRatioTrials(t *testing.T) {
+	base := make([]float64, 12)
+	for i := range base {
+		base[i] = 100
+	}
+	x := []float64{102, 104, 101, 103, 101, 100, 102, 101, 103, 102, 104, 103}
+	p := PairedRatioTrials(base, x, []int{4, 4, 4}, 0.95)
+	for _, c := range []struct {
+		name      string
+		got, want float64
+	}{
+		{"ratio", p.Ratio, 1.0215945854189874},
+		{"lo", p.Lo, 0.9960217852012161},
+		{"hi", p.Hi, 1.0478239657645174},
+		{"se", p.SE, 0.00589191741917582},
+		{"df", p.DF, 2},
+		{"p", p.P, 0.06834819837683836},
+	} {
+		if math.Abs(c.got-c.want) > 1e-9 {
+			t.Errorf("%s = %.12g, want %.12g", c.name, c.got, c.want)
+		}
+	}
+	if p.N != 12 || p.Trials != 3 {
+		t.Errorf("N %d trials %d, want 12 and 3", p.N, p.Trials)
+	}
+	// One trial: the blocks' own interval, as PairedRatio gives it.
+	one := PairedRatioTrials(base[:4], x[:4], []int{4}, 0.95)
+	if want := PairedRatio(base[:4], x[:4], 0.95); one != want {
+		t.Errorf("one trial: %+v, want PairedRatio's %+v", one, want)
+	}
+	// A series cut short in its third trial (a case that failed) keeps
+	// the trials it has.
+	short := PairedRatioTrials(base, x[:9], []int{4, 4, 4}, 0.95)
+	if short.Trials != 2 || short.N != 8 {
+		t.Errorf("cut short: %d trials, %d blocks; want 2 and 8", short.Trials, short.N)
+	}
+}

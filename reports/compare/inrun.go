@@ -105,6 +105,7 @@ const (
 // inRunSide is one file's side of one question.
 type inRunSide struct {
 	baseline string // after --ignore
+	trials   []int  // the question's blocks per trial
 	series   map[string][]float64
 	order    []string
 }
@@ -118,7 +119,7 @@ func questionSides(in *Input, m resolvedMetric, ignore []string) (map[string]inR
 		if _, dup := out[q.Text]; dup || q.Paired == nil {
 			continue
 		}
-		s := inRunSide{baseline: StripKeys(q.Baseline, ignore), series: map[string][]float64{}}
+		s := inRunSide{baseline: StripKeys(q.Baseline, ignore), trials: q.Paired.TrialBlocks, series: map[string][]float64{}}
 		for _, pc := range q.Paired.Cases {
 			name := StripKeys(pc.Case, ignore)
 			if _, dup := s.series[name]; dup {
@@ -295,7 +296,7 @@ func pairedSide(s inRunSide, name string, level float64, label string) (stats.Pa
 	if !ok || len(base) == 0 {
 		return stats.Paired{}, fmt.Sprintf("the baseline %s has no blocks in %s", s.baseline, label)
 	}
-	p := stats.PairedRatio(base, s.series[name], level)
+	p := stats.PairedRatioTrials(base, s.series[name], s.trials, level)
 	if p.N < 2 || !finite(p.Ratio, p.Lo, p.Hi) || !(p.Ratio > 0) {
 		return p, fmt.Sprintf("%d usable blocks in %s: a ratio's interval needs 2 or more with both values positive", p.N, label)
 	}

@@ -64,10 +64,15 @@ type Question struct {
 // gave each case one slice, in an order drawn from Seed. Block i of every
 // case's series is the same stretch of time; warm-up blocks are not in them.
 type Paired struct {
-	Slice        time.Duration `json:"slice_ns"`
-	Seed         uint64        `json:"seed"`
-	WarmupBlocks int           `json:"warmup_blocks"`
-	Blocks       int           `json:"blocks"` // measured blocks
+	Slice time.Duration `json:"slice_ns"`
+	Seed  uint64        `json:"seed"`
+	// WarmupBlocks are run and discarded at the start of every trial.
+	WarmupBlocks int `json:"warmup_blocks"`
+	Blocks       int `json:"blocks"` // measured blocks
+	// TrialBlocks is the measured blocks of each trial, in order: every
+	// trial was measured in topologies built for it, and the series hold
+	// the trials' blocks one after the other.
+	TrialBlocks []int `json:"trial_blocks"`
 	// Stop says why the question stopped adding blocks.
 	Stop  string       `json:"stop,omitempty"`
 	Cases []PairedCase `json:"cases"`
@@ -99,6 +104,9 @@ type Ratio struct {
 	Hi     float64 `json:"hi"`
 	Level  float64 `json:"level"`
 	Blocks int     `json:"blocks"`
+	// Trials is how many trials the interval is over (one value each);
+	// 0 when it is over the blocks of a single trial.
+	Trials int `json:"trials,omitempty"`
 	// P is the two-sided p-value of "the mean log-ratio is 0".
 	P float64 `json:"p"`
 	// Method names how the interval was computed.

@@ -451,12 +451,12 @@ const (
 //
 //   - A single case keeps its topology: SetupCost + Warmup + Trials *
 //     (Duration + DrainCost).
-//   - Interleaved (the default), question by question: each question's
-//     cases are set up together (SetupCost each) and every case gets one
-//     slice a block, Warmup/Slice warm-up blocks and Duration/Slice blocks
-//     a trial, each slice costing Slice + SwitchCost. A case several
-//     questions ask for is measured in each. A question with a tcp case
-//     runs in rounds.
+//   - Interleaved (the default), question by question: for every trial
+//     each question's cases are set up together (SetupCost each) and
+//     every case gets one slice a block, Warmup/Slice warm-up blocks and
+//     Duration/Slice measured blocks, each slice costing Slice +
+//     SwitchCost. A case several questions ask for is measured in each.
+//     A question with a tcp case runs in rounds.
 //   - Rounds: every trial in a topology of its own, Trials * (SetupCost +
 //     Warmup + Duration + DrainCost) per case.
 //
@@ -475,7 +475,8 @@ func EstimateDuration(cases []CaseSpec, m plan.Measure) time.Duration {
 	}
 	slice := m.SliceOf()
 	blocks := func(d time.Duration) int { return int((d + slice - 1) / slice) }
-	perCase := time.Duration(blocks(m.Warmup)+m.Trials*blocks(m.Duration)) * (slice + SwitchCost)
+	// Every trial builds the question's cases afresh and warms them up.
+	perCase := time.Duration(m.Trials) * (SetupCost + time.Duration(blocks(m.Warmup)+blocks(m.Duration))*(slice+SwitchCost))
 	n := map[int]int{}
 	tcp := map[int]bool{}
 	for _, c := range cases {
@@ -490,7 +491,7 @@ func EstimateDuration(cases []CaseSpec, m plan.Measure) time.Duration {
 			total += rounds(k)
 			continue
 		}
-		total += time.Duration(k) * (SetupCost + perCase)
+		total += time.Duration(k) * perCase
 	}
 	return total
 }

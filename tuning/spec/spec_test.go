@@ -128,12 +128,12 @@ func TestExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	cs := mustExpand(t, s)
-	// As its header says: 27 grid points, 26 cases, about 3m21s.
+	// As its header says: 27 grid points, 26 cases, about 5m16s.
 	if s.size() != 27 || len(cs) != 26 {
 		t.Errorf("%d grid points and %d cases, want 27 and 26", s.size(), len(cs))
 	}
-	if est := EstimateDuration(cs, s.Measure); est.Round(time.Second) != 201*time.Second {
-		t.Errorf("estimate %v, want 3m21s", est)
+	if est := EstimateDuration(cs, s.Measure); est.Round(time.Second) != 316*time.Second {
+		t.Errorf("estimate %v, want 5m16s", est)
 	}
 	if s.Name != "annotated-example" || s.Measure.Seed != 42 || s.Measure.Warmup != 500*time.Millisecond {
 		t.Errorf("name %q, measure %+v", s.Name, s.Measure)
@@ -482,11 +482,12 @@ func TestEstimateDuration(t *testing.T) {
 	if got := EstimateDuration(cs, m); got != 204*time.Second {
 		t.Errorf("got %v, want 3m24s", got)
 	}
-	// Interleaved, question by question. Slices of 20 ms: 50 warm-up
-	// blocks and 100 a trial, 650 slices of 22 ms a case, 14.3 s, plus
-	// 0.3 s of setup. Group 0 has 3 cases, group 1 two, one of them
-	// shared: 5 * 14.6 s = 73 s. Group 2 has a tcp case: 2 cases in
-	// rounds, 2 * 6 * 3.4 s = 40.8 s.
+	// Interleaved, question by question, every trial set up afresh.
+	// Slices of 20 ms: 50 warm-up blocks and 100 measured a trial, 150
+	// slices of 22 ms, 3.3 s, plus 0.3 s of setup: 3.6 s a trial, 21.6 s
+	// a case. Group 0 has 3 cases, group 1 two, one of them shared:
+	// 5 * 21.6 s = 108 s. Group 2 has a tcp case: 2 cases in rounds,
+	// 2 * 6 * 3.4 s = 40.8 s.
 	im := m
 	im.Method = ""
 	udp := plan.Case{Traffic: plan.Traffic{Generator: plan.GenUDP}}
@@ -495,8 +496,8 @@ func TestEstimateDuration(t *testing.T) {
 		{Case: udp, Groups: []int{0, 1}}, {Case: udp, Groups: []int{0}}, {Case: udp, Groups: []int{0}},
 		{Case: udp, Groups: []int{1}}, {Case: tcp, Groups: []int{2}}, {Case: udp, Groups: []int{2}},
 	}
-	if got := EstimateDuration(ics, im); got != 113800*time.Millisecond {
-		t.Errorf("interleaved: got %v, want 1m53.8s", got)
+	if got := EstimateDuration(ics, im); got != 148800*time.Millisecond {
+		t.Errorf("interleaved: got %v, want 2m28.8s", got)
 	}
 	// One case keeps its topology: 0.3 + 1 + 6 * 2.1 = 13.9 s
 	if got := EstimateDuration(cs[:1], m); got != 13900*time.Millisecond {
