@@ -33,7 +33,7 @@ sensitivity: build
 
 # What moving the load every 20 ms slice costs a case's rate: one veth case
 # interleaved with itself, one copy in 20 ms slices and one in 200 ms
-# slices in the same blocks (bench.BenchmarkSwitchOverhead). About 50 s.
+# slices in the same blocks (bench.BenchmarkSwitchOverhead). About 45 s.
 # Needs root.
 overhead:
 	$(GO) test -run '^$$' -bench SwitchOverhead -benchtime 1x -count 1 ./bench/

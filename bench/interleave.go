@@ -42,11 +42,32 @@ import (
 func sweepInterleaved(ctx context.Context, cases []plan.Case, m plan.Measure, opts Options) ([]result.Case, []result.Question, error) {
 	questions := slices.Clone(opts.Questions)
 	acc := make([]*result.Case, len(cases))
+	gs := groups(cases, questions)
+	// A case is summarised once, after the last question that measures it.
+	last := make([]int, len(cases))
+	for gi, g := range gs {
+		for _, ci := range g.cases {
+			last[ci] = gi
+		}
+	}
+	// With a time limit each question may spend its share of what is
+	// left, by its number of cases: a question that stops early leaves
+	// more to the noisier ones after it.
+	start, weight := time.Now(), 0
+	for _, g := range gs {
+		weight += len(g.cases)
+	}
 	var runErr error
-	for gi, g := range groups(cases, questions) {
+	for gi, g := range gs {
 		var got []result.Case
 		var paired *result.Paired
 		var note string
+		var deadline time.Time
+		if m.TimeLimit > 0 {
+			left := m.TimeLimit - time.Since(start)
+			deadline = time.Now().Add(time.Duration(float64(left) * float64(len(g.cases)) / float64(weight)))
+		}
+		weight -= len(g.cases)
 		if i := slices.IndexFunc(g.cases, func(i int) bool { return !interleavable(cases[i]) }); i >= 0 {
 			sub := make([]plan.Case, len(g.cases))
 			for k, ci := range g.cases {
@@ -65,7 +86,7 @@ func sweepInterleaved(ctx context.Context, cases []plan.Case, m plan.Measure, op
 			// Each question draws its own orders, reproducibly from
 			// the sweep's seed.
 			qseed := m.Seed + uint64(gi)*0x9e3779b97f4a7c15
-			got, paired, runErr = interleaved(ctx, cases, g, qseed, m, opts)
+			got, paired, runErr = interleaved(ctx, cases, g, qseed, m, deadline, opts)
 		}
 		for _, c := range got {
 			ci := g.cases[slices.IndexFunc(g.cases, func(i int) bool { return cases[i].Name() == c.Name })]
@@ -78,13 +99,15 @@ func sweepInterleaved(ctx context.Context, cases []plan.Case, m plan.Measure, op
 			} else {
 				mergeSessions(acc[ci], c)
 			}
-			a := acc[ci]
-			if a.Status == result.StatusOK && a.Summary == nil && len(a.Trials) > 0 {
-				finish(a, m)
-				a.Warnings, a.Flags = uniq(a.Warnings), uniq(a.Flags)
-			}
-			if opts.Progress != nil {
-				opts.Progress(Event{Case: a.Name, Index: ci, Count: len(cases), Phase: "done", Outcome: a})
+			if gi == last[ci] || runErr != nil {
+				a := acc[ci]
+				if a.Status == result.StatusOK && a.Summary == nil && len(a.Trials) > 0 {
+					finish(a, m)
+					a.Warnings, a.Flags = uniq(a.Warnings), uniq(a.Flags)
+				}
+				if opts.Progress != nil {
+					opts.Progress(Event{Case: a.Name, Index: ci, Count: len(cases), Phase: "done", Outcome: a})
+				}
 			}
 		}
 		if g.question >= 0 {
@@ -96,9 +119,15 @@ func sweepInterleaved(ctx context.Context, cases []plan.Case, m plan.Measure, op
 	}
 	var out []result.Case
 	for _, c := range acc {
-		if c != nil {
-			out = append(out, *c)
+		if c == nil {
+			continue
 		}
+		if c.Status == result.StatusOK && c.Summary == nil && len(c.Trials) > 0 {
+			// Interrupted before a later question it is in.
+			finish(c, m)
+			c.Warnings, c.Flags = uniq(c.Warnings), uniq(c.Flags)
+		}
+		out = append(out, *c)
 	}
 	return out, questions, runErr
 }
@@ -126,16 +155,8 @@ func mergeSessions(acc *result.Case, s result.Case) {
 		acc.Summary = nil // summarised again with them
 	}
 	acc.Traffic.StampSpread = acc.Traffic.StampSpread.Merge(s.Traffic.StampSpread)
-	for _, f := range s.Flags {
-		if !slices.Contains(acc.Flags, f) {
-			acc.Flags = append(acc.Flags, f)
-		}
-	}
-	for _, w := range s.Warnings {
-		if !slices.Contains(acc.Warnings, w) {
-			acc.Warnings = append(acc.Warnings, w)
-		}
-	}
+	acc.Flags = uniq(append(acc.Flags, s.Flags...))
+	acc.Warnings = uniq(append(acc.Warnings, s.Warnings...))
 }
 
 // group is the cases of one question, measured together.
@@ -405,7 +426,11 @@ func (mb *member) trial(end snapshot) result.Trial {
 // the trials, not the blocks, are what the ratios' intervals are over
 // (stats.PairedRatioTrials). Events carry the sweep's case indexes. On
 // cancellation it returns what was measured so far with ctx's error.
-func interleaved(ctx context.Context, all []plan.Case, g group, qseed uint64, m plan.Measure, opts Options) ([]result.Case, *result.Paired, error) {
+//
+// After m.Trials trials it stops adding more once every ratio's interval
+// is within m.Target, at m.MaxTrials, or when the next trial would end
+// after deadline (zero: none), judged by the trials so far.
+func interleaved(ctx context.Context, all []plan.Case, g group, qseed uint64, m plan.Measure, deadline time.Time, opts Options) ([]result.Case, *result.Paired, error) {
 	emit := func(i int, ev Event) {
 		if opts.Progress != nil {
 			ev.Index, ev.Count = i, len(all)
@@ -435,6 +460,7 @@ func interleaved(ctx context.Context, all []plan.Case, g group, qseed uint64, m 
 	}
 	s := &trialSession{all: all, g: g, m: m, opts: opts, emit: emit, rng: rng, slice: sliceD, paired: paired}
 	var runErr error
+	began := time.Now()
 	for t := 0; len(live()) > 0; t++ {
 		total := max(m.Trials, t+1)
 		if runErr = s.run(ctx, t, total, live(), perTrial); runErr != nil {
@@ -446,14 +472,16 @@ func interleaved(ctx context.Context, all []plan.Case, g group, qseed uint64, m 
 		widest, which := pairedWidest(members, g.baseline, paired.TrialBlocks, m.Confidence)
 		switch {
 		case m.Target > 0 && widest <= m.Target:
-			paired.Stop = fmt.Sprintf("every ratio's interval reached ±%.2f%% or better (target ±%.2f%%) after %d trials of %d blocks", 100*widest, 100*m.Target, t+1, perTrial)
+			paired.Stop = fmt.Sprintf("every pps and CPU ratio's interval reached ±%.2f%% or better (target ±%.2f%%) after %d trials of %d blocks", 100*widest, 100*m.Target, t+1, perTrial)
 		case t+1 >= maxTrials:
 			paired.Stop = fmt.Sprintf("stopped at the maximum of %d trials of %d blocks", t+1, perTrial)
-			if which != "" && m.Target > 0 && widest > m.Target {
-				paired.Stop += fmt.Sprintf(": %s's ratio interval is ±%.2f%%; the desired precision (±%.2f%%) was not achieved", which, 100*widest, 100*m.Target)
-			}
+		case !deadline.IsZero() && time.Now().Add(time.Since(began)/time.Duration(t+1)).After(deadline):
+			paired.Stop = fmt.Sprintf("stopped after %d trials of %d blocks: another would pass the question's share of the time limit (%v)", t+1, perTrial, m.TimeLimit)
 		default:
 			continue
+		}
+		if which != "" && m.Target > 0 && widest > m.Target {
+			paired.Stop += fmt.Sprintf(": %s's ratio interval is ±%.2f%%; the desired precision (±%.2f%%) was not achieved", which, 100*widest, 100*m.Target)
 		}
 		break
 	}
@@ -481,13 +509,16 @@ func interleaved(ctx context.Context, all []plan.Case, g group, qseed uint64, m 
 	setRatios(paired, g.baseline, m.Confidence)
 	if m.Target > 0 {
 		for _, pc := range paired.Cases {
-			r := pc.PPSRatio
-			if r == nil || (r.Hi-r.Lo)/2/r.Ratio <= m.Target {
-				continue
-			}
 			i := slices.IndexFunc(out, func(c result.Case) bool { return c.Name == pc.Case })
-			out[i].Warnings = append(out[i].Warnings, fmt.Sprintf("its pps ratio to %s is %.3f (%.3f-%.3f) after %d trials: the desired precision (±%.1f%%) was not achieved",
-				g.baseline, r.Ratio, r.Lo, r.Hi, max(r.Trials, 1), 100*m.Target))
+			for _, x := range []struct {
+				what string
+				r    *result.Ratio
+			}{{"pps", pc.PPSRatio}, {"CPU per packet", pc.CPURatio}} {
+				if r := x.r; r != nil && (r.Hi-r.Lo)/2/r.Ratio > m.Target {
+					out[i].Warnings = append(out[i].Warnings, fmt.Sprintf("its %s ratio to %s is %.3f (%.3f-%.3f) after %d trials: the desired precision (±%.1f%%) was not achieved",
+						x.what, g.baseline, r.Ratio, r.Lo, r.Hi, max(r.Trials, 1), 100*m.Target))
+				}
+			}
 		}
 	}
 	return out, paired, runErr
@@ -752,21 +783,25 @@ func (h *hostKnobs) restore() {
 }
 
 // pairedWidest is the widest relative half-width of the live cases' pps
-// ratio intervals, over the trials so far, and the case it belongs to; 0
-// and "" when there is no ratio to take (no baseline, or the baseline
+// and CPU ratio intervals, over the trials so far, and which ratio it is;
+// 0 and "" when there is no ratio to take (no baseline, or the baseline
 // alone).
 func pairedWidest(members []*member, baseline string, trials []int, level float64) (float64, string) {
 	bi := slices.IndexFunc(members, func(mb *member) bool { return mb.live && mb.out.Name == baseline })
 	if bi < 0 {
 		return 0, ""
 	}
+	base := members[bi]
 	widest, which := 0.0, ""
 	for i, mb := range members {
 		if i == bi || !mb.live {
 			continue
 		}
-		if hw := stats.PairedRatioTrials(members[bi].pps, mb.pps, trials, level).HalfWidth(); hw > widest {
-			widest, which = hw, mb.out.Name
+		if hw := stats.PairedRatioTrials(base.pps, mb.pps, trials, level).HalfWidth(); hw > widest {
+			widest, which = hw, mb.out.Name+"'s pps"
+		}
+		if hw := stats.PairedRatioTrials(base.cost, mb.cost, trials, level).HalfWidth(); hw > widest {
+			widest, which = hw, mb.out.Name+"'s CPU/pkt"
 		}
 	}
 	return widest, which

@@ -324,3 +324,31 @@ func TestInterleavedHostKnob(t *testing.T) {
 		}
 	}
 }
+
+// TestInterleavedTimeLimit: a question stops adding trials once another
+// would pass its share of the time limit, after the minimum, and says so;
+// without the limit it goes on to the maximum.
+func TestInterleavedTimeLimit(t *testing.T) {
+	testenv.RequireRoot(t)
+	a, b := vethCase(64), vethCase(128)
+	a.Questions, b.Questions = []string{"q"}, []string{"q"}
+	qs := []result.Question{{Text: "q", Baseline: a.Name()}}
+	m := plan.Measure{Trials: 2, MaxTrials: 4, Target: 1e-9, Seed: 3, Duration: 100 * time.Millisecond, Warmup: 20 * time.Millisecond,
+		Confidence: 0.5, Slice: 20 * time.Millisecond, TimeLimit: time.Millisecond}
+	res, err := Run(context.Background(), []plan.Case{a, b}, m, Options{Questions: qs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := res.Questions[0].Paired
+	if len(p.TrialBlocks) != 2 || !strings.Contains(p.Stop, "time limit") || res.Settings.TimeLimit != time.Millisecond {
+		t.Errorf("with a 1 ms limit: %d trials, stop %q, settings %+v; want the minimum of 2 and the time limit named", len(p.TrialBlocks), p.Stop, res.Settings)
+	}
+	m.TimeLimit = 0
+	res, err = Run(context.Background(), []plan.Case{a, b}, m, Options{Questions: qs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := res.Questions[0].Paired; len(p.TrialBlocks) != 4 || !strings.Contains(p.Stop, "maximum of 4 trials") {
+		t.Errorf("without a limit: %d trials, stop %q; want the maximum of 4", len(p.TrialBlocks), p.Stop)
+	}
+}

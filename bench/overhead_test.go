@@ -19,8 +19,9 @@ import (
 // cancels in their ratio r = pps(A)/pps(B). If a slice loses the time k to
 // its switch, a slice of T keeps 1-k/T of its rate, and
 // r = (1-k/20ms)/(1-k/200ms); the overhead of 20 ms slices, o = k/20ms, is
-// then (1-r)/(1-r/10). Metrics: o and its interval in percent, r, the CPU
-// per packet ratio, and the share of the run's wall time spent sending.
+// then (1-r)/(1-r/10). Metrics: o and its interval in percent (over 6
+// trials, each in topologies of its own), r, the CPU per packet ratio, and
+// the share of the run's wall time spent sending.
 func BenchmarkSwitchOverhead(b *testing.B) {
 	testenv.RequireRoot(b)
 	const slice, long = 20 * time.Millisecond, 200 * time.Millisecond
@@ -28,12 +29,14 @@ func BenchmarkSwitchOverhead(b *testing.B) {
 	ref.Replica = 2
 	a.Questions, ref.Questions = []string{"overhead"}, []string{"overhead"}
 	cases := []plan.Case{a, ref}
-	// 2 trials of 100 blocks; a block is 20 + 200 ms of sending.
-	m := plan.Measure{Trials: 2, MaxTrials: 2, Duration: 100 * slice, Warmup: 5 * slice, Confidence: 0.95, Slice: slice, Seed: 1}
+	// 6 trials of 30 blocks, each in topologies of its own, so that what
+	// differs between two builds of the case is in the interval; a block
+	// is 20 + 200 ms of sending.
+	m := plan.Measure{Trials: 6, MaxTrials: 6, Duration: 30 * slice, Warmup: 2 * slice, Confidence: 0.95, Slice: slice, Seed: 1}
 	g := group{question: 0, baseline: ref.Name(), cases: []int{0, 1}, slices: map[int]time.Duration{1: long}}
 	for b.Loop() {
 		start := time.Now()
-		got, p, err := interleaved(context.Background(), cases, g, m.Seed, m, Options{})
+		got, p, err := interleaved(context.Background(), cases, g, m.Seed, m, time.Time{}, Options{})
 		wall := time.Since(start)
 		if err != nil {
 			b.Fatal(err)
@@ -54,8 +57,8 @@ func BenchmarkSwitchOverhead(b *testing.B) {
 		if pa.Case != a.Name() {
 			pa, pr = pr, pa
 		}
-		r := stats.PairedRatio(pr.PPS, pa.PPS, m.Confidence)
-		cpu := stats.PairedRatio(pr.CPUNsPerPkt, pa.CPUNsPerPkt, m.Confidence)
+		r := stats.PairedRatioTrials(pr.PPS, pa.PPS, p.TrialBlocks, m.Confidence)
+		cpu := stats.PairedRatioTrials(pr.CPUNsPerPkt, pa.CPUNsPerPkt, p.TrialBlocks, m.Confidence)
 		o := func(r float64) float64 { return 100 * (1 - r) / (1 - r/10) }
 		b.ReportMetric(o(r.Ratio), "overhead-%")
 		b.ReportMetric(o(r.Hi), "overhead-lo-%")
@@ -64,7 +67,7 @@ func BenchmarkSwitchOverhead(b *testing.B) {
 		b.ReportMetric(cpu.Ratio, "cpu-ratio")
 		b.ReportMetric(100*sent.Seconds()/wall.Seconds(), "sending-%")
 		b.ReportMetric(0, "ns/op")
-		b.Log(fmt.Sprintf("%d blocks: pps ratio %.4f [%.4f, %.4f], cpu/pkt ratio %.4f [%.4f, %.4f]; %v sending of %v",
-			p.Blocks, r.Ratio, r.Lo, r.Hi, cpu.Ratio, cpu.Lo, cpu.Hi, sent.Round(time.Millisecond), wall.Round(time.Millisecond)))
+		b.Log(fmt.Sprintf("%d trials, %d blocks: pps ratio %.4f [%.4f, %.4f], cpu/pkt ratio %.4f [%.4f, %.4f]; %v sending of %v",
+			r.Trials, p.Blocks, r.Ratio, r.Lo, r.Hi, cpu.Ratio, cpu.Lo, cpu.Hi, sent.Round(time.Millisecond), wall.Round(time.Millisecond)))
 	}
 }

@@ -78,7 +78,7 @@ func Run(ctx context.Context, cases []plan.Case, m plan.Measure, opts Options) (
 			res.Settings.Interleaved = true
 			res.Cases, runErr = rounds(ctx, cases, m, opts)
 		} else {
-			res.Settings.Slice = m.SliceOf()
+			res.Settings.Slice, res.Settings.TimeLimit = m.SliceOf(), m.TimeLimit
 			res.Cases, res.Questions, runErr = sweepInterleaved(ctx, cases, m, opts)
 		}
 	} else if len(cases) == 1 {

@@ -113,16 +113,8 @@ func merge(acc *result.Case, s result.Case, first bool) {
 	}
 	acc.Trials = append(acc.Trials, s.Trials...)
 	acc.Traffic.StampSpread = acc.Traffic.StampSpread.Merge(s.Traffic.StampSpread)
-	for _, f := range s.Flags {
-		if !slices.Contains(acc.Flags, f) {
-			acc.Flags = append(acc.Flags, f)
-		}
-	}
-	for _, w := range s.Warnings {
-		if !slices.Contains(acc.Warnings, w) {
-			acc.Warnings = append(acc.Warnings, w)
-		}
-	}
+	acc.Flags = uniq(append(acc.Flags, s.Flags...))
+	acc.Warnings = uniq(append(acc.Warnings, s.Warnings...))
 }
 
 // halfWidth is the relative half-width of the median pps interval.

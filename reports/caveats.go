@@ -172,7 +172,7 @@ func caveatsOf(r *result.Result) caveats {
 	failed := caveat{Kind: caveatFailed, Of: len(r.Cases)}
 	gens := map[string]bool{}
 	// An interleaved sweep's precision is its ratios': each case's widest
-	// pps ratio interval over the questions that compare it.
+	// pps or CPU ratio interval over the questions that compare it.
 	ratioHW := map[string]float64{}
 	for _, q := range r.Questions {
 		if q.Paired == nil {
@@ -180,8 +180,10 @@ func caveatsOf(r *result.Result) caveats {
 		}
 		precision.Paired = true
 		for _, pc := range q.Paired.Cases {
-			if x := pc.PPSRatio; x != nil && x.Ratio > 0 {
-				ratioHW[pc.Case] = math.Max(ratioHW[pc.Case], (x.Hi-x.Lo)/2/x.Ratio)
+			for _, x := range []*result.Ratio{pc.PPSRatio, pc.CPURatio} {
+				if x != nil && x.Ratio > 0 {
+					ratioHW[pc.Case] = math.Max(ratioHW[pc.Case], (x.Hi-x.Lo)/2/x.Ratio)
+				}
 			}
 		}
 	}

@@ -176,6 +176,10 @@ type Measure struct {
 	// Slice is how long the load stays on one case before it moves to
 	// the next in an interleaved run (0 = DefaultSlice).
 	Slice time.Duration
+	// TimeLimit bounds an interleaved sweep (0 = none): each question may
+	// spend its share of what is left, by its number of cases, and stops
+	// adding trials (after Trials) when the next would go beyond it.
+	TimeLimit time.Duration
 }
 
 // Measurement methods of a sweep (docs/method.md).
@@ -279,6 +283,9 @@ func (c Case) Validate(m Measure) error {
 	}
 	if m.Slice != 0 && (m.Slice < MinSlice || m.Slice > MaxSlice) {
 		return bad("slice", "%v out of range [%v, %v]", m.Slice, MinSlice, MaxSlice)
+	}
+	if m.TimeLimit < 0 || m.TimeLimit > 24*time.Hour {
+		return bad("time_limit", "%v out of range [0, 24h]", m.TimeLimit)
 	}
 	t := c.Traffic
 	if !slices.Contains(Generators, t.Generator) {

@@ -183,8 +183,12 @@ func printPlan(w io.Writer, s *spec.Spec, cases []spec.CaseSpec, dir string) {
 	if m.MethodOf() == plan.MethodInterleaved {
 		how = fmt.Sprintf("interleaved: each question's cases alive at once, the load moving every %v", m.SliceOf())
 	}
-	fmt.Fprintf(w, "sweep %q: %d cases in %d groups, %s; %d trials of %v each after a %v warm-up; about %v; results in %s\n",
-		s.Name, len(cases), len(s.Groups), how, m.Trials, m.Duration, m.Warmup, spec.EstimateDuration(cases, m).Round(time.Second), dir)
+	about := spec.EstimateDuration(cases, m).Round(time.Second).String()
+	if most := spec.EstimateLongest(cases, m).Round(time.Second); most.String() != about {
+		about += fmt.Sprintf(" (at most %v)", most)
+	}
+	fmt.Fprintf(w, "sweep %q: %d cases in %d groups, %s; %d trials of %v each after a %v warm-up; about %s; results in %s\n",
+		s.Name, len(cases), len(s.Groups), how, m.Trials, m.Duration, m.Warmup, about, dir)
 	for gi, g := range s.Groups {
 		n := 0
 		for _, c := range cases {

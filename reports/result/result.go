@@ -160,6 +160,9 @@ type Settings struct {
 	// set). Empty for a run of one case and in files before version 3.
 	Method string        `json:"method,omitempty"`
 	Slice  time.Duration `json:"slice_ns,omitempty"`
+	// TimeLimit bounded an interleaved sweep: each question could spend
+	// its share of what was left (0: no limit).
+	TimeLimit time.Duration `json:"time_limit_ns,omitempty"`
 }
 
 // Case status values.

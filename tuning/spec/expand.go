@@ -496,6 +496,21 @@ func EstimateDuration(cases []CaseSpec, m plan.Measure) time.Duration {
 	return total
 }
 
+// EstimateLongest is how long measuring cases with m may take at most: at
+// MaxTrials, or, for an interleaved sweep with a time limit, the limit
+// (never less than the minimum, which every question runs whatever the
+// limit).
+func EstimateLongest(cases []CaseSpec, m plan.Measure) time.Duration {
+	least := EstimateDuration(cases, m)
+	most := m
+	most.Trials = max(m.MaxTrials, m.Trials)
+	longest := EstimateDuration(cases, most)
+	if len(cases) > 1 && m.MethodOf() == plan.MethodInterleaved && m.TimeLimit > 0 {
+		longest = min(longest, max(m.TimeLimit, least))
+	}
+	return longest
+}
+
 // Questions returns the sweep's questions in the spec's order, each with
 // the name of its baseline case, for the result file
 // (result.Result.Questions); cases are what Expand returned.

@@ -23,7 +23,7 @@ import (
 // Known keys of each mapping, in the order messages list them.
 var (
 	topKeys     = []string{"name", "measure", "defaults", "groups"}
-	measureKeys = []string{"method", "slice", "trials", "max_trials", "target", "duration", "warmup", "confidence", "seed"}
+	measureKeys = []string{"method", "slice", "trials", "max_trials", "target", "time_limit", "duration", "warmup", "confidence", "seed"}
 	groupKeys   = []string{"question", "set", "vary", "one_of", "baseline"}
 )
 
@@ -352,6 +352,8 @@ func (p *parser) measure(n *yaml.Node, s *Spec) error {
 			}
 		case "slice":
 			m.Slice, msg = durationOf(kv.v)
+		case "time_limit":
+			m.TimeLimit, msg = durationOf(kv.v)
 		case "duration":
 			m.Duration, msg = durationOf(kv.v)
 		case "warmup":

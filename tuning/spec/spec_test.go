@@ -73,9 +73,7 @@ func TestDefault(t *testing.T) {
 		t.Errorf("measure %+v: too few trials for a %v interval", m, m.Confidence)
 	}
 	est := EstimateDuration(cs, m)
-	most := m
-	most.Trials = m.MaxTrials
-	longest := EstimateDuration(cs, most)
+	longest := EstimateLongest(cs, m)
 	t.Logf("default spec: %d cases, %d groups, estimated %v, at most %v", len(cs), len(s.Groups), est, longest)
 	// The budget: the default sweep in 10 minutes at most.
 	if est < 2*time.Minute || longest > 10*time.Minute {
@@ -505,6 +503,20 @@ func TestEstimateDuration(t *testing.T) {
 	}
 	if got := EstimateDuration(nil, m); got != 0 {
 		t.Errorf("no cases: %v", got)
+	}
+	// At most: 12 trials, 2 * 148.8 s; a time limit of 3 minutes caps the
+	// interleaved sweep there, but never below its minimum.
+	im.MaxTrials = 12
+	if got := EstimateLongest(ics, im); got != 297600*time.Millisecond {
+		t.Errorf("longest: got %v, want 4m57.6s", got)
+	}
+	im.TimeLimit = 3 * time.Minute
+	if got := EstimateLongest(ics, im); got != 3*time.Minute {
+		t.Errorf("longest with a 3m limit: got %v, want 3m", got)
+	}
+	im.TimeLimit = time.Minute
+	if got := EstimateLongest(ics, im); got != 148800*time.Millisecond {
+		t.Errorf("longest with a 1m limit: got %v, want the minimum, 2m28.8s", got)
 	}
 }
 
