@@ -99,6 +99,8 @@ type group struct {
 	// when set, its cases are compared by their paired ratios
 	// (decidePaired), not by their trials.
 	Paired *result.Paired
+	// PairedTheta is the threshold the paired verdicts used (pairedRule).
+	PairedTheta float64
 }
 
 // cell is one case of a finding: the compared value in a context.

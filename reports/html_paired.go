@@ -75,7 +75,7 @@ func (a *analysis) pairedView(g *group) (*pairedView, error) {
 		return v, nil
 	}
 	title := "pps ratio to " + base + " in each block"
-	svg, err := blockChart(title, ratios, stats.DefaultThreshold)
+	svg, err := blockChart(title, ratios, g.PairedTheta)
 	if err != nil {
 		return nil, err
 	}
@@ -84,8 +84,8 @@ func (a *analysis) pairedView(g *group) (*pairedView, error) {
 		legend = append(legend, legendItem{Name: n, Color: cssColor(colorAt(i)), Line: true})
 	}
 	v.Figure = &figure{SVG: svg, Legend: legend, Caption: fmt.Sprintf(
-		"Each block's pps of a case over its context's baseline's in the same block, in time order; dashed: ±%s. A ratio in the table is the blocks' geometric mean.",
-		pct(stats.DefaultThreshold))}
+		"Each block's pps of a case over its context's baseline's in the same block, in time order, trial after trial; dashed: ±%s, the threshold of the verdicts. A ratio in the table is the mean over trials of each trial's trimmed geometric mean of its blocks' ratios.",
+		pct(g.PairedTheta))}
 	return v, nil
 }
 
@@ -132,7 +132,7 @@ func pairedMethodText(g *group, r stats.Rule) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Interleaved: %s of %s slices", plural(p.Blocks, "block", "blocks"), durationText(p.Slice))
 	if p.WarmupBlocks > 0 {
-		fmt.Fprintf(&b, " (after %s)", plural(p.WarmupBlocks, "warm-up block", "warm-up blocks"))
+		fmt.Fprintf(&b, " (each trial after %s)", plural(p.WarmupBlocks, "warm-up block", "warm-up blocks"))
 	}
 	fmt.Fprintf(&b, ", seed %d", p.Seed)
 	var methods []string

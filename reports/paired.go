@@ -76,6 +76,7 @@ func (a *analysis) decidePaired(g *group) {
 		ps[i] = m.P
 	}
 	rule := a.pairedRule()
+	g.PairedTheta = rule.Threshold
 	for i, q := range stats.BenjaminiHochberg(ps) {
 		m := family[i]
 		m.Q = q

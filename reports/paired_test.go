@@ -117,6 +117,12 @@ func TestPairedThresholdIsTheTarget(t *testing.T) {
 	if got := answer(analyze(r).Groups[0]).Plain(); !strings.Contains(got, "no measurable effect") || !strings.Contains(got, "±3%") {
 		t.Errorf("without a target:\n%s", got)
 	}
+	// Within the target: the sentence names the target as the threshold.
+	r = pairedResult(q, arms[0], pairedArm{"veth/pkt=64/cost_ns=80", ratio(1.002, 0.998, 1.006, 0.3), ratio(0.999, 0.995, 1.003, 0.6)})
+	r.Settings.Target = 0.01
+	if got := answer(analyze(r).Groups[0]).Plain(); !strings.Contains(got, "no measurable effect") || !strings.Contains(got, "lies within ±1%") {
+		t.Errorf("within a ±1%% target:\n%s", got)
+	}
 }
 
 // TestPairedAdjustsAcrossQuestion: a case whose pps ratio lies beyond +3%
@@ -264,13 +270,10 @@ func readInterleaved(t *testing.T) *result.Result {
 }
 
 // interleavedFixture is a schema-3 result of the default sweep measured
-// the interleaved way, every question with its blocks. For now it is
-// synthetic: sweep.json's cases and trials with made-up but plausible
-// blocks (a shared drift in regimes of about a second, 4.5% noise per
-// slice, one case noisier and autocorrelated) and the runner's ratios
-// computed from them by stats.PairedRatio; a real sweep's output is to
-// replace it. The tests here assert only on its structure and on values
-// computed from it.
+// the interleaved way, every question with its blocks: a real sweep on the
+// 2-vCPU development VM (2026-12-04, nothing else running). The tests here
+// assert only on its structure and on values computed from it, so another
+// sweep's output can replace it.
 const interleavedFixture = "testdata/sweep-interleaved.json"
 
 // fixtureRatios lists, for each interleaved question of r, every case
@@ -309,8 +312,8 @@ func fixtureRatios(t *testing.T, r *result.Result) []fixtureRatio {
 					what += " " + g.contextPhrase(f.Context)
 				}
 				out = append(out, fixtureRatio{q: i + 1, g: g, what: what, value: c.Value,
-					pps: stats.PairedRatio(base.PPS, x.PPS, r.Settings.Confidence),
-					cpu: stats.PairedRatio(base.CPUNsPerPkt, x.CPUNsPerPkt, r.Settings.Confidence)})
+					pps: stats.PairedRatioTrials(base.PPS, x.PPS, g.Paired.TrialBlocks, r.Settings.Confidence),
+					cpu: stats.PairedRatioTrials(base.CPUNsPerPkt, x.CPUNsPerPkt, g.Paired.TrialBlocks, r.Settings.Confidence)})
 			}
 		}
 	}
@@ -384,7 +387,7 @@ func TestPairedFixtureTables(t *testing.T) {
 		p := fr.g.Paired
 		method := fmt.Sprintf("Interleaved: %d blocks of %s slices", p.Blocks, durationText(p.Slice))
 		for _, want := range []string{
-			method, fmt.Sprintf("seed %d", p.Seed), "20% trimmed-mean t intervals on block log-ratios (Yuen, lag-1 adjusted)", "their own, wider intervals",
+			method, fmt.Sprintf("seed %d", p.Seed), escape("t intervals over trials, each in fresh topologies, of their blocks' 20% trimmed-mean log-ratios"), "their own, wider intervals",
 			"<th>pps vs " + escape(base) + "</th><th>CPU/pkt vs " + escape(base) + "</th><th>blocks</th><th>verdict</th>",
 			">" + ratioText(fr.pps) + "</td>", ">" + ratioText(fr.cpu) + "</td>",
 			`aria-label="pps ratio to ` + escape(base) + ` in each block"`,

@@ -62,7 +62,7 @@ func pairedPhrase(m pairedMetric, base string, cpu bool) sentence {
 // measurable difference to pps or CPU per packet anywhere, with the
 // largest ratio: "the device had no measurable effect at 64 B or at
 // 1400 B: against veth, the interval of every paired ratio of pps and of
-// CPU per packet lies within ±3% (the largest difference: macvlan at
+// CPU per packet lies within ±1% (the largest difference: macvlan at
 // 64 B delivers 0.98x veth's pps, 95% CI 0.97–0.99)".
 func pairedNoEffectClause(g *group) sentence {
 	var s sentence
@@ -92,7 +92,7 @@ func pairedNoEffectClause(g *group) sentence {
 		s.add(" " + joinOr(ctxs))
 	}
 	s.addf(": against %s, the interval of every paired ratio of pps and of CPU per packet lies within ±%s (the largest difference: %s",
-		base, pct(stats.DefaultThreshold), valueLabel(g.Compare, big.Value))
+		base, pct(g.PairedTheta), valueLabel(g.Compare, big.Value))
 	if bigCtx != "" {
 		s.add(" " + bigCtx)
 	}

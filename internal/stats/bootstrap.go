@@ -94,6 +94,27 @@ func percentiles(v []float64, level float64) (lo, hi float64) {
 		stat.Quantile((1+level)/2, stat.Empirical, v, nil)
 }
 
+// Percentiles returns the (1-level)/2 and (1+level)/2 empirical quantiles
+// of v, as the bootstrap intervals here take them, sorting v in place;
+// NaN when v holds a NaN.
+func Percentiles(v []float64, level float64) (lo, hi float64) { return percentiles(v, level) }
+
+// MedianResampler draws the medians of ordinary bootstrap resamples of a
+// sample (as RatioOfMedians and GeomeanRatio do), for bootstraps built
+// elsewhere.
+type MedianResampler struct{ r *medianResampler }
+
+// NewMedianResampler resamples x, which it copies.
+func NewMedianResampler(x []float64) MedianResampler {
+	return MedianResampler{newMedianResampler(x)}
+}
+
+// Draw returns the median of one resample.
+func (m MedianResampler) Draw(rng *rand.Rand) float64 { return m.r.draw(rng) }
+
+// Median is the sample's own median.
+func (m MedianResampler) Median() float64 { return sortedMedian(m.r.s) }
+
 // RatioOfMedians returns median(new)/median(base) with a percentile
 // bootstrap confidence interval at the given level: each resample draws
 // len(base) values from base and len(new) from new, independently, with

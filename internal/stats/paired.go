@@ -122,6 +122,15 @@ func PairedRatio(base, x []float64, level float64) Paired {
 	return out
 }
 
+// Lag1 is the lag-1 autocorrelation of d (in its order) around its mean; 0
+// for fewer than 2 values or no variance.
+func Lag1(d []float64) float64 {
+	if len(d) < 2 {
+		return 0
+	}
+	return lag1(d, stat.Mean(d, nil))
+}
+
 // lag1 is the lag-1 autocorrelation of d around mean.
 func lag1(d []float64, mean float64) float64 {
 	var num, den float64

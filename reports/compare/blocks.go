@@ -12,11 +12,11 @@ package compare
 // and not a moving-block bootstrap is in docs/statistics.md.
 
 import (
-	"cmp"
 	"math"
 	"math/rand/v2"
 	"slices"
 
+	"github.com/vethbench/vethbench/internal/stats"
 	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/gonum/stat/distuv"
 )
@@ -129,11 +129,11 @@ func blockGeomean(cases []geoCase, level float64, resamples int, seed uint64) (r
 			}
 			continue
 		}
-		rb, rn := newMedianResampler(c.base), newMedianResampler(c.new)
-		point[i] = median(rn.sorted) / median(rb.sorted)
+		rb, rn := stats.NewMedianResampler(c.base), stats.NewMedianResampler(c.new)
+		point[i] = rn.Median() / rb.Median()
 		draws[i] = func() float64 {
-			x := rb.draw(rng)
-			return rn.draw(rng) / x
+			x := rb.Draw(rng)
+			return rn.Draw(rng) / x
 		}
 	}
 	ratio = stat.GeometricMean(point, nil)
@@ -145,60 +145,8 @@ func blockGeomean(cases []geoCase, level float64, resamples int, seed uint64) (r
 		}
 		g[i] = stat.GeometricMean(r, nil)
 	}
-	lo, hi = percentiles(g, level)
+	lo, hi = stats.Percentiles(g, level)
 	return ratio, lo, hi
-}
-
-// medianResampler draws the median of an ordinary bootstrap resample (n
-// draws with replacement) by counting how often each order statistic is
-// drawn, without sorting.
-type medianResampler struct {
-	sorted []float64
-	counts []int
-}
-
-func newMedianResampler(v []float64) *medianResampler {
-	s := slices.Clone(v)
-	slices.SortFunc(s, cmp.Compare)
-	return &medianResampler{sorted: s, counts: make([]int, len(s))}
-}
-
-func (r *medianResampler) draw(rng *rand.Rand) float64 {
-	n := len(r.sorted)
-	clear(r.counts)
-	for range n {
-		r.counts[rng.IntN(n)]++
-	}
-	lo, hi := (n-1)/2, n/2
-	var vlo float64
-	cum, found := 0, false
-	for i, c := range r.counts {
-		cum += c
-		if !found && cum > lo {
-			vlo, found = r.sorted[i], true
-		}
-		if cum > hi {
-			return (vlo + r.sorted[i]) / 2
-		}
-	}
-	panic("compare: unreachable")
-}
-
-// median of sorted values.
-func median(sorted []float64) float64 {
-	n := len(sorted)
-	return (sorted[(n-1)/2] + sorted[n/2]) / 2
-}
-
-// percentiles returns the (1-level)/2 and (1+level)/2 empirical quantiles
-// of v (as the stats bootstrap does), sorting v in place.
-func percentiles(v []float64, level float64) (lo, hi float64) {
-	slices.Sort(v)
-	if slices.ContainsFunc(v, math.IsNaN) {
-		return math.NaN(), math.NaN()
-	}
-	return stat.Quantile((1-level)/2, stat.Empirical, v, nil),
-		stat.Quantile((1+level)/2, stat.Empirical, v, nil)
 }
 
 // memory is the blocks' correlation time, (1+rho)/(1-rho) for the lag-1
@@ -213,17 +161,6 @@ func memory(v []float64) float64 {
 	for i, x := range v {
 		l[i] = math.Log(x)
 	}
-	mean := stat.Mean(l, nil)
-	var num, den float64
-	for i, x := range l {
-		den += (x - mean) * (x - mean)
-		if i > 0 {
-			num += (x - mean) * (l[i-1] - mean)
-		}
-	}
-	if den == 0 {
-		return 1
-	}
-	rho := min(max(num/den, 0), 0.98)
+	rho := min(max(stats.Lag1(l), 0), 0.98)
 	return (1 + rho) / (1 - rho)
 }

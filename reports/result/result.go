@@ -1,12 +1,14 @@
 package result
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"time"
 )
@@ -601,13 +603,34 @@ func NewResult() *Result {
 
 // Encode writes r as indented JSON.
 func (r *Result) Encode(w io.Writer) error {
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(r); err != nil {
 		return fmt.Errorf("encode result: %w", err)
 	}
+	// An interleaved sweep's series hold a number per block, thousands of
+	// them: one line each made a default sweep's file 4 MB, most of it
+	// indentation. Arrays of numbers go on one line.
+	out := numArray.ReplaceAllFunc(b.Bytes(), func(m []byte) []byte {
+		return numSep.ReplaceAll(numOpen.ReplaceAll(numClose.ReplaceAll(m, []byte("]")), []byte("[")), []byte(", "))
+	})
+	if _, err := w.Write(out); err != nil {
+		return fmt.Errorf("encode result: %w", err)
+	}
 	return nil
 }
+
+// The layout Encode gives arrays of numbers: numArray matches one as
+// json.Encoder indents it, the others the whitespace it puts around and
+// between the numbers. JSON numbers never contain the brackets or the
+// newlines these match, and a number inside a string is quoted.
+var (
+	numArray = regexp.MustCompile(`\[\n[ ]+-?[0-9][0-9.eE+-]*(?:,\n[ ]+-?[0-9][0-9.eE+-]*)*\n[ ]*\]`)
+	numOpen  = regexp.MustCompile(`^\[\n[ ]+`)
+	numClose = regexp.MustCompile(`\n[ ]*\]$`)
+	numSep   = regexp.MustCompile(`,\n[ ]+`)
+)
 
 // WriteFile writes r to path atomically (temp file and rename), so a killed
 // run never leaves a half-written result.
