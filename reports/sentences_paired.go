@@ -168,8 +168,8 @@ func possessive(s string) string {
 // reached.
 func pairedRuleText(r stats.Rule) string {
 	return fmt.Sprintf("In an interleaved question each case is compared with its context's baseline block by block: "+
-		"a ratio (of pps, and of CPU time per packet) is the geometric mean of the blocks' ratios, with a %s interval from the blocks (each question says how); "+
+		"a ratio (of pps, and of CPU time per packet) is the blocks' ratios' trimmed geometric mean in each trial, averaged over the trials, with a %s interval over the trials (each question says how); "+
 		"faster, slower, cheaper or costlier when q < %.3g (q: the p-value of the blocks' log-ratios, adjusted by Benjamini-Hochberg across the question's pps and CPU ratios) and the whole interval lies beyond ±%s; "+
-		"no measurable effect when the interval lies within ±%s, even where it excludes 1; inconclusive otherwise: more blocks may tell.",
+		"no measurable effect when the interval lies within ±%s, even where it excludes 1; inconclusive otherwise: more trials may tell.",
 		pct(1-r.Alpha), r.Alpha, pct(r.Threshold), pct(r.Threshold))
 }
