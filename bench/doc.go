@@ -14,10 +14,16 @@
 // get medians with intervals (internal/stats), flagged outliers, warnings,
 // and which side limited the figure.
 //
-// RunCase measures one case in one topology; Run measures a list of cases,
-// several of them in shuffled rounds with a fresh topology per trial and
-// adaptive stopping (plan.Measure's MaxTrials, Target and Seed). The method
-// is described in docs/method.md. Only cmd/ imports this package.
+// RunCase measures one case in one topology; Run measures a list of cases.
+// By default (plan.MethodInterleaved) it goes question by question: every
+// trial builds all of a question's cases at once and moves the load from
+// one to the next every slice, in blocks of one slice each, and each
+// question's paired pps and CPU ratios to its baseline go into the result
+// (interleave.go). plan.MethodRounds, and any question with a tcp case,
+// runs whole trials in shuffled rounds with a fresh topology per trial
+// (rounds.go). Both stop adaptively (plan.Measure's MaxTrials, Target,
+// TimeLimit and Seed). The method is described in docs/method.md. Only
+// cmd/ imports this package.
 //
 // Privileges: root (namespaces, devices, BPF, host sysctls). A case with a
 // host-wide knob needs Options.Journal.

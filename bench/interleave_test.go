@@ -148,6 +148,20 @@ func TestSetRatiosHand(t *testing.T) {
 	if p.Cases[2].PPSRatio != nil {
 		t.Errorf("one block gave a ratio interval: %+v", p.Cases[2].PPSRatio)
 	}
+
+	// Three trials of four blocks (internal/stats' TestPairedRatioTrials
+	// by hand): a t interval over the trials' means, 2 degrees of freedom.
+	base := []float64{100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100}
+	x := []float64{102, 104, 101, 103, 101, 100, 102, 101, 103, 102, 104, 103}
+	p = &result.Paired{TrialBlocks: []int{4, 4, 4}, Cases: []result.PairedCase{
+		{Case: "a", PPS: base, CPUNsPerPkt: base}, {Case: "b", PPS: x, CPUNsPerPkt: x},
+	}}
+	setRatios(p, "a", 0.95)
+	r = p.Cases[1].PPSRatio
+	if r == nil || math.Abs(r.Ratio-1.0215945854189874) > 1e-12 || math.Abs(r.Lo-0.9960217852012161) > 1e-12 ||
+		math.Abs(r.Hi-1.0478239657645174) > 1e-12 || r.Blocks != 12 || r.Trials != 3 || r.Method != stats.PairedTrialsMethod {
+		t.Errorf("over trials: %+v, want 1.02159 [0.99602, 1.04782] over 3 trials of 12 blocks", r)
+	}
 }
 
 // TestRunInterleaved runs a small sweep the interleaved way: two questions

@@ -17,6 +17,12 @@
 //	                       `vethbench compare` and the report's answers use
 //	CV, Outliers           noise, and trials outside Tukey's fences (flagged,
 //	                       never dropped)
+//	PairedRatio            an interleaved run's ratio of two cases block by
+//	PairedRatioTrials      block: a 20% trimmed mean of the blocks' log-ratios
+//	                       with Yuen's interval, AR(1) widened; over trials,
+//	                       a t interval on the trials' values
+//	MedianResampler,       the bootstrap's pieces, for bootstraps built
+//	Percentiles, Lag1      elsewhere (reports/compare)
 //
 // Everything is deterministic: the bootstrap draws from math/rand/v2's PCG
 // with the seed it is given, and RatioCI records the seed and the number of
