@@ -471,6 +471,9 @@ func interleaved(ctx context.Context, all []plan.Case, g group, qseed uint64, m 
 		}
 		widest, which := pairedWidest(members, g.baseline, paired.TrialBlocks, m.Confidence)
 		switch {
+		case which == "":
+			// No ratio to take: the baseline did not run, or ran alone.
+			paired.Stop = fmt.Sprintf("after %d trials of %d blocks: no ratio to take (the baseline %s is not among the cases measured, or is alone)", t+1, perTrial, g.baseline)
 		case m.Target > 0 && widest <= m.Target:
 			paired.Stop = fmt.Sprintf("every pps and CPU ratio's interval reached ±%.2f%% or better (target ±%.2f%%) after %d trials of %d blocks", 100*widest, 100*m.Target, t+1, perTrial)
 		case t+1 >= maxTrials:
