@@ -366,3 +366,25 @@ func TestInterleavedTimeLimit(t *testing.T) {
 		t.Errorf("without a limit: %d trials, stop %q; want the maximum of 4", len(p.TrialBlocks), p.Stop)
 	}
 }
+
+// TestInterleavedNoBaseline: a question whose baseline cannot run (ipvlan
+// on a kernel without it) stops after its minimum of trials and says
+// there was no ratio to take.
+func TestInterleavedNoBaseline(t *testing.T) {
+	testenv.RequireRoot(t)
+	if has, ok := testenv.KernelConfig("IPVLAN"); !ok || has {
+		t.Skip("the kernel has ipvlan (or its config is unknown): the baseline would run")
+	}
+	ipv, a := vethCase(64), vethCase(64)
+	ipv.Topology.Kind = topology.KindIPvlan
+	ipv.Questions, a.Questions = []string{"q"}, []string{"q"}
+	m := plan.Measure{Trials: 1, MaxTrials: 3, Target: 0.01, Seed: 2, Duration: 100 * time.Millisecond, Confidence: 0.5, Slice: 20 * time.Millisecond}
+	res, err := Run(context.Background(), []plan.Case{ipv, a}, m, Options{Questions: []result.Question{{Text: "q", Baseline: ipv.Name()}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := res.Questions[0].Paired
+	if len(p.TrialBlocks) != 1 || !strings.Contains(p.Stop, "no ratio to take") {
+		t.Errorf("%d trials, stop %q; want 1 and no ratio to take", len(p.TrialBlocks), p.Stop)
+	}
+}
