@@ -146,6 +146,13 @@ func prepare(ctx context.Context, c plan.Case, j *tuning.Journal, hostLater bool
 	out.Knobs = r.knobs
 	out.Sysctls = r.sysctls
 	out.Traffic.RcvBuf = r.load.rcvbuf
+	// Read back like a knob: the kernel caps what it cannot give.
+	if s, flag, ok := rcvbufSetting(c.Traffic.RcvBuf, r.load.rcvbuf, rmemMax()); ok && r.load.rcvbuf > 0 {
+		out.Settings = append(out.Settings, s)
+		if flag != "" {
+			out.Flags = append(out.Flags, flag)
+		}
+	}
 	out.Traffic.Unit, out.Traffic.Bypasses = r.load.unit, r.load.bypasses
 	out.Traffic.DstPort = r.port.port
 	out.Traffic.SenderCPUs, out.Traffic.ReceiverCPU = r.senderCPUs, r.receiverCPU

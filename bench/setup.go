@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -176,4 +178,43 @@ func settings(applied []tuning.Applied) ([]result.Setting, []string) {
 		}
 	}
 	return out, flags
+}
+
+// sockMinRcvbuf is the kernel's smallest receive buffer (SOCK_MIN_RCVBUF):
+// what any SO_RCVBUF below half of it becomes.
+const sockMinRcvbuf = 2304
+
+// rcvbufSetting reads back the receiver's SO_RCVBUF like a knob: the kernel
+// keeps twice what was asked (for its bookkeeping), at least sockMinRcvbuf,
+// so anything else means it took another size, without CAP_NET_ADMIN its
+// cap net.core.rmem_max (rmemMax, read then; < 0 when unknown). ok is false
+// when nothing was asked (0: the kernel's default).
+func rcvbufSetting(asked, effective, rmemMax int) (s result.Setting, flag string, ok bool) {
+	if asked <= 0 {
+		return s, "", false
+	}
+	s = result.Setting{Knob: "rcvbuf", Target: "receiver", Asked: strconv.Itoa(asked), After: strconv.Itoa(effective), Status: tuning.StatusOK}
+	if effective == max(2*asked, sockMinRcvbuf) {
+		return s, "", true
+	}
+	s.Status = tuning.StatusChanged
+	s.Detail = fmt.Sprintf("the kernel keeps twice what is asked, %d, and has %d", max(2*asked, sockMinRcvbuf), effective)
+	if rmemMax >= 0 && effective == 2*rmemMax {
+		s.Detail = fmt.Sprintf("capped at net.core.rmem_max (%d, doubled) without CAP_NET_ADMIN", rmemMax)
+	}
+	flag = fmt.Sprintf("knob %s: %s=%s on %s, kernel has %s: %s", s.Status, s.Knob, s.Asked, s.Target, s.After, s.Detail)
+	return s, flag, true
+}
+
+// rmemMax is net.core.rmem_max, -1 when it cannot be read.
+func rmemMax() int {
+	b, err := os.ReadFile("/proc/sys/net/core/rmem_max")
+	if err != nil {
+		return -1
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return -1
+	}
+	return n
 }

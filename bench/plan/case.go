@@ -232,6 +232,12 @@ const (
 	MaxDuration = time.Hour
 	MaxFlows    = 1024
 	MaxBatch    = 1024
+	// MaxRcvBuf is the largest Traffic.RcvBuf. SO_RCVBUF takes a C int,
+	// which the kernel doubles (for its bookkeeping) after clamping it to
+	// INT_MAX/2; a value of 2^31 or more reaches it negative and becomes the
+	// smallest buffer, 2304 bytes. Without CAP_NET_ADMIN it is also capped at
+	// net.core.rmem_max, which the run reads back (a "changed" setting).
+	MaxRcvBuf = math.MaxInt32 / 2
 )
 
 // Validate checks the case and measurement settings without privileges.
@@ -338,8 +344,8 @@ func (c Case) Validate(m Measure) error {
 	if t.Generator == GenXDP && s.Kind == topology.KindLoopback {
 		return bad("generator", "xdp redirects into the sender's device, and lo cannot transmit XDP frames: use a veth-based topology")
 	}
-	if t.RcvBuf < 0 {
-		return bad("rcvbuf", "%d is negative (0 means the kernel default)", t.RcvBuf)
+	if t.RcvBuf < 0 || t.RcvBuf > MaxRcvBuf {
+		return bad("rcvbuf", "%d bytes out of range [0, %d] (SO_RCVBUF is an int the kernel doubles; 0 means the kernel default)", t.RcvBuf, MaxRcvBuf)
 	}
 	if t.Drain < 0 {
 		return bad("drain", "%v is negative", t.Drain)
