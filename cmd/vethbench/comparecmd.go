@@ -59,7 +59,9 @@ section "in-run ratios" (pps and cpu_ns_per_pkt only).
 
 Exit codes: 0 no regression; 1 at least one REGRESSION (by default of an
 absolute figure or of an in-run ratio; see --fail-on); 2 bad flags or input
-(unreadable or malformed file, unknown metric).`,
+(unreadable or malformed file, unknown metric) or nothing compared (a file
+with no cases, no case in common, no values to compare, e.g. all-zero
+trials), after the report is written.`,
 		Example: `  vethbench compare base.json new.json
   vethbench compare --format markdown nightly-prev.json nightly.json >> "$GITHUB_STEP_SUMMARY"
   vethbench compare --metric p99 --threshold 0.05 base.json new.json
@@ -107,6 +109,10 @@ func runCompare(basePath, newPath string, f compareFlags, stdout io.Writer) erro
 	}
 	if err := rep.Write(stdout, f.format); err != nil {
 		return err
+	}
+	// A gate must not pass on a comparison that compared nothing.
+	if err := rep.NothingCompared(); err != nil {
+		return usageErr(err)
 	}
 	if !rep.Failed() {
 		return nil

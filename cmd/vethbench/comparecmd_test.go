@@ -145,3 +145,76 @@ func TestCompareInRunRegressionExitsOne(t *testing.T) {
 		t.Errorf("--fail-on sometimes: exit code %d, stderr %q", code, stderr)
 	}
 }
+
+// A comparison that gave no verdict exits 2 (a gate must not pass on it),
+// after writing its report, and says why.
+func TestCompareNothingComparedExitsTwo(t *testing.T) {
+	raw, err := os.ReadFile(compareTestdata + "base.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	// variant writes base.json changed by mod to dir/name.
+	variant := func(name string, mod func(cases []any) []any) string {
+		var doc map[string]any
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			t.Fatal(err)
+		}
+		cases, _ := doc["cases"].([]any)
+		doc["cases"] = mod(cases)
+		b, err := json.Marshal(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	empty := variant("empty.json", func([]any) []any { return []any{} })
+	renamed := variant("renamed.json", func(cases []any) []any {
+		for _, c := range cases {
+			c.(map[string]any)["name"] = c.(map[string]any)["name"].(string) + "/x=1"
+		}
+		return cases
+	})
+	zero := variant("zero.json", func(cases []any) []any {
+		for _, c := range cases {
+			trials, _ := c.(map[string]any)["trials"].([]any)
+			for _, tr := range trials {
+				for k, v := range tr.(map[string]any) {
+					if _, ok := v.(float64); ok && k != "index" {
+						tr.(map[string]any)[k] = 0
+					}
+				}
+			}
+		}
+		return cases
+	})
+	base := compareTestdata + "base.json"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{empty, base}, "nothing compared: BASE " + empty + " has no cases"},
+		{[]string{base, empty}, "nothing compared: NEW " + empty + " has no cases"},
+		{[]string{empty, empty}, "nothing compared: BASE and NEW have no cases"},
+		{[]string{base, renamed}, "nothing compared: no case in common (6 in BASE only, 6 in NEW only"},
+		{[]string{zero, zero}, "nothing compared: none of the"},
+		{[]string{zero, zero, "--format", "json"}, "nothing compared: none of the"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			stdout, stderr, code := runCLI(t, append([]string{"compare"}, tc.args...)...)
+			if code != exitUsage || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit code %d, stderr %q; want %d and %q", code, stderr, exitUsage, tc.want)
+			}
+			if stdout == "" {
+				t.Error("no report written")
+			}
+			if strings.Contains(stdout, "NaN") {
+				t.Errorf("report has NaN:\n%s", stdout)
+			}
+		})
+	}
+}

@@ -66,6 +66,11 @@
 // Only a REGRESSION makes Report.Failed true (the CLI's exit code 1): by
 // default (Options.FailOn FailBoth) one of an absolute figure or of an
 // in-run ratio; FailAbsolute or FailInRun count only one kind.
+// Report.NothingCompared is a *NothingComparedError (ErrNothingCompared)
+// when no case and no in-run ratio got a verdict: a file with no cases, no
+// case in common, or no values a ratio can be taken of (all-zero trials).
+// The CLI exits 2 on it, after writing the report, so that a gate does not
+// pass on a comparison that compared nothing.
 //
 // # Outputs
 //
