@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -31,6 +32,7 @@ largest differences.
 
 A report needs nothing but the result file, so it can be made on another
 machine. vethbench sweep writes report.html beside result.json itself.
+Inputs must be regular files of at most 64 MiB.
 
 With --compare, report takes two files, BASE and NEW (result files or Go
 benchmark files, as vethbench compare does), and writes one HTML page
@@ -61,7 +63,7 @@ differs between the runs (host context and knob values).`,
 				if output == "" {
 					output = "compare.html"
 				}
-				if err := writeCompareReport(output, args[0], args[1], ignore); err != nil {
+				if err := writeCompareReport(cmd.Context(), output, args[0], args[1], ignore); err != nil {
 					return err
 				}
 				fmt.Fprintf(stdout, "report: %s\n", output)
@@ -70,7 +72,7 @@ differs between the runs (host context and knob values).`,
 			if format != "html" && format != "markdown" {
 				return usageErr(fmt.Errorf("--format: unknown format %q (html or markdown)", format))
 			}
-			res, err := result.ReadFile(args[0])
+			res, err := result.ReadFileContext(cmd.Context(), args[0])
 			if err != nil {
 				return usageErr(err)
 			}
@@ -113,12 +115,12 @@ func writeReport(path, format string, res *result.Result) error {
 // writeCompareReport compares the files at basePath and newPath with the
 // default options of vethbench compare and writes the HTML page to path.
 // Result files are also read as results, for the host and knob diff.
-func writeCompareReport(path, basePath, newPath string, ignore []string) error {
-	bi, err := compare.Load(basePath)
+func writeCompareReport(ctx context.Context, path, basePath, newPath string, ignore []string) error {
+	bi, err := compare.LoadContext(ctx, basePath)
 	if err != nil {
 		return badInput(err)
 	}
-	ni, err := compare.Load(newPath)
+	ni, err := compare.LoadContext(ctx, newPath)
 	if err != nil {
 		return badInput(err)
 	}
@@ -130,10 +132,10 @@ func writeCompareReport(path, basePath, newPath string, ignore []string) error {
 	}
 	var base, nw *result.Result
 	if bi.Source.Format == compare.FormatResult && ni.Source.Format == compare.FormatResult {
-		if base, err = result.ReadFile(basePath); err != nil {
+		if base, err = result.ReadFileContext(ctx, basePath); err != nil {
 			return usageErr(err)
 		}
-		if nw, err = result.ReadFile(newPath); err != nil {
+		if nw, err = result.ReadFileContext(ctx, newPath); err != nil {
 			return usageErr(err)
 		}
 	}

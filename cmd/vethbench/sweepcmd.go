@@ -20,6 +20,10 @@ import (
 	"github.com/vethbench/vethbench/tuning/spec"
 )
 
+// maxSpecSize is the largest sweep spec read: the default spec is 5 KB,
+// and a spec past MaxCases cases is refused anyway.
+const maxSpecSize = 1 << 20
+
 type sweepFlags struct {
 	file   string
 	format string
@@ -83,7 +87,7 @@ $VETHBENCH_STATE_DIR).`,
 	}
 	fl := cmd.Flags()
 	fl.SortFlags = false
-	fl.StringVarP(&f.file, "file", "f", "", "sweep spec (YAML); default: the embedded default spec")
+	fl.StringVarP(&f.file, "file", "f", "", "sweep spec (YAML, a regular file of at most 1 MiB); default: the embedded default spec")
 	fl.StringVarP(&f.output, "output", "o", "", "output directory (default ./vethbench-results/<start time>/)")
 	fl.StringVar(&f.format, "format", "table", "what goes to stdout at the end: table (a summary)|json|benchfmt (Go benchmark format); the result file is always written")
 	fl.BoolVar(&f.force, "force", false, fmt.Sprintf("run a grid larger than %d cases", spec.MaxCases))
@@ -99,7 +103,7 @@ func runSweep(cmd *cobra.Command, f sweepFlags, stdout, stderr io.Writer) error 
 	}
 	name, data := spec.DefaultFile, spec.Default()
 	if f.file != "" {
-		b, err := os.ReadFile(f.file)
+		b, err := result.ReadInput(cmd.Context(), f.file, maxSpecSize)
 		if err != nil {
 			return usageErr(fmt.Errorf("read spec: %w", err))
 		}

@@ -2,13 +2,15 @@ package benchfmt
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 
 	gobench "golang.org/x/perf/benchfmt"
+
+	"github.com/vethbench/vethbench/reports/result"
 )
 
 // ErrSyntax is returned (wrapped, with the file and line) for input that is
@@ -75,9 +77,10 @@ func (f *File) Units() []string {
 	return out
 }
 
-// ReadFile reads a Go benchmark file.
+// ReadFile reads a Go benchmark file, a regular file of at most
+// result.MaxFileSize bytes (result.ReadInput).
 func ReadFile(path string) (*File, error) {
-	data, err := os.ReadFile(path)
+	data, err := result.ReadInput(context.Background(), path, result.MaxFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("read benchmark file: %w", err)
 	}

@@ -123,7 +123,8 @@
 //
 // Privileges: none. Errors: ErrInput (wrapped) for what was given to
 // compare: an *InputError (file, line, message) for an unreadable or
-// malformed file, a *field.Error naming the option (Field "metric",
+// malformed file or one that is not a regular file of at most
+// result.MaxFileSize (wrapping the *result.FileError), a *field.Error naming the option (Field "metric",
 // "alpha", "ignore", "fail-on"...) for unknown metrics, options out of range and
 // ambiguous --ignore matches; otherwise write errors of the destination.
 package compare

@@ -2,10 +2,9 @@ package compare
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"strconv"
 
 	gobench "golang.org/x/perf/benchfmt"
@@ -115,13 +114,24 @@ func (c InputCase) values(m resolvedMetric) []float64 {
 // JSON object is a vethbench result, text with Benchmark lines is the Go
 // benchmark format. Errors are *InputError.
 func Load(path string) (*Input, error) {
-	data, err := os.ReadFile(path)
+	return LoadContext(context.Background(), path)
+}
+
+// LoadContext is Load stopping when ctx is done (then it returns ctx's
+// error). The file must be a regular file of at most result.MaxFileSize
+// bytes (result.ReadInput): anything else is an *InputError wrapping the
+// *result.FileError, read no further than its Stat.
+func LoadContext(ctx context.Context, path string) (*Input, error) {
+	data, err := result.ReadInput(ctx, path, result.MaxFileSize)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
 		// The path is the error's File: keep only what happened to it.
 		msg := err.Error()
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			msg = pe.Err.Error()
+		var fe *result.FileError
+		if errors.As(err, &fe) {
+			msg = fe.Msg
 		}
 		return nil, &InputError{File: path, Msg: msg, Err: err}
 	}

@@ -12,7 +12,10 @@
 // refuses a newer version.
 //
 // Privileges: none. Errors: ErrSchema (wrapped) for a file that is not a
-// vethbench result or is of a newer schema than this build reads; ParseName
-// returns an error naming the segment it cannot read; other errors are the
-// reader's or writer's I/O errors.
+// vethbench result or is of a newer schema than this build reads; a
+// *FileError (ErrInputFile) for an input path that is not a regular file of
+// at most MaxFileSize (64 MiB): ReadInput, which ReadFile, compare and the
+// CLI's spec reading use, refuses directories, FIFOs and devices before
+// reading them; ParseName returns an error naming the segment it cannot
+// read; other errors are the reader's or writer's I/O errors.
 package result

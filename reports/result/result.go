@@ -2,6 +2,7 @@ package result
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -653,10 +654,11 @@ func (r *Result) WriteFile(path string) error {
 	return nil
 }
 
-// Decode reads a result and checks its schema.
+// Decode reads a result and checks its schema. It reads at most
+// MaxFileSize bytes: a longer stream is an error.
 func Decode(rd io.Reader) (*Result, error) {
 	var r Result
-	if err := json.NewDecoder(rd).Decode(&r); err != nil {
+	if err := json.NewDecoder(&limitReader{r: rd, n: MaxFileSize, max: MaxFileSize}).Decode(&r); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSchema, err)
 	}
 	if r.Schema != "vethbench-result" {
@@ -668,14 +670,20 @@ func Decode(rd io.Reader) (*Result, error) {
 	return &r, nil
 }
 
-// ReadFile reads a result file.
+// ReadFile reads a result file: ReadFileContext without a way to stop it.
 func ReadFile(path string) (*Result, error) {
-	f, err := os.Open(path)
+	return ReadFileContext(context.Background(), path)
+}
+
+// ReadFileContext reads a result file, a regular file of at most
+// MaxFileSize bytes (see ReadInput), stopping when ctx is done. A path that
+// is not such a file is a *FileError.
+func ReadFileContext(ctx context.Context, path string) (*Result, error) {
+	data, err := ReadInput(ctx, path, MaxFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("read result: %w", err)
 	}
-	defer f.Close()
-	r, err := Decode(f)
+	r, err := Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
