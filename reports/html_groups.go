@@ -179,7 +179,7 @@ func (a *analysis) groupTable(g *group) table {
 				vs.Text, verdict.Text = "baseline", "baseline"
 			case c.Vs != nil:
 				r := c.Vs.Ratio
-				vs = num(fmtRatio(r.Ratio) + " (" + fmt.Sprintf("%.2f–%.2f", r.Lo, r.Hi) + ")")
+				vs = num(fmtRatio(r.Ratio) + " (" + fmtRange(r.Lo, r.Hi) + ")")
 				vs.Title = fmt.Sprintf("%s interval; q %s: the Mann-Whitney p-value adjusted (Benjamini-Hochberg) across the question", pct(r.Level), fmtP(c.Vs.Q))
 				verdict = txt(verdictWords(c.Vs.Verdict))
 				if c.Vs.Verdict == stats.Improvement || c.Vs.Verdict == stats.Regression {

@@ -137,17 +137,37 @@ func verdictWords(v stats.Verdict) string {
 	return "inconclusive"
 }
 
-// fmtRatio formats a ratio: "1.30x".
+// notApplicable stands for a ratio or interval that has no meaning: NaN or
+// Inf, from a median of 0 (all-zero counters).
+const notApplicable = "n/a"
+
+// fmtRatio formats a ratio: "1.30x"; n/a when it has no meaning.
 func fmtRatio(r float64) string {
+	if !finiteAll(r) {
+		return notApplicable
+	}
 	if r >= 10 {
 		return fmt.Sprintf("%.1fx", r)
 	}
 	return fmt.Sprintf("%.2fx", r)
 }
 
-// fmtCI formats an interval: "95% CI 1.25–1.36".
+// fmtCI formats an interval: "95% CI 1.25–1.36"; "no interval" when it
+// has no meaning.
 func fmtCI(ci stats.RatioCI) string {
-	return fmt.Sprintf("%s CI %.2f–%.2f", pct(ci.Level), ci.Lo, ci.Hi)
+	if !finiteAll(ci.Lo, ci.Hi) {
+		return "no interval"
+	}
+	return fmt.Sprintf("%s CI %s", pct(ci.Level), fmtRange(ci.Lo, ci.Hi))
+}
+
+// fmtRange formats an interval's bounds: "1.25–1.36"; n/a when either has
+// no meaning.
+func fmtRange(lo, hi float64) string {
+	if !finiteAll(lo, hi) {
+		return notApplicable
+	}
+	return fmt.Sprintf("%.2f–%.2f", lo, hi)
 }
 
 // pct formats a fraction as a percentage with at most one decimal: "95%",

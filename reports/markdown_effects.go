@@ -53,7 +53,7 @@ func writeEffects(b *strings.Builder, a *analysis) {
 		}
 		vs := e.c.headline()
 		verdict := verdictWords(vs.Verdict)
-		ratio, ci := fmtRatio(vs.Ratio.Ratio), fmt.Sprintf("%.2f–%.2f", vs.Ratio.Lo, vs.Ratio.Hi)
+		ratio, ci := fmtRatio(vs.Ratio.Ratio), fmtRange(vs.Ratio.Lo, vs.Ratio.Hi)
 		if vs.Paired {
 			verdict = pairedWords(vs.Verdict, false)
 			ratio, ci = fmtPaired(vs.Ratio)

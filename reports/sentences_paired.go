@@ -149,8 +149,11 @@ func fmtPaired(r stats.RatioCI) (ratio, ci string) {
 	if r.Hi-r.Lo < 0.02 {
 		prec = 3
 	}
+	if !finiteAll(r.Ratio) {
+		return notApplicable, ""
+	}
 	ratio = fmt.Sprintf("%.*fx", prec, r.Ratio)
-	if math.IsNaN(r.Lo) || math.IsNaN(r.Hi) {
+	if !finiteAll(r.Lo, r.Hi) {
 		return ratio, ""
 	}
 	return ratio, fmt.Sprintf("%s CI %.*f–%.*f", pct(r.Level), prec, r.Lo, prec, r.Hi)

@@ -67,8 +67,8 @@ func writePairedSummary(b *strings.Builder, r *result.Result) {
 }
 
 func summaryRatio(r *result.Ratio) string {
-	if r == nil {
-		return "n/a"
+	if r == nil || !finiteAll(r.Ratio) {
+		return notApplicable
 	}
 	return fmt.Sprintf("%.3fx", r.Ratio)
 }
@@ -76,6 +76,9 @@ func summaryRatio(r *result.Ratio) string {
 func summaryInterval(r *result.Ratio) string {
 	if r == nil {
 		return ""
+	}
+	if !finiteAll(r.Lo, r.Hi) {
+		return notApplicable
 	}
 	return fmt.Sprintf("%.3f-%.3f (%.0f%%)", r.Lo, r.Hi, 100*r.Level)
 }
