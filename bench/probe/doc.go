@@ -19,9 +19,13 @@
 // over one's loopback), and no sysctl is written (writability is tested by
 // opening the file for writing and closing it).
 //
-// Privileges: root (CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_BPF, CAP_PERFMON).
+// Privileges: root (CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_BPF, CAP_PERFMON)
+// for most probes. Without the privilege to create a namespace (EPERM or
+// EACCES), Run still reports what needs none (the kernel, the CPU, the
+// sysctls' values, IRQ time accounting when the build settles it) and one
+// item "all" of Status "needs root" for each group it could not probe.
 // Run reports an error only when it cannot probe at all (no namespace can
-// be created, typically for lack of privilege) or when its context ends.
+// be created for another reason) or when its context ends.
 // A probe that fails is an item with Status "error"; a kernel that lacks
 // something is an item with Status "no" whose Detail says what is missing
 // and which errno said so; a measurement that could not tell is "unknown".

@@ -85,6 +85,16 @@ func combineIRQTime(v, from string, cerr error, m IRQTime) IRQTime {
 func (p *prober) irqTime(ctx context.Context) {
 	const name = "irq time accounting"
 	v, from, cerr := host.KernelConfig(irqTimeOption)
+	if p.unprivileged && (cerr != nil || v != "") {
+		// Only a build without the option settles it unmeasured; the
+		// measurement needs a scratch namespace.
+		p.add(Item{Group: GroupCPU, Name: name, Status: NeedsRoot, Detail: "not measured: it sends over a scratch namespace's loopback, which needs root; " + combineIRQTime(v, from, cerr, IRQTime{Mode: IRQTimeUnknown}).Detail})
+		return
+	}
+	if p.unprivileged {
+		p.no(GroupCPU, name, "a thread's CPU clock includes the softirq it ran: "+irqTimeOption+" is not set ("+from+"); not measured (needs root)")
+		return
+	}
 	it := combineIRQTime(v, from, cerr, MeasureIRQTime(ctx))
 	switch it.Mode {
 	case IRQTimeOn:

@@ -32,6 +32,9 @@ const (
 	// Unknown: the probe ran but could not tell (a measurement disturbed
 	// by other work on the machine); Detail says why.
 	Unknown Status = "unknown"
+	// NeedsRoot: probing it needs privileges this process lacks (it
+	// creates namespaces or devices, or loads BPF); Detail says what.
+	NeedsRoot Status = "needs root"
 )
 
 // Groups, in the order Run reports them.
@@ -110,23 +113,42 @@ func Run(ctx context.Context) (Report, error) {
 	start := time.Now()
 	cpu0, cpuErr := host.ReadCPU()
 
-	// Preflight: every device probe needs a namespace; without the
-	// privilege to make one, say so once instead of forty times.
+	// Preflight: every device probe needs a namespace. Without the
+	// privilege to make one, the probes that need none still run and the
+	// others are items "needs root", one per group.
+	p := &prober{id: runID()}
 	ns, err := netns.New()
-	if err != nil {
-		return Report{}, fmt.Errorf("create a scratch network namespace (probing needs root): %w", err)
-	}
-	if err := ns.Close(); err != nil {
-		return Report{}, err
+	switch {
+	case errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES):
+		p.unprivileged = true
+	case err != nil:
+		return Report{}, fmt.Errorf("create a scratch network namespace: %w", err)
+	default:
+		if err := ns.Close(); err != nil {
+			return Report{}, err
+		}
 	}
 
-	p := &prober{id: runID()}
 	groups := []func(){
 		p.kernel,
 		p.devices, // device and xdp
 		p.tc,      // tc and qdisc
 		p.bpf,     // bpf and tracepoint
 		p.sysctls,
+	}
+	if p.unprivileged {
+		groups = []func(){
+			p.kernel,
+			func() {
+				p.needsRoot(GroupDevice, "creates devices in a scratch network namespace")
+				p.needsRoot(GroupXDP, "attaches XDP programs to devices in a scratch namespace")
+				p.needsRoot(GroupTC, "attaches BPF programs at TC ingress in a scratch namespace")
+				p.needsRoot(GroupQdisc, "adds qdiscs to a veth in a scratch namespace")
+				p.needsRoot(GroupBPF, "loads BPF programs")
+				p.needsRoot(GroupTracepoint, "attaches BPF programs to tracepoints")
+			},
+			p.sysctls,
+		}
 	}
 	for _, g := range groups {
 		if err := ctx.Err(); err != nil {
@@ -167,6 +189,15 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 type prober struct {
 	id    string // run id in device names
 	items []Item
+	// unprivileged: no namespace could be made for lack of privilege;
+	// only the probes that need none run.
+	unprivileged bool
+}
+
+// needsRoot is the one item of a group that cannot be probed without
+// privileges: what the group does that needs them.
+func (p *prober) needsRoot(group, what string) {
+	p.add(Item{Group: group, Name: "all", Status: NeedsRoot, Detail: "not probed: it " + what + ", which needs root"})
 }
 
 func (p *prober) add(it Item) { p.items = append(p.items, it) }

@@ -47,6 +47,12 @@ func (p *prober) sysctls() {
 			continue
 		}
 		value := strings.Join(strings.Fields(string(b)), " ")
+		if p.unprivileged {
+			// Whether root may write it is the question; this process's
+			// refusal would not answer it.
+			p.add(Item{Group: GroupSysctl, Name: name, Status: NeedsRoot, Detail: "value " + value + "; whether it is writable needs root to tell"})
+			continue
+		}
 		switch err := writable(path); {
 		case err == nil:
 			p.yes(GroupSysctl, name, "writable; value "+value)
@@ -57,6 +63,10 @@ func (p *prober) sysctls() {
 		}
 	}
 
+	if p.unprivileged {
+		p.needsRoot(GroupSysctlChild, "opens the sysctls from a scratch network namespace")
+		return
+	}
 	ns, err := netns.New()
 	if err != nil {
 		for _, name := range globalSysctls {

@@ -66,6 +66,10 @@ func Summary(r Report) string {
 	if len(unknown) > 0 {
 		s += fmt.Sprintf("%d unknown, ", len(unknown))
 	}
+	root := r.With(NeedsRoot)
+	if len(root) > 0 {
+		s += fmt.Sprintf("%d need root, ", len(root))
+	}
 	s += fmt.Sprintf("%d %s", len(failed), errs)
 	if len(no) > 0 {
 		s += ". Unsupported: " + byGroup(r, no)
@@ -75,6 +79,9 @@ func Summary(r Report) string {
 	}
 	if len(failed) > 0 {
 		s += ". Errors: " + byGroup(r, failed)
+	}
+	if len(root) > 0 {
+		s += ". Needs root: " + byGroup(r, root) + " (run it as root to probe them)"
 	}
 	return s
 }

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/vethbench/vethbench/bench/probe"
@@ -116,13 +120,66 @@ func TestDoctorTable(t *testing.T) {
 	}
 }
 
-// Without root, doctor says so instead of reporting forty probe errors.
-func TestDoctorNeedsRoot(t *testing.T) {
+// Without root doctor still reports: the kernel, the CPU and the sysctls'
+// values, and "needs root" for what creates namespaces, devices or BPF.
+// As root the binary runs as nobody, from a copy nobody can execute.
+func TestDoctorUnprivileged(t *testing.T) {
+	bin := binary
+	var cred *syscall.Credential
 	if os.Geteuid() == 0 {
-		t.Skip("running as root: the refusal is only seen without it")
+		dir, err := os.MkdirTemp("", "doctor-") // the build's directory is 0700
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		b, err := os.ReadFile(binary)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bin = filepath.Join(dir, "vethbench")
+		if err := os.WriteFile(bin, b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cred = &syscall.Credential{Uid: 65534, Gid: 65534}
 	}
-	_, stderr, code := runCLI(t, "doctor")
-	if code != exitFailure || !strings.Contains(stderr, "doctor needs root") {
-		t.Errorf("exit %d, stderr %q", code, stderr)
+	for _, format := range []string{"json", "table"} {
+		cmd := exec.Command(bin, "doctor", "--format", format)
+		cmd.Dir = os.TempDir()
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("doctor --format %s as nobody: %v; stderr %q", format, err, stderr.String())
+		}
+		if format == "table" {
+			if out := stdout.String(); !strings.Contains(out, "needs root") || !strings.Contains(out, "Needs root: ") {
+				t.Errorf("table without needs root:\n%s", out)
+			}
+			continue
+		}
+		var r probe.Report
+		if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+			t.Fatalf("stdout is not a JSON report: %v\n%s", err, stdout.String())
+		}
+		if it, ok := r.Lookup(probe.GroupKernel, "release"); !ok || it.Status != probe.Yes {
+			t.Errorf("kernel release without root: %+v", it)
+		}
+		if it, ok := r.Lookup(probe.GroupCPU, "vcpus"); !ok || it.Status != probe.Yes {
+			t.Errorf("vcpus without root: %+v", it)
+		}
+		for _, g := range []string{probe.GroupDevice, probe.GroupXDP, probe.GroupTC, probe.GroupQdisc, probe.GroupBPF, probe.GroupTracepoint, probe.GroupSysctlChild} {
+			if it, ok := r.Lookup(g, "all"); !ok || it.Status != probe.NeedsRoot {
+				t.Errorf("group %s without root: %+v, want needs root", g, it)
+			}
+		}
+		if it, ok := r.Lookup(probe.GroupSysctl, "net.core.rmem_max"); !ok || it.Status != probe.NeedsRoot || !strings.Contains(it.Detail, "value ") {
+			t.Errorf("rmem_max without root: %+v, want its value and needs root", it)
+		}
+		if errs := r.With(probe.Error); len(errs) > 0 {
+			t.Errorf("errors without root: %+v", errs)
+		}
 	}
 }
