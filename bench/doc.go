@@ -35,5 +35,8 @@
 // reason, any other setup or window error, or a trial that sent nothing,
 // "failed" with the error (naming the send errors the kernel gave). A
 // cancelled context stops at once, tears down, and returns the cases
-// finished so far (Interrupted set) with the context's error.
+// finished so far (Interrupted set) with the context's error; a case cut
+// short keeps its completed trials (a window cut short is never recorded),
+// summarised over them, and is marked Partial, in a single-case run as in
+// a sweep.
 package bench

@@ -105,6 +105,9 @@ func sweepInterleaved(ctx context.Context, cases []plan.Case, m plan.Measure, op
 					finish(a, m)
 					a.Warnings, a.Flags = uniq(a.Warnings), uniq(a.Flags)
 				}
+				if runErr != nil && a.Status == result.StatusOK {
+					a.Partial = true // its question was cut short
+				}
 				if opts.Progress != nil {
 					opts.Progress(Event{Case: a.Name, Index: ci, Count: len(cases), Phase: "done", Outcome: a})
 				}
@@ -125,6 +128,7 @@ func sweepInterleaved(ctx context.Context, cases []plan.Case, m plan.Measure, op
 		if c.Status == result.StatusOK && c.Summary == nil && len(c.Trials) > 0 {
 			// Interrupted before a later question it is in.
 			finish(c, m)
+			c.Partial = true
 			c.Warnings, c.Flags = uniq(c.Warnings), uniq(c.Flags)
 		}
 		out = append(out, *c)
@@ -155,6 +159,7 @@ func mergeSessions(acc *result.Case, s result.Case) {
 		acc.Summary = nil // summarised again with them
 	}
 	acc.Traffic.StampSpread = acc.Traffic.StampSpread.Merge(s.Traffic.StampSpread)
+	acc.Partial = acc.Partial || s.Partial
 	acc.Flags = uniq(append(acc.Flags, s.Flags...))
 	acc.Warnings = uniq(append(acc.Warnings, s.Warnings...))
 }

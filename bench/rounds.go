@@ -93,6 +93,7 @@ func rounds(ctx context.Context, cases []plan.Case, m plan.Measure, opts Options
 		if c.Status == result.StatusOK && c.Summary == nil {
 			finish(&c, m) // interrupted between rounds: summarise what there is
 			c.Stop = fmt.Sprintf("interrupted after %d trials", len(c.Trials))
+			c.Partial = true
 		}
 		out = append(out, c)
 	}

@@ -48,10 +48,18 @@ type Options struct {
 
 // RunCase measures one case. Failures that belong to the case (an
 // unsupported topology, a setup error) are recorded in the returned case;
-// the error is non-nil only when the context was cancelled.
+// the error is non-nil only when the context was cancelled, and then the
+// case holds the trials completed before, Partial, when there are any.
 func RunCase(ctx context.Context, c plan.Case, m plan.Measure, opts Options) (result.Case, error) {
 	out, err := session(ctx, c, m, opts, 0, m.Trials)
-	if err == nil && out.Status == result.StatusOK {
+	switch {
+	case err == nil && out.Status == result.StatusOK:
+		finish(&out, m)
+	case err != nil && out.Status == "" && len(out.Trials) > 0 && sentNothing(out.Trials) == nil:
+		// Interrupted after some trials: they are complete (a window
+		// cut short is never recorded), so keep them, as a sweep does.
+		out.Status, out.Partial = result.StatusOK, true
+		out.Stop = fmt.Sprintf("interrupted after %d of %d trials", len(out.Trials), m.Trials)
 		finish(&out, m)
 	}
 	return out, err

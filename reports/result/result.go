@@ -203,7 +203,11 @@ type Case struct {
 	Flags  []string `json:"flags,omitempty"`
 	Trials []Trial  `json:"trials"`
 	// Stop says why the case stopped adding trials (interleaved runs).
-	Stop     string   `json:"stop,omitempty"`
+	Stop string `json:"stop,omitempty"`
+	// Partial: the run was interrupted before the case finished; its
+	// trials are complete, its summary is over them. Added within
+	// version 3.
+	Partial  bool     `json:"partial,omitempty"`
 	Summary  *Summary `json:"summary,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
 }
