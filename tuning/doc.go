@@ -24,6 +24,12 @@
 // case's records; Restore puts the originals back. A HostSwitch is for one
 // goroutine.
 //
+// The journal (Journal) records every host sysctl's original before it
+// changes; Claim takes a run's host sysctls at plan time, so a second
+// vethbench is refused at its start rather than between two cases, and
+// Unclaim lets go at the end. The state directory and its journal files
+// are trusted only when owned by root and closed to others' writes.
+//
 // Privileges: setting knobs needs CAP_NET_ADMIN and CAP_SYS_ADMIN (netlink
 // and ethtool inside the topology's namespaces, a private sysfs mount for
 // the NAPI knobs, host sysctls from the initial namespace), and CAP_BPF for
@@ -49,5 +55,9 @@
 // Restore follows restore's rule. ReadDevice fails only when the device
 // cannot be found, and lists a knob it cannot read in DeviceKnobs.Errors;
 // ReadNamespace leaves out a sysctl the kernel lacks and returns any other
-// failure along with what it read.
+// failure along with what it read. OpenJournal, and every journal call, fail
+// with ErrStateDir for a state directory or journal file that cannot be
+// trusted or opened (the message says how to fix it), and with
+// ErrBadJournal for a file that is not a vethbench journal; Claim fails as
+// Apply does when another vethbench holds or left a sysctl.
 package tuning

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -37,7 +38,21 @@ type Journal struct {
 
 	mu      sync.Mutex
 	entries []JournalEntry
+	// claimed are the sysctls Claim took for the whole run: their entries
+	// stay (at the original once restored) until Unclaim.
+	claimed []string
 }
+
+// ErrStateDir is wrapped by every error about the state directory itself
+// or a file in it that cannot be trusted: missing permission, an owner
+// other than root, write access for group or others. Nothing is read from
+// or written to the directory then.
+var ErrStateDir = errors.New("the journal's state directory")
+
+// ErrBadJournal is wrapped by the error for a journal file that is not a
+// vethbench journal (corrupt, truncated by hand): it blocks only a run
+// that changes a host sysctl, since it might name that sysctl.
+var ErrBadJournal = errors.New("unreadable journal")
 
 // owner identifies a process across pid reuse and reboots.
 type owner struct {
@@ -77,13 +92,20 @@ const journalSchema = "vethbench-journal"
 
 // OpenJournal opens the journal in dir ("" means DefaultJournalDir),
 // creating the directory (mode 0700) if needed. It writes nothing until a
-// host-wide knob is applied.
+// host-wide knob is applied. The directory is trusted only when it is
+// owned by root and not writable by group or others: whoever can write
+// there could make root write host sysctls on their say. Otherwise, and
+// when the directory cannot be created or read, the error wraps
+// ErrStateDir and says what is wrong in the user's terms.
 func OpenJournal(dir string) (*Journal, error) {
 	if dir == "" {
 		dir = DefaultJournalDir
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("journal: %w", err)
+		return nil, stateDirError(dir, err)
+	}
+	if err := checkStateDir(dir); err != nil {
+		return nil, err
 	}
 	self, err := ownerOf(os.Getpid())
 	if err != nil {
@@ -188,11 +210,68 @@ func (o owner) liveness() liveness {
 	return alive
 }
 
+// stateDirError names a failure to create or open the state directory by
+// what the user can do about it.
+func stateDirError(dir string, err error) error {
+	if errors.Is(err, os.ErrPermission) {
+		return fmt.Errorf("%w %s: permission denied: run as root (in the initial user namespace) or set VETHBENCH_STATE_DIR to a directory of your own (mode 0700)", ErrStateDir, dir)
+	}
+	return fmt.Errorf("%w %s: %w", ErrStateDir, dir, err)
+}
+
+// checkStateDir refuses a state directory that is not a directory owned
+// by root and closed to group and others.
+func checkStateDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return stateDirError(dir, err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	switch {
+	case !fi.IsDir():
+		return fmt.Errorf("%w %s: not a directory: remove it, or set VETHBENCH_STATE_DIR to another directory", ErrStateDir, dir)
+	case !ok || st.Uid != 0:
+		return fmt.Errorf("%w %s is owned by uid %d, not root, so its journals cannot be trusted: `chown root: %s`, or set VETHBENCH_STATE_DIR to a directory owned by root (mode 0700); under a user namespace root outside it owns it",
+			ErrStateDir, dir, uidOf(st), dir)
+	case fi.Mode().Perm()&0o022 != 0:
+		return fmt.Errorf("%w %s is writable by others (mode %04o), so its journals cannot be trusted: `chmod 0700 %s`, or set VETHBENCH_STATE_DIR to a directory owned by root (mode 0700)",
+			ErrStateDir, dir, fi.Mode().Perm(), dir)
+	}
+	return nil
+}
+
+func uidOf(st *syscall.Stat_t) int64 {
+	if st == nil {
+		return -1
+	}
+	return int64(st.Uid)
+}
+
+// checkJournalFile refuses a journal file that is not a regular file
+// owned by root and closed to writes by group and others (a file planted
+// by another user).
+func checkJournalFile(path string) error {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	switch {
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("%w: %s is not a regular file, not read: remove it", ErrStateDir, path)
+	case !ok || st.Uid != 0:
+		return fmt.Errorf("%w: %s is owned by uid %d, not root, not read: inspect it and remove it", ErrStateDir, path, uidOf(st))
+	case fi.Mode().Perm()&0o022 != 0:
+		return fmt.Errorf("%w: %s is writable by others (mode %04o), not read: inspect it and remove it", ErrStateDir, path, fi.Mode().Perm())
+	}
+	return nil
+}
+
 // lock takes the directory's lock until unlock is called.
 func (j *Journal) lock() (unlock func(), err error) {
-	f, err := os.OpenFile(filepath.Join(j.dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(filepath.Join(j.dir, "lock"), os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("journal lock: %w", err)
+		return nil, stateDirError(j.dir, err)
 	}
 	for {
 		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
@@ -202,7 +281,7 @@ func (j *Journal) lock() (unlock func(), err error) {
 	}
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("journal lock: %w", err)
+		return nil, fmt.Errorf("%w %s: lock: %w", ErrStateDir, j.dir, err)
 	}
 	return func() { f.Close() }, nil // closing releases the lock
 }
@@ -233,12 +312,15 @@ func (j *Journal) others() ([]journalFile, []string, error) {
 
 func readJournalFile(path string) (journalFile, error) {
 	var f journalFile
+	if err := checkJournalFile(path); err != nil {
+		return f, err
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return f, fmt.Errorf("journal: %w", err)
 	}
 	if err := json.Unmarshal(b, &f); err != nil || f.Schema != journalSchema {
-		return f, fmt.Errorf("journal: %s is not a vethbench journal (inspect it, restore by hand, remove it): %v", path, err)
+		return f, fmt.Errorf("%w: %s is not a vethbench journal (inspect it, restore by hand, remove it): %v", ErrBadJournal, path, err)
 	}
 	return f, nil
 }
@@ -263,8 +345,12 @@ func (j *Journal) hold(entries []JournalEntry) error {
 			}
 			switch f.Owner.liveness() {
 			case alive:
-				return fmt.Errorf("%s%s is held by another running vethbench (pid %d, journal %s): it changed it from %s to %s and will restore it; run one at a time",
-					SysctlPrefix, e.Sysctl, f.Owner.PID, paths[i], e.Original, e.Value)
+				did := fmt.Sprintf("it changed it from %s to %s and will restore it", e.Original, e.Value)
+				if !e.outstanding() {
+					did = fmt.Sprintf("it claimed it for its whole run (now %s)", e.Original)
+				}
+				return fmt.Errorf("%s%s is held by another running vethbench (pid %d, journal %s): %s; run one at a time",
+					SysctlPrefix, e.Sysctl, f.Owner.PID, paths[i], did)
 			case gone:
 				return fmt.Errorf("%s%s was left at %s (original %s) by a vethbench that is gone (pid %d, journal %s): run `vethbench cleanup` first",
 					SysctlPrefix, e.Sysctl, e.Value, e.Original, f.Owner.PID, paths[i])
@@ -274,12 +360,20 @@ func (j *Journal) hold(entries []JournalEntry) error {
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	next := slices.Clone(j.entries)
 	for _, e := range entries {
-		if slices.ContainsFunc(j.entries, func(x JournalEntry) bool { return x.Sysctl == e.Sysctl }) {
+		i := slices.IndexFunc(next, func(x JournalEntry) bool { return x.Sysctl == e.Sysctl })
+		switch {
+		case i < 0:
+			next = append(next, e)
+		case slices.Contains(j.claimed, e.Sysctl) && !next[i].outstanding():
+			// Claimed for the run and at its original: this Apply or
+			// HostSwitch takes the entry over.
+			next[i] = e
+		default:
 			return fmt.Errorf("%s%s is already changed by this process (an earlier Apply not restored yet)", SysctlPrefix, e.Sysctl)
 		}
 	}
-	next := append(slices.Clone(j.entries), entries...)
 	if err := j.write(next); err != nil {
 		return err
 	}
@@ -327,7 +421,12 @@ func (j *Journal) addValues(add map[string]string) error {
 	return nil
 }
 
-// release drops this process's entry for a sysctl once it is restored.
+// outstanding reports whether the entry records a value vethbench wrote
+// and has not restored.
+func (e JournalEntry) outstanding() bool { return e.Value != e.Original || len(e.Values) > 0 }
+
+// release drops this process's entry for a sysctl once it is restored; a
+// claimed one stays, at its original, until Unclaim.
 func (j *Journal) release(sysctl string) error {
 	unlock, err := j.lock()
 	if err != nil {
@@ -336,7 +435,15 @@ func (j *Journal) release(sysctl string) error {
 	defer unlock()
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	next := slices.DeleteFunc(slices.Clone(j.entries), func(e JournalEntry) bool { return e.Sysctl == sysctl })
+	var next []JournalEntry
+	for _, e := range j.entries {
+		switch {
+		case e.Sysctl != sysctl:
+			next = append(next, e)
+		case slices.Contains(j.claimed, sysctl):
+			next = append(next, JournalEntry{Sysctl: sysctl, Original: e.Original, Value: e.Original, Time: time.Now().UTC()})
+		}
+	}
 	if err := j.write(next); err != nil {
 		return err
 	}

@@ -33,10 +33,6 @@ type sweepFlags struct {
 	quiet  bool
 }
 
-// stateDir is where the journal of host-wide changes lives; the
-// environment variable exists for tests and unusual hosts.
-func stateDir() string { return os.Getenv("VETHBENCH_STATE_DIR") }
-
 func newSweepCmd(stdout, stderr io.Writer) *cobra.Command {
 	var f sweepFlags
 	cmd := &cobra.Command{
@@ -71,7 +67,9 @@ output directory even when the sweep is interrupted.
 Host-wide knobs (global sysctls) are written to a journal before they change
 and restored after each case, on Ctrl-C, and by the next vethbench start or
 'vethbench cleanup' after a crash (journal in /var/lib/vethbench, or
-$VETHBENCH_STATE_DIR).`,
+$VETHBENCH_STATE_DIR, which must be root's and closed to others). The sweep
+claims them all before its first case: a second vethbench that wants one is
+refused at its start, naming this one.`,
 		Example: `  vethbench sweep                       # the default spec, results in ./vethbench-results/<time>/
   vethbench sweep -f my.yaml -o out/    # your spec
   vethbench sweep --dry-run -f my.yaml  # validate and print the plan only
@@ -137,10 +135,15 @@ func runSweep(cmd *cobra.Command, f sweepFlags, stdout, stderr io.Writer) error 
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("sweep needs root (network namespaces, devices and BPF)")
 	}
-	j, err := openJournal(stderr)
+	var planned []plan.Case
+	for _, c := range cases {
+		planned = append(planned, c.Case)
+	}
+	j, err := openJournalFor(stderr, hostKnobNames(planned))
 	if err != nil {
 		return err
 	}
+	defer unclaim(j, stderr)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("output directory: %w", err)
 	}
@@ -203,58 +206,5 @@ func printPlan(w io.Writer, s *spec.Spec, cases []spec.CaseSpec, dir string) {
 			}
 		}
 		fmt.Fprintf(w, "  %2d cases: %s\n", n, g.Question)
-	}
-}
-
-// openJournal opens the journal of host-wide changes and first restores
-// what a crashed or killed vethbench left behind.
-func openJournal(stderr io.Writer) (*tuning.Journal, error) {
-	j, err := tuning.OpenJournal(stateDir())
-	if err != nil {
-		return nil, err
-	}
-	restored, err := j.RestoreStale()
-	for _, r := range restored {
-		fmt.Fprintf(stderr, "vethbench: %s of an earlier run (pid %d): %s, found %s, original %s\n", r.Action, r.PID, r.Sysctl, r.Found, r.Original)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("restore what an earlier run left: %w", err)
-	}
-	return j, nil
-}
-
-func newCleanupCmd(stdout, stderr io.Writer) *cobra.Command {
-	return &cobra.Command{
-		Use:   "cleanup",
-		Short: "Restore host-wide values a killed or crashed vethbench left changed",
-		Long: `cleanup restores every host-wide value (global sysctl) that a vethbench
-process changed and could not restore because it was killed or crashed, from
-the journal it wrote before changing anything (/var/lib/vethbench, or
-$VETHBENCH_STATE_DIR). Journals of vethbench processes still running are left
-alone. vethbench runs the same restore at the start of every run and sweep.
-
-Nothing else can be left behind: vethbench's namespaces are anonymous and its
-devices live in them, so the kernel removes both when the process dies.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if os.Geteuid() != 0 {
-				return fmt.Errorf("cleanup needs root (it writes host sysctls)")
-			}
-			j, err := tuning.OpenJournal(stateDir())
-			if err != nil {
-				return err
-			}
-			restored, err := j.RestoreStale()
-			for _, r := range restored {
-				fmt.Fprintf(stdout, "%s: %s (pid %d): found %s, original %s\n", r.Action, r.Sysctl, r.PID, r.Found, r.Original)
-			}
-			if err != nil {
-				return err
-			}
-			if len(restored) == 0 {
-				fmt.Fprintln(stdout, "nothing to restore")
-			}
-			return nil
-		},
 	}
 }
