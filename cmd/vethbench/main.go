@@ -92,6 +92,12 @@ func exitCode(stderr io.Writer, err error) int {
 
 // run is the whole program, testable without a process.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return newRoot(args, stdout, stderr).ExecuteContext(ctx)
+}
+
+// newRoot is the root command with every command below it, set to run
+// args.
+func newRoot(args []string, stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "vethbench",
 		Short: "Measure what Linux virtual network devices cost, and which knobs make them faster",
@@ -141,7 +147,7 @@ created); 3 the kernel does not support what was asked; 130 interrupted.`,
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
 	usageArgs(root)
-	return root.ExecuteContext(ctx)
+	return root
 }
 
 // unknownCommand is the root's argument check: any argument is a command

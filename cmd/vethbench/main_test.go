@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,6 +16,11 @@ import (
 var binary string // built once by TestMain for the process-level tests
 
 func TestMain(m *testing.M) {
+	// A fuzzing worker runs only the fuzz target, which needs no binary,
+	// and is started in whatever directory the target left.
+	if slices.Contains(os.Args, "-test.fuzzworker=true") || slices.Contains(os.Args, "-test.fuzzworker") {
+		os.Exit(testenv.Main(m))
+	}
 	dir, err := os.MkdirTemp("", "vethbench-test-")
 	if err != nil {
 		panic(err)

@@ -63,6 +63,9 @@ differs between the runs (host context and knob values).`,
 				if output == "" {
 					output = "compare.html"
 				}
+				if err := checkOutputFile("-o", output); err != nil {
+					return err
+				}
 				if err := writeCompareReport(cmd.Context(), output, args[0], args[1], ignore); err != nil {
 					return err
 				}
@@ -71,6 +74,11 @@ differs between the runs (host context and knob values).`,
 			}
 			if format != "html" && format != "markdown" {
 				return usageErr(fmt.Errorf("--format: unknown format %q (html or markdown)", format))
+			}
+			if output != "" {
+				if err := checkOutputFile("-o", output); err != nil {
+					return err
+				}
 			}
 			res, err := result.ReadFileContext(cmd.Context(), args[0])
 			if err != nil {
@@ -81,6 +89,9 @@ differs between the runs (host context and knob values).`,
 			}
 			if output == "" {
 				output = filepath.Join(filepath.Dir(args[0]), "report.html")
+				if err := checkOutputFile("report", output); err != nil {
+					return err
+				}
 			}
 			if err := writeReport(output, format, res); err != nil {
 				return err

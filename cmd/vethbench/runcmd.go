@@ -14,6 +14,7 @@ import (
 	"github.com/vethbench/vethbench/bench"
 	"github.com/vethbench/vethbench/bench/plan"
 	"github.com/vethbench/vethbench/bench/topology"
+	"github.com/vethbench/vethbench/internal/field"
 	"github.com/vethbench/vethbench/reports"
 	"github.com/vethbench/vethbench/reports/benchfmt"
 	"github.com/vethbench/vethbench/reports/result"
@@ -149,7 +150,7 @@ known effect with which vethbench checks its own sensitivity
 	fl.IntVar(&f.trials, "trials", 5, "measured trials; 6 or more give a 95% interval for the median")
 	fl.Float64Var(&f.confidence, "confidence", 0.95, "coverage of the median's interval, in (0, 1)")
 	fl.StringVar(&f.format, "format", "table", "what goes to stdout: table|json|benchfmt (the Go benchmark format, for benchstat and vethbench compare)")
-	fl.StringVarP(&f.output, "output", "o", "", "also write the JSON result file here")
+	fl.StringVarP(&f.output, "output", "o", "", "also write the JSON result file here (checked before anything is measured)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress lines on stderr")
 	return cmd
 }
@@ -172,11 +173,26 @@ func runRun(cmd *cobra.Command, f runFlags, stdout, stderr io.Writer) error {
 	if !slices.Contains(outputFormats, f.format) {
 		return usageErr(fmt.Errorf("--format: unknown format %q (%s)", f.format, strings.Join(outputFormats, ", ")))
 	}
+	// The topology takes 0 for "unset" (1 queue); a user who types 0
+	// asked for a device without queues.
+	for _, q := range []struct {
+		name string
+		n    int
+	}{{"tx-queues", f.txQueues}, {"rx-queues", f.rxQueues}} {
+		if q.n == 0 {
+			return badInput(field.Errorf(topology.ErrInvalid, q.name, "0 out of range [1, %d]", topology.MaxQueues))
+		}
+	}
 	if err := c.Validate(m); err != nil {
 		return badInput(err)
 	}
-	if os.Geteuid() != 0 {
-		return fmt.Errorf("run needs root (network namespaces, devices and BPF)")
+	if !isRoot() {
+		return needsRoot("run", "network namespaces, devices and BPF")
+	}
+	if f.output != "" {
+		if err := checkOutputFile("-o", f.output); err != nil {
+			return err
+		}
 	}
 	if _, err := openJournal(stderr); err != nil {
 		return err
@@ -185,7 +201,7 @@ func runRun(cmd *cobra.Command, f runFlags, stdout, stderr io.Writer) error {
 	if !f.quiet {
 		progress = newProgressLine(stderr, m, 1).event
 	}
-	res, err := bench.Run(cmd.Context(), []plan.Case{c}, m, bench.Options{
+	res, err := measure(cmd.Context(), []plan.Case{c}, m, bench.Options{
 		Progress: progress, Command: append([]string{"vethbench"}, os.Args[1:]...),
 	})
 	if res == nil {
