@@ -4,7 +4,9 @@
 // into calls of the library packages, and prints what they return; the
 // logic lives in bench, tuning, reports and below (see the README's Layout).
 // main only calls run(ctx, args, stdout, stderr) and exits with its code;
-// no package holds flag globals.
+// no package holds flag globals. The two package variables in guard.go,
+// isRoot and measure, are seams for FuzzFlags, which replaces them so that
+// no argv it makes up can reach the kernel.
 //
 //	vethbench run     one case, measured and printed as a table (or JSON, benchfmt)
 //	vethbench sweep   a sweep spec (-f, or the embedded default), result.json and report.html
@@ -22,8 +24,10 @@
 // report, compare and version need none.
 //
 // Exit codes: 0 success; 1 the run failed, or compare found a regression;
-// 2 bad flags or input, reported before anything is created (a flag is named
-// as --flag, a spec error as file:line: field); 3 the kernel does not
+// 2 bad flags or input, reported before anything is created or measured (a
+// flag is named as --flag, a spec error as file:line: field; an input that
+// is not a regular file within its size limit, an output path that cannot
+// be written, by the path as given); 3 the kernel does not
 // support what a run asked for; 130 interrupted (everything created is
 // removed first).
 package main
