@@ -44,6 +44,14 @@ func checkOutputFile(flag, path string) error {
 		return usageErr(fmt.Errorf("%s %s: exists and is not a regular file", flag, path))
 	case err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR):
 		return usageErr(fmt.Errorf("%s %s: %s", flag, path, reason(err)))
+	case err == nil:
+		// A report is written in place: the file itself must take it.
+		// Opened without truncating, so nothing changes.
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return usageErr(fmt.Errorf("%s %s: cannot write it: %s", flag, path, reason(err)))
+		}
+		f.Close()
 	}
 	return probeDir(flag, path, filepath.Dir(path))
 }

@@ -147,6 +147,22 @@ func TestOutputReadOnlyDir(t *testing.T) {
 	if want := "-o " + out + ": cannot write in " + ro + ": permission denied"; code != exitUsage || !strings.Contains(stderr, want) {
 		t.Errorf("exit %d, stderr %q; want %d and %q", code, stderr, exitUsage, want)
 	}
+	// An existing file nobody may not write, in a directory it may.
+	rw := filepath.Join(dir, "rw")
+	if err := os.Mkdir(rw, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(rw, 0o777); err != nil { // past the umask
+		t.Fatal(err)
+	}
+	locked := filepath.Join(rw, "report.html")
+	if err := os.WriteFile(locked, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code = runBinary(t, nobody, bin, nil, "report", res, "-o", locked)
+	if want := "-o " + locked + ": cannot write it: permission denied"; code != exitUsage || !strings.Contains(stderr, want) {
+		t.Errorf("exit %d, stderr %q; want %d and %q", code, stderr, exitUsage, want)
+	}
 	// The default output, beside a result in a read-only directory.
 	inRO := filepath.Join(ro, "r.json")
 	if err := os.WriteFile(inRO, b, 0o644); err != nil {
