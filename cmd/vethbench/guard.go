@@ -56,13 +56,26 @@ func checkOutputFile(flag, path string) error {
 	return probeDir(flag, path, filepath.Dir(path))
 }
 
-// checkOutputDir makes sure dir exists (creating it, as the sweep would)
-// and takes new files.
+// checkOutputDir makes sure dir can be created (as the sweep will, once
+// its journal is open) and takes new files. What it creates it removes
+// again, so a sweep refused later (a host sysctl held by another) leaves no
+// empty directory.
 func checkOutputDir(flag, dir string) error {
+	var created []string // deepest last
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil || d == filepath.Dir(d) {
+			break
+		}
+		created = append([]string{d}, created...)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return usageErr(fmt.Errorf("%s %s: cannot create the directory: %s", flag, dir, reason(err)))
 	}
-	return probeDir(flag, dir, dir)
+	err := probeDir(flag, dir, dir)
+	for i := len(created) - 1; i >= 0; i-- {
+		os.Remove(created[i])
+	}
+	return err
 }
 
 // probeDir creates and removes a file in dir; path is what the user gave.

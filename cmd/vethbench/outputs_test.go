@@ -93,6 +93,31 @@ func TestOutputCheckedFirst(t *testing.T) {
 	}
 }
 
+// The sweep's output check creates the directory and removes what it
+// created; the sweep creates it again when it writes.
+func TestCheckOutputDirLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "a", "b", "c")
+	if err := checkOutputDir("-o", out); err != nil {
+		t.Fatal(err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("left in %s: %v", dir, ents)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "a"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkOutputDir("-o", out); err != nil {
+		t.Fatal(err)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(dir, "a")); len(ents) != 0 {
+		t.Errorf("left in a: %v", ents)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "a")); err != nil {
+		t.Errorf("removed a directory it did not create: %v", err)
+	}
+}
+
 // nobodyBinary is a copy of the binary that the user nobody can run, in a
 // directory nobody can enter, and that directory.
 func nobodyBinary(t *testing.T) (bin, dir string) {

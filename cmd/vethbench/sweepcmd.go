@@ -86,7 +86,7 @@ refused at its start, naming this one.`,
 	fl := cmd.Flags()
 	fl.SortFlags = false
 	fl.StringVarP(&f.file, "file", "f", "", "sweep spec (YAML, a regular file of at most 1 MiB); default: the embedded default spec")
-	fl.StringVarP(&f.output, "output", "o", "", "output directory, created and checked before anything is measured (default ./vethbench-results/<start time>/)")
+	fl.StringVarP(&f.output, "output", "o", "", "output directory, checked before anything is measured (default ./vethbench-results/<start time>/)")
 	fl.StringVar(&f.format, "format", "table", "what goes to stdout at the end: table (a summary)|json|benchfmt (Go benchmark format); the result file is always written")
 	fl.BoolVar(&f.force, "force", false, fmt.Sprintf("run a grid larger than %d cases", spec.MaxCases))
 	fl.BoolVar(&f.dryRun, "dry-run", false, "validate the spec and print the plan; create nothing")
@@ -131,7 +131,7 @@ func runSweep(cmd *cobra.Command, f sweepFlags, stdout, stderr io.Writer) error 
 	if !f.dryRun {
 		// Refused before the plan, which would read as if the sweep
 		// were about to start; and the output directory is checked
-		// before anything is measured (it is created now, as it would be).
+		// (created and removed) before anything is measured.
 		if !isRoot() {
 			return needsRoot("sweep", "network namespaces, devices and BPF; --dry-run validates and plans without")
 		}
