@@ -8,6 +8,7 @@ import (
 	"github.com/vethbench/vethbench/bench/plan"
 	"github.com/vethbench/vethbench/bench/topology"
 	"github.com/vethbench/vethbench/bench/traffic"
+	"github.com/vethbench/vethbench/internal/field"
 )
 
 // valueKind is the YAML type a dimension takes.
@@ -61,8 +62,8 @@ var dimensions = map[string]*dimension{
 		},
 		apply: func(c *plan.Case, v string) { c.Topology.Family = topology.Family(v) }},
 	"mtu":            {field: "mtu", kind: kindInt, apply: func(c *plan.Case, v string) { c.Topology.MTU = atoi(v) }},
-	"tx_queues":      {field: "tx-queues", kind: kindInt, apply: func(c *plan.Case, v string) { c.Topology.TxQueues = atoi(v) }},
-	"rx_queues":      {field: "rx-queues", kind: kindInt, apply: func(c *plan.Case, v string) { c.Topology.RxQueues = atoi(v) }},
+	"tx_queues":      {field: "tx-queues", kind: kindInt, check: queues("tx-queues"), apply: func(c *plan.Case, v string) { c.Topology.TxQueues = atoi(v) }},
+	"rx_queues":      {field: "rx-queues", kind: kindInt, check: queues("rx-queues"), apply: func(c *plan.Case, v string) { c.Topology.RxQueues = atoi(v) }},
 	"peer_tx_queues": {field: "peer-tx-queues", kind: kindInt, apply: func(c *plan.Case, v string) { c.Topology.PeerTxQueues = atoi(v) }},
 	"peer_rx_queues": {field: "peer-rx-queues", kind: kindInt, apply: func(c *plan.Case, v string) { c.Topology.PeerRxQueues = atoi(v) }},
 	"pkt_size":       {field: "pkt-size", kind: kindInt, apply: func(c *plan.Case, v string) { c.Traffic.FrameSize = atoi(v) }},
@@ -78,6 +79,18 @@ var dimensions = map[string]*dimension{
 	"xdp_batch_stamp": {field: "xdp-batch-stamp", kind: kindBool,
 		apply: func(c *plan.Case, v string) { c.Traffic.XDPBatchStamp = v == "on" }},
 	"cost_ns": {field: "cost-ns", kind: kindInt, apply: func(c *plan.Case, v string) { c.Traffic.CostNS = atoi(v) }},
+}
+
+// queues refuses 0 queues: topology.Spec reads 0 as "unset" (1 queue), but
+// a spec that writes 0 asked for a device without queues. (The peer keys'
+// 0 means "the same as the sending end's", as in vethbench run.)
+func queues(name string) func(string) error {
+	return func(v string) error {
+		if atoi(v) == 0 {
+			return field.Errorf(topology.ErrInvalid, name, "0 out of range [1, %d]", topology.MaxQueues)
+		}
+		return nil
+	}
 }
 
 // byField maps a field name in bench's errors to the dimension key.
