@@ -48,6 +48,13 @@ func rounds(ctx context.Context, cases []plan.Case, m plan.Measure, opts Options
 			total := max(m.Trials, n+1)
 			s, err := session(ctx, cases[i], one, o, n, total)
 			if err != nil {
+				// Interrupted after its trial completed (in the drain
+				// or teardown that follow): the trial is whole, keep it.
+				if s.Status == "" && len(s.Trials) > 0 && sentNothing(s.Trials) == nil {
+					s.Status = result.StatusOK
+					merge(&acc[i], s, !started[i])
+					started[i] = true
+				}
 				runErr = err
 				break
 			}

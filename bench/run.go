@@ -55,11 +55,16 @@ func RunCase(ctx context.Context, c plan.Case, m plan.Measure, opts Options) (re
 	switch {
 	case err == nil && out.Status == result.StatusOK:
 		finish(&out, m)
-	case err != nil && out.Status == "" && len(out.Trials) > 0 && sentNothing(out.Trials) == nil:
+	case err != nil && out.Status == "" && len(out.Trials) > 0:
 		// Interrupted after some trials: they are complete (a window
 		// cut short is never recorded), so keep them, as a sweep does.
-		out.Status, out.Partial = result.StatusOK, true
+		out.Partial = true
 		out.Stop = fmt.Sprintf("interrupted after %d of %d trials", len(out.Trials), m.Trials)
+		if nothing := sentNothing(out.Trials); nothing != nil {
+			out.Status, out.Error = result.StatusFailed, nothing.Error()
+			break
+		}
+		out.Status = result.StatusOK
 		finish(&out, m)
 	}
 	return out, err
