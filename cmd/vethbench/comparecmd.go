@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -70,7 +71,7 @@ trials), after the report is written.`,
   vethbench compare --fail-on in-run last-night.json tonight.json  # shared CI runners`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runCompare(args[0], args[1], f, stdout)
+			return runCompare(cmd.Context(), args[0], args[1], f, stdout)
 		},
 	}
 	fl := cmd.Flags()
@@ -87,7 +88,7 @@ trials), after the report is written.`,
 	return cmd
 }
 
-func runCompare(basePath, newPath string, f compareFlags, stdout io.Writer) error {
+func runCompare(ctx context.Context, basePath, newPath string, f compareFlags, stdout io.Writer) error {
 	switch f.format {
 	case compare.Text, compare.Markdown, compare.JSON:
 	default:
@@ -95,11 +96,11 @@ func runCompare(basePath, newPath string, f compareFlags, stdout io.Writer) erro
 	}
 	o := compare.DefaultOptions()
 	o.Alpha, o.Threshold, o.Metric, o.Seed, o.Ignore, o.FailOn = f.alpha, f.threshold, f.metric, f.seed, f.ignore, f.failOn
-	base, err := compare.Load(basePath)
+	base, err := compare.LoadContext(ctx, basePath)
 	if err != nil {
 		return badInput(err)
 	}
-	nw, err := compare.Load(newPath)
+	nw, err := compare.LoadContext(ctx, newPath)
 	if err != nil {
 		return badInput(err)
 	}

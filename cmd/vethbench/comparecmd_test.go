@@ -217,4 +217,13 @@ func TestCompareNothingComparedExitsTwo(t *testing.T) {
 			}
 		})
 	}
+	// The comparison page likewise: written, and exit 2.
+	page := filepath.Join(dir, "c.html")
+	_, stderr, code := runCLI(t, "report", "--compare", empty, base, "-o", page)
+	if code != exitUsage || !strings.Contains(stderr, "nothing compared: BASE "+empty+" has no cases") {
+		t.Errorf("report --compare: exit code %d, stderr %q; want %d, nothing compared", code, stderr, exitUsage)
+	}
+	if fi, err := os.Stat(page); err != nil || fi.Size() == 0 {
+		t.Errorf("report --compare wrote no page: %v", err)
+	}
 }

@@ -157,5 +157,10 @@ func writeCompareReport(ctx context.Context, path, basePath, newPath string, ign
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("write comparison: %w", err)
 	}
+	// As vethbench compare: a page that compared nothing is written, so
+	// the reader sees why, and the command exits 2.
+	if err := rep.NothingCompared(); err != nil {
+		return usageErr(err)
+	}
 	return nil
 }
