@@ -8,7 +8,6 @@ package reports
 import (
 	"fmt"
 
-	"github.com/vethbench/vethbench/internal/stats"
 	"github.com/vethbench/vethbench/reports/compare"
 )
 
@@ -36,16 +35,9 @@ func buildInRun(rep *compare.Report) inRunView {
 		return fmt.Sprintf("%.3f [%.3f, %.3f]", p.Ratio, p.Lo, p.Hi)
 	}
 	for _, c := range ir.Cases {
-		r := inRunRow{Verdict: string(c.Verdict), Question: c.Question, Case: c.Case, Baseline: c.Baseline,
+		r := inRunRow{Question: c.Question, Case: c.Case, Baseline: c.Baseline,
 			Base: paired(c.Base), New: paired(c.New), Ratio: "—", Change: "—", Q: "—", Blocks: "—", Note: c.Note}
-		switch c.Verdict {
-		case "":
-			r.Verdict, r.Class = "not compared", "muted"
-		case stats.Regression:
-			r.Class = "bad"
-		case stats.Improvement:
-			r.Class = "strong"
-		}
+		r.Verdict, r.Class = verdictLook(c.Verdict)
 		if c.Ratio != nil {
 			r.Ratio = fmt.Sprintf("%.3f [%.3f, %.3f]", c.Ratio.Ratio, c.Ratio.Lo, c.Ratio.Hi)
 			r.Change = fmt.Sprintf("%+.1f%%", 100*(c.Ratio.Ratio-1))

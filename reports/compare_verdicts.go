@@ -49,15 +49,8 @@ func buildVerdicts(rep *compare.Report) verdictsView {
 	})
 	unit := rep.Metric.Unit
 	for _, c := range cases {
-		r := verdictRow{Verdict: string(c.Verdict), Name: c.Name, Base: "—", New: "—", Ratio: "—", Change: "—", Q: "—", Trials: "—", Note: c.Note}
-		switch c.Verdict {
-		case "":
-			r.Verdict, r.Class = "not compared", "muted"
-		case stats.Regression:
-			r.Class = "bad"
-		case stats.Improvement:
-			r.Class = "strong"
-		}
+		r := verdictRow{Name: c.Name, Base: "—", New: "—", Ratio: "—", Change: "—", Q: "—", Trials: "—", Note: c.Note}
+		r.Verdict, r.Class = verdictLook(c.Verdict)
 		if c.Base != nil {
 			r.Base = compareValue(c.Base.Median, unit)
 		}
@@ -131,4 +124,18 @@ func sigRound(v float64) float64 {
 	}
 	p := math.Pow(10, 2-math.Floor(math.Log10(math.Abs(v))))
 	return math.Round(v*p) / p
+}
+
+// verdictLook is how a verdict shows in the compare page's tables: its
+// words and its row's class.
+func verdictLook(v stats.Verdict) (words, class string) {
+	switch v {
+	case "":
+		return "not compared", "muted"
+	case stats.Regression:
+		return string(v), "bad"
+	case stats.Improvement:
+		return string(v), "strong"
+	}
+	return string(v), ""
 }
