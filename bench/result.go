@@ -64,7 +64,7 @@ func Run(ctx context.Context, cases []plan.Case, m plan.Measure, opts Options) (
 	res.Questions = opts.Questions
 	res.HostKnobs = tuning.ReadHost()
 	res.StartedAt = time.Now().UTC()
-	res.Host = result.Host{Kernel: info.Kernel, Arch: info.Arch, CPUModel: info.CPUModel, VCPUs: info.VCPUs}
+	res.Host = result.Host{Name: info.Name, Kernel: info.Kernel, Arch: info.Arch, CPUModel: info.CPUModel, VCPUs: info.VCPUs}
 	// What the threads' CPU clocks hold, and so how the bottleneck rule
 	// reads them.
 	res.Host.IRQTimeAccounting = irqTime(ctx).Mode

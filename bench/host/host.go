@@ -15,6 +15,9 @@ import (
 
 // Info is the static part of the host context.
 type Info struct {
+	// Name is the host's name (uname's nodename): what tells two machines'
+	// histories apart (vethbench trend).
+	Name     string
 	Kernel   string
 	Arch     string
 	CPUModel string
@@ -28,6 +31,7 @@ func ReadInfo() (Info, error) {
 		return Info{}, fmt.Errorf("uname: %w", err)
 	}
 	info := Info{
+		Name:   unix.ByteSliceToString(u.Nodename[:]),
 		Kernel: unix.ByteSliceToString(u.Release[:]),
 		Arch:   runtime.GOARCH,
 		VCPUs:  runtime.NumCPU(),

@@ -125,6 +125,10 @@ type Tool struct {
 
 // Host is the machine context a figure is only meaningful in.
 type Host struct {
+	// Name is the host's name (uname's nodename), so that a history of
+	// runs can tell machines apart (vethbench trend). Added within
+	// version 3; empty in older files.
+	Name     string `json:"name,omitempty"`
 	Kernel   string `json:"kernel"`
 	Arch     string `json:"arch"`
 	CPUModel string `json:"cpu_model"`
