@@ -31,6 +31,7 @@ type sweepFlags struct {
 	force  bool
 	dryRun bool
 	quiet  bool
+	costNS int
 }
 
 func newSweepCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -92,6 +93,7 @@ refused at its start, naming this one.`,
 	fl.BoolVar(&f.dryRun, "dry-run", false, "validate the spec and print the plan; create nothing")
 	fl.Bool("print-default", false, "print the embedded default spec and exit")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress line on stderr")
+	fl.IntVar(&f.costNS, "cost-ns", 0, fmt.Sprintf("validation knob, never for real measurements: every case's receiver spends N ns more CPU per packet (at most %d), without a change to the cases' names, so that a history of sweeps holds a known regression for 'vethbench trend' to find; recorded as each case's traffic.cost_ns", plan.MaxCostNS))
 	return cmd
 }
 
@@ -116,6 +118,9 @@ func runSweep(cmd *cobra.Command, f sweepFlags, stdout, stderr io.Writer) error 
 	}
 	cases, err := s.Expand()
 	if err != nil {
+		return usageErr(err)
+	}
+	if err := injectCost(cases, f.costNS); err != nil {
 		return usageErr(err)
 	}
 	m := s.Measure
@@ -187,6 +192,26 @@ func runSweep(cmd *cobra.Command, f sweepFlags, stdout, stderr io.Writer) error 
 		if c.Status == result.StatusFailed {
 			return fmt.Errorf("%s failed: %s", c.Name, c.Error)
 		}
+	}
+	return nil
+}
+
+// injectCost applies sweep --cost-ns to every case. The cases keep their
+// names on purpose: the point is a history in which the same cases got
+// slower, as after a kernel change, and trend marks the runs where a
+// case's cost_ns changed.
+func injectCost(cases []spec.CaseSpec, ns int) error {
+	if ns == 0 {
+		return nil
+	}
+	if ns < 0 || ns > plan.MaxCostNS {
+		return fmt.Errorf("--cost-ns: %d out of range [0, %d] (ns of CPU added per packet; 0 = off)", ns, plan.MaxCostNS)
+	}
+	for i := range cases {
+		if cases[i].Case.Traffic.CostNS != 0 {
+			return fmt.Errorf("--cost-ns: case %s sets cost_ns in its spec already", cases[i].Name)
+		}
+		cases[i].Case.Traffic.CostNS = ns
 	}
 	return nil
 }
