@@ -175,6 +175,14 @@ func TestWelchNoVariance(t *testing.T) {
 	if c.P != 1 || c.T != 0 || c.Lo != 0 || c.Hi != 0 {
 		t.Errorf("equal constants: %+v, want P 1, T 0, interval [0, 0]", c)
 	}
+	// Constant sides give exactly their value and a zero sd, whatever n
+	// (seven 4.2s do not sum to 7*4.2), so equal constants never differ.
+	for n := 2; n <= 12; n++ {
+		c = welch(slices.Repeat([]float64{4.2}, n), slices.Repeat([]float64{4.2}, 3), 0.95)
+		if c.MeanBefore != 4.2 || c.SDBefore != 0 || c.P != 1 {
+			t.Errorf("%d x 4.2: mean %.17g, sd %g, P %g, want 4.2, 0, 1", n, c.MeanBefore, c.SDBefore, c.P)
+		}
+	}
 	// One side constant: an ordinary Welch test on the other's variance.
 	c = welch([]float64{1, 1, 1}, []float64{1, 2, 3}, 0.95)
 	if !(c.P > 0.05 && c.P < 1) || c.DF != 2 {
@@ -548,5 +556,53 @@ func TestStepTestBoth(t *testing.T) {
 	}
 	if c := stepTest(calm, wild, 0.95); c.P != w.P {
 		t.Errorf("wild short side: P %g, want Welch's %g", c.P, w.P)
+	}
+}
+
+// TestFirstPassLevel: Otava's first_pass_pvalue rule, and its effect: with
+// windows of 20, a step at 30 of 60 points is weak within its window (10
+// points a side, 0.001 < p <= 0.01) and strong over its full segments (30
+// a side), so only a lenient first pass lets the merge step see it.
+func TestFirstPassLevel(t *testing.T) {
+	for _, c := range [][2]float64{{0.001, 0.01}, {0.01, 0.1}, {0.1, 0.2}, {0.4, 0.8}, {0.6, 0.6}} {
+		if got := firstPassLevel(c[0]); math.Abs(got-c[1]) > 1e-15 {
+			t.Errorf("firstPassLevel(%g) = %g, want %g", c[0], got, c[1])
+		}
+	}
+	wobble := []float64{1, -1, 0.5, -0.5, 0.8, -0.8, 0.2, -0.2, 1.1, -1.1}
+	x := make([]float64, 60)
+	for i := range x {
+		x[i] = wobble[i%len(wobble)]
+		if i >= 30 {
+			x[i] += 1.4
+		}
+	}
+	if p := stepTest(x[20:30], x[30:40], 0.95).P; !(p > 0.001 && p <= 0.01) {
+		t.Fatalf("within the window p = %g, want in (0.001, 0.01]", p)
+	}
+	if got := indices(ChangePoints(x, ChangePointOptions{Window: 20})); !slices.Equal(got, []int{30}) {
+		t.Errorf("%v, want [30]", got)
+	}
+}
+
+// TestMergeDropsWeakest: weak change points at 20 (a real step, but with
+// only 2 points after it before 22) and 22 (none): both are above 0.001;
+// dropping the weaker (22) first leaves the step at 20 with its full
+// segments, significant.
+func TestMergeDropsWeakest(t *testing.T) {
+	wobble := []float64{0.3, -0.2, 0.1, -0.3, 0.2, 0, -0.1, 0.25}
+	x := make([]float64, 40)
+	for i := range x {
+		x[i] = wobble[i%len(wobble)]
+		if i >= 20 {
+			x[i] += 1
+		}
+	}
+	before := describe(x, []int{20, 22}, 0.95)
+	if !(before[0].P > 0.001 && before[1].P > before[0].P) {
+		t.Fatalf("set-up: p = %g, %g, want both above 0.001, 22's larger", before[0].P, before[1].P)
+	}
+	if got := indices(merge(x, []int{20, 22}, 0.001, 0.95)); !slices.Equal(got, []int{20}) {
+		t.Errorf("merge = %v, want [20]", got)
 	}
 }

@@ -21,6 +21,8 @@
 //	PairedRatioTrials      block: a 20% trimmed mean of the blocks' log-ratios
 //	                       with Yuen's interval, AR(1) widened; over trials,
 //	                       a t interval on the trials' values
+//	ChangePoints           change points of a series (a history of nightly
+//	                       runs): E-divisive means with t-tests, as Apache Otava
 //	MedianResampler,       the bootstrap's pieces, for bootstraps built
 //	Percentiles, Lag1      elsewhere (reports/compare)
 //
