@@ -425,7 +425,8 @@ func TestExamplesCIGitHub(t *testing.T) {
 }
 
 // TestExamplesCIGitLab: the GitLab file's vethbench commands exist, and
-// its job's junit report is the file trend --format junit writes.
+// its job runs in scheduled pipelines, with the file trend --format junit
+// writes as its junit report and the HTML as an artifact, kept always.
 func TestExamplesCIGitLab(t *testing.T) {
 	doc := readYAML(t, gitlabExample)
 	jobs := gitlabJobs(doc)
@@ -447,6 +448,9 @@ func TestExamplesCIGitLab(t *testing.T) {
 		found = true
 		if !slices.Contains(reports, junit) {
 			t.Errorf("%s: job %s's junit report is %q, trend --format junit writes %q", gitlabExample, name, reports, junit)
+		}
+		if !strings.Contains(fmt.Sprint(j["rules"]), `$CI_PIPELINE_SOURCE == "schedule"`) {
+			t.Errorf("%s: job %s does not run in scheduled pipelines: rules %v", gitlabExample, name, j["rules"])
 		}
 		if art["when"] != "always" {
 			t.Errorf("%s: job %s keeps its artifacts only when it passes (when: %v), and a regression is when they matter", gitlabExample, name, art["when"])
