@@ -139,7 +139,7 @@ func TestQhatPrefixSums(t *testing.T) {
 // p = 0.00046500954125772154, q = 2.5470926424152136, so the 95%
 // interval is 12 -+ q*sqrt(7/3) = [8.109251721355731, 15.890748278644269].
 func TestWelchHand(t *testing.T) {
-	c := welch([]float64{1, 2, 3}, []float64{10, 12, 14, 16, 18}, 0.95)
+	c := welch([]float64{1, 2, 3}, []float64{10, 12, 14, 16, 18}, 0.95, 0)
 	for _, v := range []struct {
 		name      string
 		got, want float64
@@ -167,24 +167,24 @@ func TestWelchHand(t *testing.T) {
 // TestWelchNoVariance: both sides constant is a certain change when the
 // means differ, none when they do not.
 func TestWelchNoVariance(t *testing.T) {
-	c := welch([]float64{1, 1}, []float64{2, 2, 2}, 0.95)
+	c := welch([]float64{1, 1}, []float64{2, 2, 2}, 0.95, 0)
 	if c.P != 0 || c.Lo != 1 || c.Hi != 1 || !math.IsInf(c.T, 1) {
 		t.Errorf("differing constants: %+v, want P 0, interval [1, 1], T +Inf", c)
 	}
-	c = welch([]float64{2, 2}, []float64{2, 2, 2}, 0.95)
+	c = welch([]float64{2, 2}, []float64{2, 2, 2}, 0.95, 0)
 	if c.P != 1 || c.T != 0 || c.Lo != 0 || c.Hi != 0 {
 		t.Errorf("equal constants: %+v, want P 1, T 0, interval [0, 0]", c)
 	}
 	// Constant sides give exactly their value and a zero sd, whatever n
 	// (seven 4.2s do not sum to 7*4.2), so equal constants never differ.
 	for n := 2; n <= 12; n++ {
-		c = welch(slices.Repeat([]float64{4.2}, n), slices.Repeat([]float64{4.2}, 3), 0.95)
+		c = welch(slices.Repeat([]float64{4.2}, n), slices.Repeat([]float64{4.2}, 3), 0.95, 0)
 		if c.MeanBefore != 4.2 || c.SDBefore != 0 || c.P != 1 {
 			t.Errorf("%d x 4.2: mean %.17g, sd %g, P %g, want 4.2, 0, 1", n, c.MeanBefore, c.SDBefore, c.P)
 		}
 	}
 	// One side constant: an ordinary Welch test on the other's variance.
-	c = welch([]float64{1, 1, 1}, []float64{1, 2, 3}, 0.95)
+	c = welch([]float64{1, 1, 1}, []float64{1, 2, 3}, 0.95, 0)
 	if !(c.P > 0.05 && c.P < 1) || c.DF != 2 {
 		t.Errorf("one side constant: %+v, want 0.05 < P < 1, DF 2", c)
 	}
@@ -196,11 +196,11 @@ func TestWelchNoVariance(t *testing.T) {
 // 0.001. Welch and Otava's Student test agree on t here (equal sizes).
 func TestWelchOtavaSignificance(t *testing.T) {
 	same := []float64{1.00, 1.02, 1.05, 0.95, 0.98, 1.00, 1.02, 1.05, 0.95, 0.98}
-	if c := welch(same[:5], same[5:], 0.95); !(c.P > 0.99 && c.P <= 1) {
+	if c := welch(same[:5], same[5:], 0.95, 0); !(c.P > 0.99 && c.P <= 1) {
 		t.Errorf("same halves: p = %g, want about 1", c.P)
 	}
 	drop := []float64{1.00, 1.02, 1.05, 0.95, 0.98, 0.80, 0.82, 0.85, 0.79, 0.77}
-	if c := welch(drop[:5], drop[5:], 0.95); !(c.P > 0 && c.P < 0.001) {
+	if c := welch(drop[:5], drop[5:], 0.95, 0); !(c.P > 0 && c.P < 0.001) {
 		t.Errorf("drop: p = %g, want in (0, 0.001)", c.P)
 	}
 }
@@ -214,7 +214,7 @@ func TestChangePointsOtavaSequence(t *testing.T) {
 		99.7, 98.3, 99.1,
 		149.0, 149.7, 149.5, 149.1, 148.8, 150.0,
 	}
-	if got := divisive(seq, 0.01, 2); !slices.Equal(got, []int{5, 8}) {
+	if got := divisive(seq, 0.01, 2, 0); !slices.Equal(got, []int{5, 8}) {
 		t.Errorf("detector at 0.01 = %v, want [5 8]", got)
 	}
 	cps := ChangePoints(seq, ChangePointOptions{})
@@ -338,13 +338,13 @@ func oracleStep(x []float64) int {
 // step is 2.56 sds, and even least squares told that there is exactly one
 // step (oracleStep) places it within +-1 in 93.8% of 20,000 seeds (91 of
 // seeds 1..100) and within +-2 in 98.0% (96 of seeds 1..100). So this
-// asserts what the data allow: within +-2 in at least 95 of 100, and
-// within +-1 in no fewer seeds than the oracle less 2; it logs the counts.
+// asserts what the data allow: within +-1 and within +-2 in no fewer
+// seeds than the oracle less 2; it logs the counts.
 func TestChangePointsAcceptanceStep(t *testing.T) {
 	within := func(cps []ChangePoint, d int) bool {
 		return slices.ContainsFunc(cps, func(c ChangePoint) bool { return abs(c.Index-25) <= d })
 	}
-	found1, found2, oracle1, extra := 0, 0, 0, 0
+	found1, found2, oracle1, oracle2, extra := 0, 0, 0, 0, 0
 	for seed := uint64(1); seed <= 100; seed++ {
 		x := noisy(seed, func(i int) float64 {
 			if i >= 25 {
@@ -362,14 +362,17 @@ func TestChangePointsAcceptanceStep(t *testing.T) {
 		if len(cps) > 1 {
 			extra++
 		}
-		if abs(oracleStep(x)-25) <= 1 {
+		if o := abs(oracleStep(x) - 25); o <= 1 {
 			oracle1++
+			oracle2++
+		} else if o <= 2 {
+			oracle2++
 		}
 	}
-	t.Logf("5%% step at index 25 found within +-1 in %d of 100 seeds (least squares told of one step: %d), within +-2 in %d; more than one change point in %d",
-		found1, oracle1, found2, extra)
-	if found2 < 95 {
-		t.Errorf("within +-2 in %d of 100 seeds, want >= 95", found2)
+	t.Logf("5%% step at index 25 found within +-1 in %d of 100 seeds (least squares told of one step: %d), within +-2 in %d (least squares: %d); more than one change point in %d",
+		found1, oracle1, found2, oracle2, extra)
+	if found2 < oracle2-2 {
+		t.Errorf("within +-2 in %d of 100 seeds, want >= %d (the oracle's %d less 2)", found2, oracle2-2, oracle2)
 	}
 	if found1 < oracle1-2 {
 		t.Errorf("within +-1 in %d of 100 seeds, want >= %d (the oracle's %d less 2)", found1, oracle1-2, oracle1)
@@ -545,20 +548,20 @@ func BenchmarkChangePoints365(b *testing.B) {
 func TestStepTestBoth(t *testing.T) {
 	long := []float64{0, 2, -2, 1, -1, 2, -2, 1, -1, 0, 2, -2, 1, -1, 2, -2, 1, -1, 0, 0}
 	tight := []float64{1.5, 1.6, 1.5, 1.6}
-	w, s := welch(long, tight, 0.95), pooledP(long, tight)
+	w, s := welch(long, tight, 0.95, 0), pooledP(long, tight, 0)
 	if !(w.P < s) {
 		t.Fatalf("tight short side: Welch p %g, Student p %g, want Welch's smaller", w.P, s)
 	}
-	if c := stepTest(long, tight, 0.95); c.P != s || c.T != w.T || c.DF != w.DF || c.Lo != w.Lo {
+	if c := stepTest(long, tight, 0.95, 0); c.P != s || c.T != w.T || c.DF != w.DF || c.Lo != w.Lo {
 		t.Errorf("tight short side: %+v, want P %g (Student) and Welch's T %g", c, s, w.T)
 	}
 	calm := slices.Repeat([]float64{0, 0.1, -0.1, 0.05, -0.05}, 4)
 	wild := []float64{0, -3}
-	w, s = welch(calm, wild, 0.95), pooledP(calm, wild)
+	w, s = welch(calm, wild, 0.95, 0), pooledP(calm, wild, 0)
 	if !(s < w.P) {
 		t.Fatalf("wild short side: Welch p %g, Student p %g, want Student's smaller", w.P, s)
 	}
-	if c := stepTest(calm, wild, 0.95); c.P != w.P {
+	if c := stepTest(calm, wild, 0.95, 0); c.P != w.P {
 		t.Errorf("wild short side: P %g, want Welch's %g", c.P, w.P)
 	}
 }
@@ -581,7 +584,7 @@ func TestFirstPassLevel(t *testing.T) {
 			x[i] += 1.4
 		}
 	}
-	if p := stepTest(x[20:30], x[30:40], 0.95).P; !(p > 0.001 && p <= 0.01) {
+	if p := stepTest(x[20:30], x[30:40], 0.95, 0).P; !(p > 0.001 && p <= 0.01) {
 		t.Fatalf("within the window p = %g, want in (0.001, 0.01]", p)
 	}
 	if got := indices(ChangePoints(x, ChangePointOptions{Window: 20})); !slices.Equal(got, []int{30}) {
@@ -602,11 +605,66 @@ func TestMergeDropsWeakest(t *testing.T) {
 			x[i] += 1
 		}
 	}
-	before := describe(x, []int{20, 22}, 0.95)
+	before := describe(x, []int{20, 22}, 0.95, 0)
 	if !(before[0].P > 0.001 && before[1].P > before[0].P) {
 		t.Fatalf("set-up: p = %g, %g, want both above 0.001, 22's larger", before[0].P, before[1].P)
 	}
-	if got := indices(merge(x, []int{20, 22}, 0.001, 0.95)); !slices.Equal(got, []int{20}) {
+	if got := indices(merge(x, []int{20, 22}, 0.001, 0.95, 0)); !slices.Equal(got, []int{20}) {
 		t.Errorf("merge = %v, want [20]", got)
+	}
+}
+
+// TestChangePointsBump: a level that held for a while and came back (a
+// regression fixed some nights later) is found at both ends. Otava's split
+// step, testing a candidate against the whole rest of its interval, found
+// both ends of the 12% dip in 24 of these 100 seeds and of the 5% one in
+// 28; testing the candidate's own sides [s, tau) and [tau, kappa), 99 and 84.
+func TestChangePointsBump(t *testing.T) {
+	for _, c := range []struct {
+		n, from, to int
+		level       float64
+		want        int
+	}{{19, 9, 14, 0.88, 95}, {40, 15, 25, 0.95, 80}} {
+		both := 0
+		for seed := uint64(1); seed <= 100; seed++ {
+			x := noisy(seed, func(i int) float64 {
+				if i >= c.from && i < c.to {
+					return 1e6 * c.level
+				}
+				return 1e6
+			})[:c.n]
+			cps := ChangePoints(x, ChangePointOptions{})
+			near := func(w int) bool {
+				return slices.ContainsFunc(cps, func(p ChangePoint) bool { return abs(p.Index-w) <= 1 })
+			}
+			if near(c.from) && near(c.to) {
+				both++
+			}
+		}
+		t.Logf("%d runs, %.0f%% down over [%d, %d): both ends within +-1 in %d of 100 seeds", c.n, 100*(1-c.level), c.from, c.to, both)
+		if both < c.want {
+			t.Errorf("%d runs, dip over [%d, %d): both ends in %d of 100 seeds, want >= %d", c.n, c.from, c.to, both, c.want)
+		}
+	}
+}
+
+// TestChangePointsQuantum: runs that agree only because their figure fell
+// into the same histogram bucket are not a certain change. Two segments
+// of 3 identical values a bucket apart have no variance: without Quantum
+// that is p = 0; with the bucket as Quantum each side has at least the
+// rounding's variance, and 3 runs a side cannot show a one-bucket step at
+// p 0.001. Six a side at the same levels can.
+func TestChangePointsQuantum(t *testing.T) {
+	q := math.Log(1.125) // one bucket of a histogram with 8 per power of two
+	three := []float64{1, 1, 1, 1 + q, 1 + q, 1 + q}
+	if cps := ChangePoints(three, ChangePointOptions{}); len(cps) != 1 || cps[0].P != 0 {
+		t.Fatalf("without Quantum: %+v, want one certain change", cps)
+	}
+	if cps := ChangePoints(three, ChangePointOptions{Quantum: q}); len(cps) != 0 {
+		t.Errorf("with Quantum: %+v, want none", cps)
+	}
+	six := append(slices.Repeat([]float64{1}, 6), slices.Repeat([]float64{1 + q}, 6)...)
+	if cps := ChangePoints(six, ChangePointOptions{Quantum: q}); len(cps) != 1 || cps[0].Index != 6 {
+		t.Errorf("with Quantum, 6 a side: %+v, want one at 6", cps)
 	}
 }
