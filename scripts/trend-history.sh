@@ -30,7 +30,7 @@ r = json.load(open(p))
 for c in r.get("cases", []):
     for t in c.get("trials", []):
         t.get("latency", {}).pop("histogram", None)
-json.dump(r, open(p, "w"), indent=1)
+json.dump(r, open(p, "w"), separators=(",", ":"))
 PY
 }
 for _ in $(seq "$normal"); do sweep; done

@@ -65,6 +65,11 @@ type Traffic struct {
 	// with which a sweep checks its own sensitivity. 0 is off; at most
 	// MaxCostNS.
 	CostNS int
+	// CostUnnamed leaves CostNS out of the case's name: sweep --cost-ns
+	// slows every case of a sweep without renaming it, so that a history
+	// of sweeps holds a known regression of the same cases (vethbench
+	// trend). The result still records traffic.cost_ns.
+	CostUnnamed bool
 }
 
 // MaxCostNS is the largest Traffic.CostNS.
@@ -125,7 +130,7 @@ func (c Case) Name() string {
 	if t.Generator == GenRR {
 		dims[result.DimProto] = t.RRProto()
 	}
-	if t.CostNS != 0 {
+	if t.CostNS != 0 && !t.CostUnnamed {
 		dims[result.DimCostNS] = strconv.Itoa(t.CostNS)
 	}
 	if c.Replica > 1 {

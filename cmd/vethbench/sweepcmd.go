@@ -212,6 +212,7 @@ func injectCost(cases []spec.CaseSpec, ns int) error {
 			return fmt.Errorf("--cost-ns: case %s sets cost_ns in its spec already", cases[i].Name)
 		}
 		cases[i].Case.Traffic.CostNS = ns
+		cases[i].Case.Traffic.CostUnnamed = true
 	}
 	return nil
 }
