@@ -528,3 +528,52 @@ func TestJUnitOfAnalyzedHistory(t *testing.T) {
 		t.Logf("%s", doc)
 	}
 }
+
+// TestJUnitOfFixtureHistory: the JUnit of the real history in
+// testdata/history (fixture_test.go says what it holds), whole and up to
+// run 12 (inside its slowed runs), validates and fails exactly the series
+// whose verdict fails.
+func TestJUnitOfFixtureHistory(t *testing.T) {
+	lint := xmllint(t)
+	for _, upto := range []int{12, 0} {
+		label, args := "all runs", []string{"testdata/history"}
+		if upto > 0 {
+			label = fmt.Sprintf("runs 1 to %d", upto)
+			args = nil
+			for i := 1; i <= upto; i++ {
+				args = append(args, filepath.Join("testdata/history", fmt.Sprintf("run%02d", i), "result.json"))
+			}
+		}
+		h, err := Load(context.Background(), args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := Analyze(h, DefaultOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc := writeJUnit(t, rep)
+		if err := validate(t, lint, doc); err != nil {
+			t.Errorf("%s: does not validate against %s:\n%v\n%s", label, junitSchema, err, doc)
+		}
+		rs := readJUnit(t, doc)
+		var want, got []string
+		for i, g := range rep.Groups {
+			for j, s := range g.Series {
+				if s.Verdict.Failing() {
+					want = append(want, junitClass(s)+" "+s.Metric.Name)
+				}
+				if c := rs.Suites[i].Cases[j]; c.Failure != nil {
+					got = append(got, c.Classname+" "+c.Name)
+				}
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: failed test cases %v, want the failing series %v", label, got, want)
+		}
+		if upto == 12 && len(got) == 0 {
+			t.Errorf("%s, inside the slowed runs: no failed test case (%s)", label, rep.Summary())
+		}
+		t.Logf("%s: %s", label, rep.Summary())
+	}
+}
