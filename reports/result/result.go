@@ -642,13 +642,19 @@ var (
 )
 
 // WriteFile writes r to path atomically (temp file and rename), so a killed
-// run never leaves a half-written result.
+// run never leaves a half-written result. The file is 0644, as any report:
+// CreateTemp's 0600 made a sweep run with sudo unreadable to the CI user
+// who runs trend on the history.
 func (r *Result) WriteFile(path string) error {
 	f, err := os.CreateTemp(filepath.Dir(path), ".vethbench-*.json")
 	if err != nil {
 		return fmt.Errorf("write result: %w", err)
 	}
 	defer os.Remove(f.Name())
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return fmt.Errorf("write result: %w", err)
+	}
 	if err := r.Encode(f); err != nil {
 		f.Close()
 		return err

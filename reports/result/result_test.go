@@ -44,6 +44,11 @@ func TestRoundTrip(t *testing.T) {
 	if len(ents) != 1 {
 		t.Errorf("directory holds %d files after WriteFile", len(ents))
 	}
+	// Readable by others, as a report: a history swept with sudo is read
+	// by the CI user (vethbench trend).
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v (err %v), want 0644", fi.Mode().Perm(), err)
+	}
 }
 
 func TestDecodeRefuses(t *testing.T) {
