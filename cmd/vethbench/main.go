@@ -131,6 +131,7 @@ created); 3 the kernel does not support what was asked; 130 interrupted.`,
 	root.AddCommand(newSweepCmd(stdout, stderr))
 	root.AddCommand(newDoctorCmd(stdout, stderr))
 	root.AddCommand(newCompareCmd(stdout, stderr))
+	root.AddCommand(newTrendCmd(stdout, stderr))
 	root.AddCommand(newReportCmd(stdout))
 	root.AddCommand(newCleanupCmd(stdout, stderr))
 	root.AddCommand(&cobra.Command{

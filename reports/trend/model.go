@@ -47,8 +47,9 @@ type Event struct {
 	What string `json:"what"`
 }
 
-// Point is one run's figure for a series, with the run's own interval
-// (NaN when it has none: a single trial).
+// Point is one run's figure for a series, with the run's own interval as
+// its result file gives it (Lo = Hi = Value when it has none; readers of
+// hand-built reports should also treat NaN as none).
 type Point struct {
 	Run   int     `json:"run"` // index in Group.Runs
 	Value float64 `json:"value"`
@@ -68,7 +69,9 @@ type Change struct {
 	Step float64 `json:"step"`
 	Lo   float64 `json:"lo"`
 	Hi   float64 `json:"hi"`
-	P    float64 `json:"p"` // Welch's t-test of the two segments
+	// P is the larger of Welch's and Student's t-tests' p-values on the
+	// two segments' logs (a change must pass both: stats.ChangePoints).
+	P float64 `json:"p"`
 	// Direction is DirRegression or DirImprovement, by the metric's sense.
 	Direction string `json:"direction"`
 	// Beyond: |Step| is larger than Report.Threshold.
@@ -198,7 +201,9 @@ func (r *Report) Failing() bool {
 // Ack is one acknowledged change: a regression people accepted (a known
 // kernel change), which stops failing the job and is still shown.
 type Ack struct {
-	// Case is a case name or a path.Match pattern ("veth/*").
+	// Case is a case name or a pattern: path.Match's syntax, with * and ?
+	// matching the / between a name's parts too ("veth/*": every veth
+	// case; "*": every case).
 	Case string `yaml:"case" json:"case"`
 	// Metric is a metric name (MetricPPS...); empty: every metric.
 	Metric string `yaml:"metric,omitempty" json:"metric,omitempty"`
