@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -98,7 +99,7 @@ acknowledgements file, nothing to judge).`,
 }
 
 func runTrend(ctx context.Context, args []string, f trendFlags, stdout, stderr io.Writer) error {
-	if !contains(trend.Formats, f.format) {
+	if !slices.Contains(trend.Formats, f.format) {
 		return usageErr(fmt.Errorf("--format: unknown format %q (%s)", f.format, strings.Join(trend.Formats, ", ")))
 	}
 	if f.output != "" {
@@ -177,13 +178,4 @@ func failingWords(rep *trend.Report) string {
 		word = "series fails"
 	}
 	return fmt.Sprintf("%d %s in the newest run: %s", n, word, strings.Join(names, "; "))
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

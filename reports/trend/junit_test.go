@@ -536,22 +536,11 @@ func TestJUnitOfAnalyzedHistory(t *testing.T) {
 func TestJUnitOfFixtureHistory(t *testing.T) {
 	lint := xmllint(t)
 	for _, upto := range []int{12, 0} {
-		label, args := "all runs", []string{"testdata/history"}
+		label := "all runs"
 		if upto > 0 {
 			label = fmt.Sprintf("runs 1 to %d", upto)
-			args = nil
-			for i := 1; i <= upto; i++ {
-				args = append(args, filepath.Join("testdata/history", fmt.Sprintf("run%02d", i), "result.json"))
-			}
 		}
-		h, err := Load(context.Background(), args)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rep, err := Analyze(h, DefaultOptions())
-		if err != nil {
-			t.Fatal(err)
-		}
+		rep := fixture(t, upTo(upto)...)
 		doc := writeJUnit(t, rep)
 		if err := validate(t, lint, doc); err != nil {
 			t.Errorf("%s: does not validate against %s:\n%v\n%s", label, junitSchema, err, doc)
