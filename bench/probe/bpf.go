@@ -36,8 +36,12 @@ func loadProg(name string, typ ebpf.ProgramType, at ebpf.AttachType, attachTo st
 
 const vmlinuxBTF = "/sys/kernel/btf/vmlinux"
 
-// tracepoints vethbench hooks, as category:name.
-var tracepoints = []string{"skb:kfree_skb", "net:netif_receive_skb", "napi:napi_poll"}
+// tracepoints vethbench hooks, as category:name. The last three are the
+// boundaries of the per-stage latency (issue 17): the sender's device
+// before its qdisc, the driver taking the skb after it, and the receiving
+// socket's reader freeing the skb it read.
+var tracepoints = []string{"skb:kfree_skb", "net:netif_receive_skb", "napi:napi_poll",
+	"net:net_dev_queue", "net:net_dev_start_xmit", "skb:consume_skb"}
 
 // fentryTargets are tried in order; the first one in the kernel's BTF is
 // used. kfree_skb_reason became sk_skb_reason_drop in 6.11.

@@ -45,6 +45,11 @@ var baseline = []expectation{
 	{GroupQdisc, "mq", Yes, ""},
 	{GroupBPF, "btf", Yes, "/sys/kernel/btf/vmlinux"},
 	{GroupTracepoint, "skb:kfree_skb", Yes, ""},
+	// The per-stage latency's boundaries: old tracepoints (4.x), in
+	// every kernel vethbench runs on.
+	{GroupTracepoint, "net:net_dev_queue", Yes, ""},
+	{GroupTracepoint, "net:net_dev_start_xmit", Yes, ""},
+	{GroupTracepoint, "skb:consume_skb", Yes, ""},
 	{GroupSysctl, "net.core.rmem_max", Yes, "value "},
 	{GroupSysctlChild, "net.core.rmem_max", No, "initial namespace"},
 }
