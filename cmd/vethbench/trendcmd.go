@@ -42,8 +42,9 @@ event marked beside the change points (--by-kernel splits by kernel instead).
 For every case and metric (pps, device pps, CPU ns per packet, p99 latency,
 and the in-run pps and CPU ratios to the question's baseline where the runs
 were interleaved) it finds change points: E-divisive means (Matteson and
-James) with Welch's t-test at --p-value, in windows of 50 runs, as Apache
-Otava does, on the logs of the runs' figures. One run alone is never a
+James) with a t-test at --p-value (Welch's and Student's must both pass),
+in windows of 50 runs, as Apache Otava does, on the logs of the runs'
+figures. One run alone is never a
 change point: a change needs at least 2 runs on each side. Each change has
 the run where it starts, the size of the step with its interval (Welch's t on
 the two segments' logs) and its direction by the metric's sense.
@@ -90,7 +91,7 @@ acknowledgements file, nothing to judge).`,
 	fl.StringVar(&f.format, "format", "text", "output: "+strings.Join(trend.Formats, "|"))
 	fl.StringVarP(&f.output, "output", "o", "", "write the output to this file instead of stdout (checked before anything is read)")
 	fl.Float64Var(&f.threshold, "threshold", def.Threshold, "smallest step that fails the job, as a fraction (0.03 = 3%); smaller changes are shown, never failed")
-	fl.Float64Var(&f.pValue, "p-value", def.PValue, "significance level of a change point (Welch's t on the segments either side)")
+	fl.Float64Var(&f.pValue, "p-value", def.PValue, "significance level of a change point (Welch's and Student's t-tests on the segments either side must both pass)")
 	fl.Float64Var(&f.level, "level", def.Level, "coverage of the steps' intervals")
 	fl.IntVar(&f.window, "window", def.Window, "E-divisive's window, in runs (each window overlaps the next by half)")
 	fl.StringVar(&f.ack, "ack", "", "acknowledgements file (YAML); default: DIR/"+trend.AckFileName+" when one directory is given and it exists")

@@ -1,6 +1,6 @@
 // Package trend reads a history of result files (a nightly job's sweeps)
 // and finds where each case's figures changed: change points by E-divisive
-// means with Welch's t-test (internal/stats.ChangePoints), each with the
+// means with Welch's and Student's t-tests (internal/stats.ChangePoints), each with the
 // run where it starts, the size of the step with an interval and its
 // direction. It judges the newest run (does it start or continue a
 // regression larger than the threshold?) and writes the answer as text,

@@ -146,7 +146,7 @@ func WriteHTML(w io.Writer, r *Report) error {
 	}
 	page.Method = []string{
 		fmt.Sprintf("a regression larger than ±%s fails the job", percent(r.Threshold)),
-		fmt.Sprintf("change points by E-divisive means with Welch's t at p ≤ %g", r.PValue),
+		fmt.Sprintf("change points by E-divisive means, Welch's and Student's t at p ≤ %g", r.PValue),
 		fmt.Sprintf("windows of %d runs", r.Window),
 		fmt.Sprintf("steps' intervals at %s", percent(r.Level)),
 	}

@@ -88,7 +88,7 @@ func span(g Group) string {
 }
 
 func (r *Report) method() string {
-	return fmt.Sprintf("change points by E-divisive means with Welch's t at p ≤ %g (windows of %d runs, at least %d runs a side); steps with %s intervals; a regression beyond ±%s fails",
+	return fmt.Sprintf("change points by E-divisive means, Welch's and Student's t at p ≤ %g (windows of %d runs, at least %d runs a side); steps with %s intervals; a regression beyond ±%s fails",
 		r.PValue, r.Window, minSegment, percent(r.Level), percent(r.Threshold))
 }
 
