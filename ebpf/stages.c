@@ -1,0 +1,421 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+//go:build ignore
+
+/*
+ * Stage stamps: where the time of a vethbench UDP datagram's one-way trip
+ * goes. Each datagram is stamped at every boundary of its path that this
+ * object is attached to, the first time it is seen there, and the time since
+ * its previous boundary is counted in the histogram of the stage that ends
+ * there, so that a datagram's stages add up to its send->read time:
+ *
+ *   0 send     the send time the generator wrote into the payload
+ *   1 queue    tp_btf/net_dev_queue: dev_queue_xmit, before the sender
+ *              device's qdisc                      (vb_stage_queue)
+ *   2 xmit     tp_btf/net_dev_start_xmit: the driver takes the skb, after
+ *              the qdisc                           (vb_stage_xmit)
+ *   3 ingress  the receiving device's ingress (TCX or cls_bpf, next to
+ *              counter.c's vb_ingress)             (vb_stage_ingress)
+ *   4 read     tp_btf/consume_skb: the receiving socket's recvmsg frees
+ *              the skb it copied (UDP: skb_consume_udp ->
+ *              __consume_stateless_skb), where it does (vb_stage_read)
+ *
+ * Stage s runs from boundary s to boundary s+1: 0 sender stack, 1 qdisc,
+ * 2 device hop, 3 socket; VB_ST_TOTAL is the whole trip this object times,
+ * send -> last_boundary (read, or ingress where read is left out). A datagram that
+ * reaches a boundary without having passed the one before (not attached, or
+ * not on its path) counts the time since the last boundary it did pass in
+ * the stage ending here, which is then "merged" for it.
+ *
+ * Per-datagram state lives in vb_stage_slots, an array indexed by a hash of
+ * (UDP source port, sequence number). A slot that holds another datagram
+ * is taken over: the datagram starts over from its send time ("restarted"
+ * when the boundary is not the first one it could have passed: its earlier
+ * stages were then counted twice), and if the other datagram had not been
+ * read yet, "evicted" counts it. A datagram's boundaries happen one after
+ * another, so its slot needs no lock; two datagrams on one slot at once is
+ * the eviction case, counted.
+ */
+
+#include "vb_types.h"
+#include "bpf_helpers.h"
+#include "bpf_endian.h"
+#include "bpf_core_read.h"
+#include "vb_kernel.h"
+#include "vb_packet.h"
+
+char __license[] SEC("license") = "Dual BSD/GPL";
+
+/* The latency histogram layout of counter.c (VB_LAT_SUB_BITS 5, 1153
+ * buckets, histogram.OneWay); vb_stage_bucket_probe lets a test check this
+ * copy of vb_bucket_of against the Go mirror. */
+#define VB_LAT_SUB_BITS	5
+#define VB_LAT_MAX_LOG2	40
+#define VB_LAT_BUCKETS	(((VB_LAT_MAX_LOG2 - (VB_LAT_SUB_BITS - 1)) << VB_LAT_SUB_BITS) + 1)
+
+/* Boundaries, in path order; mirrored by Boundary in stages.go. */
+#define VB_B_SEND	0
+#define VB_B_QUEUE	1
+#define VB_B_XMIT	2
+#define VB_B_INGRESS	3
+#define VB_B_READ	4
+#define VB_BOUNDARIES	5
+
+/* Histogram entries: stage s (boundary s -> s+1), and the whole trip. */
+#define VB_STAGES	4
+#define VB_ST_TOTAL	VB_STAGES
+#define VB_ST_ENTRIES	(VB_STAGES + 1)
+
+/* Per-datagram slots: a power of two (the hash is masked). */
+#define VB_STAGE_SLOTS	65536
+
+#define VB_HDR_UNSET	0xffff
+
+volatile const __u16 dst_port = 0;
+
+/*
+ * The first boundary this object is attached to, set at load time: a
+ * datagram whose slot is not its own there starts from its send time as a
+ * matter of course; anywhere later, that is a restart (see above).
+ */
+volatile const __u8 first_boundary = VB_B_QUEUE;
+
+/* The last boundary this object is attached to, set at load time: where a
+ * datagram's whole trip, VB_ST_TOTAL, ends. */
+volatile const __u8 last_boundary = VB_B_READ;
+
+struct vb_slot {
+	__u16 sport;		/* UDP source port, network order */
+	__u8 last;		/* last boundary stamped, 0: empty */
+	__u8 pad;
+	__u32 seq;
+	__u64 stamp;		/* bpf_ktime_get_ns at the last boundary */
+};
+
+struct vb_stage_hist {
+	__u64 count;		/* datagrams counted in this stage */
+	__u64 sum;		/* sum of their times, ns */
+	__u64 merged;		/* of count: started before this stage's first boundary */
+	__u64 buckets[VB_LAT_BUCKETS];
+};
+
+struct vb_stage_counts {
+	__u64 seen[VB_BOUNDARIES];	/* vethbench datagrams seen at each boundary, every sighting */
+	__u64 late[VB_BOUNDARIES];	/* sightings at or before the datagram's last boundary: ignored */
+	__u64 restarted;	/* slot not the datagram's after its first boundary: started over */
+	__u64 evicted;		/* a slot taken from a datagram not yet read */
+	__u64 bad_ts;		/* a zero or future send time, or a clock going back: not counted */
+	__u64 gso;		/* GSO skbs (more than one datagram): skipped */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VB_STAGE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct vb_slot);
+} vb_stage_slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VB_ST_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct vb_stage_hist);
+} vb_stage_hists SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vb_stage_counts);
+} vb_stage_cnt SEC(".maps");
+
+static __always_inline __u32 vb_log2(__u64 v)
+{
+	__u32 r = 0;
+
+	if (v >> 32) { v >>= 32; r += 32; }
+	if (v >> 16) { v >>= 16; r += 16; }
+	if (v >> 8)  { v >>= 8;  r += 8; }
+	if (v >> 4)  { v >>= 4;  r += 4; }
+	if (v >> 2)  { v >>= 2;  r += 2; }
+	if (v >> 1)  { r += 1; }
+	return r;
+}
+
+static __always_inline __u32 vb_bucket_of(__u64 v)
+{
+	__u32 e;
+
+	if (v < (1 << VB_LAT_SUB_BITS))
+		return v;
+	if (v >> VB_LAT_MAX_LOG2)
+		return VB_LAT_BUCKETS - 1;
+	e = vb_log2(v);
+	return ((e - VB_LAT_SUB_BITS + 1) << VB_LAT_SUB_BITS) +
+	       ((v >> (e - VB_LAT_SUB_BITS)) & ((1 << VB_LAT_SUB_BITS) - 1));
+}
+
+/* What a boundary learns of a datagram. */
+struct vb_dgram {
+	__u64 ts;	/* send time from the payload */
+	__u32 seq;
+	__u16 sport;	/* network order */
+};
+
+static __always_inline void vb_record(__u32 entry, __u64 v, int merged)
+{
+	struct vb_stage_hist *h;
+	__u64 b;
+
+	h = bpf_map_lookup_elem(&vb_stage_hists, &entry);
+	if (!h)
+		return;
+	b = vb_bucket_of(v);
+	/* As counter.c: keep the bound on the register used to index. */
+	barrier_var(b);
+	if (b >= VB_LAT_BUCKETS)
+		b = VB_LAT_BUCKETS - 1;
+	/* Per-CPU, and a program does not run again on a CPU where it runs
+	 * (the tracing ones count a miss instead): plain adds do not race. */
+	h->count++;
+	h->sum += v;
+	if (merged)
+		h->merged++;
+	h->buckets[b]++;
+}
+
+/* vb_stamp stamps datagram d at boundary (1..4). */
+static __always_inline void vb_stamp(const struct vb_dgram *d, __u32 boundary)
+{
+	struct vb_stage_counts *c;
+	struct vb_slot *s;
+	__u32 zero = 0, key, from;
+	__u64 now, start;
+
+	c = bpf_map_lookup_elem(&vb_stage_cnt, &zero);
+	if (!c)
+		return;
+	if (boundary >= VB_BOUNDARIES)
+		return;
+	c->seen[boundary]++;
+	now = bpf_ktime_get_ns();
+	if (d->ts == 0 || d->ts > now) {
+		c->bad_ts++;
+		return;
+	}
+	/* Sequence numbers run on per flow: consecutive ones take
+	 * consecutive slots; the port spreads flows apart. */
+	key = (d->seq ^ ((__u32)d->sport * 0x9e3779b1u)) & (VB_STAGE_SLOTS - 1);
+	s = bpf_map_lookup_elem(&vb_stage_slots, &key);
+	if (!s)
+		return;
+	if (s->last && s->sport == d->sport && s->seq == d->seq) {
+		if (s->last >= boundary) {
+			c->late[boundary]++;	/* seen here or further already */
+			return;
+		}
+		from = s->last;
+		start = s->stamp;
+	} else {
+		if (s->last && s->last != last_boundary)
+			c->evicted++;
+		if (boundary > first_boundary)
+			c->restarted++;
+		from = VB_B_SEND;
+		start = d->ts;
+	}
+	if (now < start) {
+		c->bad_ts++;
+		return;
+	}
+	vb_record(boundary - 1, now - start, from + 1 < boundary);
+	if (boundary == last_boundary)
+		vb_record(VB_ST_TOTAL, now - d->ts, 0);
+	s->sport = d->sport;
+	s->seq = d->seq;
+	s->stamp = now;
+	s->last = boundary;
+}
+
+/*
+ * vb_skb_dgram reads a vethbench datagram from a tracepoint's skb, at its
+ * network header (set on the transmit path by the IP layer, on the receive
+ * path by the IP receive): 1 if it is one of ours, 0 if not, and counts a
+ * GSO skb to the port in c->gso. Only linear data is read: a vethbench
+ * datagram's headers are linear, except a UDP GSO skb's payload.
+ */
+static __always_inline int vb_skb_dgram(struct sk_buff *skb, struct vb_dgram *d)
+{
+	union {
+		__u8 ver_ihl;
+		struct vb_v4_head v4;
+		struct vb_v6_head v6;
+	} h = {};
+	/*
+	 * Zeroed first: 6.18's verifier, tracking the precision of the
+	 * slot key (derived from the sequence number) back through the path
+	 * that reads l4 on its own (IPv4 options), hit a bug of its own ("stack
+	 * slot 9, total slots 9", the load failing with EFAULT) on stack
+	 * that path's state had not written yet.
+	 */
+	struct vb_udp_head l4 = {};
+	unsigned char *head = skb->head;
+	__u32 nh = skb->network_header, tail = skb->tail, linear, l4_off, ihl;
+
+	if (nh == 0 || nh == VB_HDR_UNSET || nh >= tail)
+		return 0;
+	/* The buffer extends past tail (skb_shared_info follows end): reading
+	 * the IPv6 size is safe for IPv4 too; the bounds decide what is used. */
+	if (bpf_probe_read_kernel(&h, sizeof(h), head + nh) < 0)
+		return 0;
+	switch (h.ver_ihl >> 4) {
+	case 4:
+		ihl = h.v4.ip.ver_ihl & 0xf;
+		if (ihl < 5 || h.v4.ip.protocol != IPPROTO_UDP)
+			return 0;
+		if (h.v4.ip.frag_off & bpf_htons(IP_OFFSET))
+			return 0;
+		l4_off = nh + ihl * 4;
+		if (ihl == 5)
+			l4 = h.v4.l4;
+		else if (bpf_probe_read_kernel(&l4, sizeof(l4), head + l4_off) < 0)
+			return 0;
+		break;
+	case 6:
+		if (h.v6.ip6.nexthdr != IPPROTO_UDP)
+			return 0;
+		l4_off = nh + sizeof(h.v6.ip6);
+		l4 = h.v6.l4;
+		break;
+	default:
+		return 0;
+	}
+	if (l4_off + sizeof(struct udphdr) > tail || !vb_udp_to(&l4.udp, dst_port))
+		return 0;
+	linear = tail - (__u32)(skb->data - head);
+	if (skb->len > linear) {
+		/* Paged data: a GSO skb (UDP_SEGMENT) carries many datagrams,
+		 * with the payload header of the first in a page. */
+		struct skb_shared_info *si = (void *)(head + skb->end);
+		__u16 segs = 0;
+
+		if (BPF_CORE_READ_INTO(&segs, si, gso_segs) == 0 && segs > 1) {
+			struct vb_stage_counts *c;
+			__u32 zero = 0;
+
+			c = bpf_map_lookup_elem(&vb_stage_cnt, &zero);
+			if (c)
+				c->gso++;
+			return 0;
+		}
+	}
+	if (l4_off + sizeof(l4) > tail || !vb_udp_ours(&l4, dst_port))
+		return 0;
+	d->ts = ((__u64)l4.ts_hi << 32) | l4.ts_lo;
+	d->seq = l4.seq;
+	d->sport = l4.udp.source;
+	return 1;
+}
+
+static __always_inline void vb_tp(struct sk_buff *skb, __u32 boundary)
+{
+	struct vb_dgram d = {};
+
+	if (vb_skb_dgram(skb, &d))
+		vb_stamp(&d, boundary);
+}
+
+/* net_dev_queue(struct sk_buff *skb) */
+SEC("tp_btf/net_dev_queue")
+int vb_stage_queue(__u64 *ctx)
+{
+	vb_tp((struct sk_buff *)ctx[0], VB_B_QUEUE);
+	return 0;
+}
+
+/* net_dev_start_xmit(const struct sk_buff *skb, const struct net_device *dev) */
+SEC("tp_btf/net_dev_start_xmit")
+int vb_stage_xmit(__u64 *ctx)
+{
+	vb_tp((struct sk_buff *)ctx[0], VB_B_XMIT);
+	return 0;
+}
+
+/*
+ * consume_skb(struct sk_buff *skb) before 6.3, (skb, void *location) since.
+ * UDP's recvmsg frees the skb it copied with skb_consume_udp ->
+ * __consume_stateless_skb, which fires it, in the reader's recvmsg; since
+ * UDP frees an unshared skb with skb_attempt_defer_free instead (6.18
+ * here), it fires later, on the CPU that allocated the skb, or not at all:
+ * then the Go side leaves this boundary out (docs/counters.md, "Stages").
+ */
+SEC("tp_btf/consume_skb")
+int vb_stage_read(__u64 *ctx)
+{
+	vb_tp((struct sk_buff *)ctx[0], VB_B_READ);
+	return 0;
+}
+
+/* At the receiving device's ingress, as counter.c's vb_ingress parses. */
+SEC("tc")
+int vb_stage_ingress(struct __sk_buff *skb)
+{
+	struct vb_udp_head l4;
+	struct vb_dgram d;
+
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		struct vb_v4_head h;
+		__u32 ihl;
+
+		if (bpf_skb_load_bytes(skb, ETH_HLEN, &h, sizeof(h)) < 0)
+			return TCX_NEXT;
+		if ((h.ip.ver_ihl >> 4) != 4 || h.ip.protocol != IPPROTO_UDP)
+			return TCX_NEXT;
+		if (h.ip.frag_off & bpf_htons(IP_OFFSET))
+			return TCX_NEXT;
+		ihl = h.ip.ver_ihl & 0xf;
+		if (ihl < 5)
+			return TCX_NEXT;
+		if (ihl == 5)
+			l4 = h.l4;
+		else if (bpf_skb_load_bytes(skb, ETH_HLEN + ihl * 4, &l4, sizeof(l4)) < 0)
+			return TCX_NEXT;
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		struct vb_v6_head h;
+
+		if (bpf_skb_load_bytes(skb, ETH_HLEN, &h, sizeof(h)) < 0)
+			return TCX_NEXT;
+		if ((h.ip6.vtc_flow[0] >> 4) != 6 || h.ip6.nexthdr != IPPROTO_UDP)
+			return TCX_NEXT;
+		l4 = h.l4;
+	} else {
+		return TCX_NEXT;
+	}
+	if (!vb_udp_ours(&l4, dst_port))
+		return TCX_NEXT;
+	if (skb->gso_segs > 1) {
+		struct vb_stage_counts *c;
+		__u32 zero = 0;
+
+		c = bpf_map_lookup_elem(&vb_stage_cnt, &zero);
+		if (c)
+			c->gso++;
+		return TCX_NEXT;
+	}
+	d.ts = ((__u64)l4.ts_hi << 32) | l4.ts_lo;
+	d.seq = l4.seq;
+	d.sport = l4.udp.source;
+	vb_stamp(&d, VB_B_INGRESS);
+	return TCX_NEXT;
+}
+
+/* For tests only, as counter.c's vb_bucket_probe: returns vb_bucket_of of
+ * the little-endian u64 after the Ethernet header. */
+SEC("tc")
+int vb_stage_bucket_probe(struct __sk_buff *skb)
+{
+	__u64 v;
+
+	if (bpf_skb_load_bytes(skb, ETH_HLEN, &v, sizeof(v)) < 0)
+		return -2;
+	return vb_bucket_of(v);
+}
