@@ -18,6 +18,14 @@
 //     reason, named from the running kernel's BTF; UDP drops also per
 //     window tag, as the ingress counter counts (OpenWindow, Window,
 //     Untagged).
+//   - vb_stage_queue, vb_stage_xmit, vb_stage_ingress and vb_stage_read
+//     (LoadStages, Stages): per-stage one-way latency of UDP datagrams,
+//     stamped on tp_btf/net_dev_queue and net_dev_start_xmit, at the
+//     receiving device's ingress (TCX or cls_bpf, as vb_ingress) and, on
+//     kernels where it marks the read (before 6.18), tp_btf/consume_skb;
+//     a histogram per stage. A boundary the kernel lacks is left out
+//     (Missing, an error wrapping ErrNotSupported) and its stage merges
+//     into the next.
 //   - vb_xdp_gen (LoadXDPGen, XDPGen) and vb_xdp_sink (AttachXDPSink,
 //     XDPSink): the xdp traffic generator, run with BPF_PROG_RUN live frames
 //     and redirected into a veth, and the cheapest receiver, which counts
