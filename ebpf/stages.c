@@ -28,10 +28,12 @@
  *
  * Per-datagram state lives in vb_stage_slots, an array indexed by a hash of
  * (UDP source port, sequence number). A slot that holds another datagram
- * is taken over: the datagram starts over from its send time ("restarted"
- * when the boundary is not the first one it could have passed: its earlier
- * stages were then counted twice), and if the other datagram had not been
- * read yet, "evicted" counts it. A datagram's boundaries happen one after
+ * is taken over: the datagram starts over from its send time, and if the
+ * other datagram had not reached the last boundary, "evicted" counts it.
+ * Starting over at a boundary after the first one present is "restarted":
+ * either the datagram did not pass the earlier ones (traffic injected with
+ * XDP passes no queue or xmit) or another datagram took its slot (then its
+ * earlier stages count twice). A datagram's boundaries happen one after
  * another, so its slot needs no lock; two datagrams on one slot at once is
  * the eviction case, counted.
  */
@@ -101,7 +103,7 @@ struct vb_stage_hist {
 struct vb_stage_counts {
 	__u64 seen[VB_BOUNDARIES];	/* vethbench datagrams seen at each boundary, every sighting */
 	__u64 late[VB_BOUNDARIES];	/* sightings at or before the datagram's last boundary: ignored */
-	__u64 restarted;	/* slot not the datagram's after its first boundary: started over */
+	__u64 restarted;	/* no stamp of the datagram's after the first boundary: timed from its send time */
 	__u64 evicted;		/* a slot taken from a datagram not yet read */
 	__u64 bad_ts;		/* a zero or future send time, or a clock going back: not counted */
 	__u64 gso;		/* GSO skbs (more than one datagram): skipped */

@@ -162,10 +162,14 @@ type StageSnapshot struct {
 	// veth, a clone freed).
 	Seen [numBoundaries]uint64 `json:"seen"`
 	Late [numBoundaries]uint64 `json:"late"`
-	// Restarted counts datagrams found, after their first boundary, in a
-	// slot holding another datagram: timed again from their send time,
-	// so their earlier stages count twice. Evicted counts slots taken
-	// from a datagram not yet read (lost, or more than 65536 in flight).
+	// Restarted counts datagrams found without a stamp of their own at a
+	// boundary after the first one present, and timed from their send
+	// time there: either they did not pass the earlier boundaries
+	// (traffic injected with XDP passes no queue or xmit: every datagram,
+	// its time merged into the stage) or another datagram took their slot
+	// (their earlier stages then count twice; Evicted says so too).
+	// Evicted counts slots taken from a datagram that had not reached the
+	// last boundary (lost, or more than 65536 in flight).
 	Restarted uint64 `json:"restarted"`
 	Evicted   uint64 `json:"evicted"`
 	// BadTimestamp counts sightings with a zero or future send time, or

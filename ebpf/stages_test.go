@@ -693,3 +693,44 @@ func TestStagesReadBoundary(t *testing.T) {
 			s.Seen[BoundaryRead], n, readDeferredFrom)
 	}
 }
+
+// TestStagesGSO: a UDP_SEGMENT send is one GSO skb of k datagrams, with
+// one payload header where a parser looks: no datagram of it is timed, and
+// every boundary that sees the skb counts it as GSO.
+func TestStagesGSO(t *testing.T) {
+	testenv.RequireRoot(t)
+	const n, k = 50, 4
+	topo := realizeVeth(t, topology.IPv4)
+	port := dropPort()
+	rcv := topo.Receiver
+	conn := listenUDP(t, rcv.NS, port)
+	st, err := LoadStages(StagesOptions{DstPort: port, IngressNS: rcv.NS, IngressIfname: rcv.Ifname})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	g := newGSOSender(t, topo, port, 200)
+	for range n {
+		g.send(t, k)
+	}
+	if got, _ := readVB(t, conn, n*k, time.Second); got != n*k {
+		t.Fatalf("read %d of %d datagrams", got, n*k)
+	}
+	s, err := st.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("seen %v, gso %d", s.Seen, s.GSO)
+	// queue, xmit and ingress each see the n GSO skbs (veth passes them
+	// on whole).
+	if s.GSO != 3*n {
+		t.Errorf("%d GSO skbs counted, want %d (queue, xmit, ingress)", s.GSO, 3*n)
+	}
+	// The segments the receiver's UDP cuts the skb into carry their
+	// payload in pages: not even the read boundary takes them.
+	for i, h := range s.Stages {
+		if h.Count != 0 {
+			t.Errorf("stage %v timed %d datagrams of GSO skbs", Stage(i), h.Count)
+		}
+	}
+}
