@@ -734,3 +734,18 @@ func TestStagesGSO(t *testing.T) {
 		}
 	}
 }
+
+// TestStagesKinds: the invariants on the other topologies this kernel
+// has (ipvlan it has not): a router or the host's NAT forwards each
+// datagram once more (late queue and xmit sightings), macvlan and
+// loopback do not.
+func TestStagesKinds(t *testing.T) {
+	testenv.RequireRoot(t)
+	for _, kind := range []topology.Kind{topology.KindRouter, topology.KindHostNAT, topology.KindMacvlan, topology.KindLoopback} {
+		t.Run(string(kind), func(t *testing.T) {
+			r := runStages(t, stageCase{kind: kind, fam: topology.IPv4}, 1000, 300*time.Microsecond)
+			checkSums(t, r)
+			checkCounter(t, r)
+		})
+	}
+}
