@@ -1,9 +1,9 @@
 package vbpf
 
-// counter.c, drops.c, xdpgen.c and xdpbare.c are compiled by bpf2go into
-// counter_bpfel.o, drops_bpfel.o, xdpgen_bpfel.o and xdpbare_bpfel.o,
-// embedded by the matching _bpfel.go files. All eight are generated and
-// committed; regenerate with `go generate ./ebpf/...`
+// counter.c, drops.c, xdpgen.c, xdpbare.c and stages.c are compiled by
+// bpf2go into counter_bpfel.o, drops_bpfel.o, xdpgen_bpfel.o,
+// xdpbare_bpfel.o and stages_bpfel.o, embedded by the matching _bpfel.go
+// files. All ten are generated and committed; regenerate with `go generate ./ebpf/...`
 // (clang and llvm-strip needed, nothing from /usr/include: the headers are
 // vendored or written under include/, see include/update.sh).
 //

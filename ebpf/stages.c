@@ -27,7 +27,9 @@
  * the stage ending here, which is then "merged" for it.
  *
  * Per-datagram state lives in vb_stage_slots, an array indexed by a hash of
- * (UDP source port, sequence number). A slot that holds another datagram
+ * (UDP source port, sequence number); the slot names its datagram by those
+ * and its send time, since sequences start again at 0 in every window. A
+ * slot that holds another datagram
  * is taken over: the datagram starts over from its send time, and if the
  * other datagram had not reached the last boundary, "evicted" counts it.
  * Starting over at a boundary after the first one present is "restarted":
@@ -90,6 +92,10 @@ struct vb_slot {
 	__u8 last;		/* last boundary stamped, 0: empty */
 	__u8 pad;
 	__u32 seq;
+	__u64 ts;		/* the datagram's send time: every flow's sequence
+				 * starts again at 0 under a new window tag, so
+				 * (port, seq) alone names a datagram only within
+				 * one window */
 	__u64 stamp;		/* bpf_ktime_get_ns at the last boundary */
 };
 
@@ -210,7 +216,7 @@ static __always_inline void vb_stamp(const struct vb_dgram *d, __u32 boundary)
 	s = bpf_map_lookup_elem(&vb_stage_slots, &key);
 	if (!s)
 		return;
-	if (s->last && s->sport == d->sport && s->seq == d->seq) {
+	if (s->last && s->sport == d->sport && s->seq == d->seq && s->ts == d->ts) {
 		if (s->last >= boundary) {
 			c->late[boundary]++;	/* seen here or further already */
 			return;
@@ -234,6 +240,7 @@ static __always_inline void vb_stamp(const struct vb_dgram *d, __u32 boundary)
 		vb_record(VB_ST_TOTAL, now - d->ts, 0);
 	s->sport = d->sport;
 	s->seq = d->seq;
+	s->ts = d->ts;
 	s->stamp = now;
 	s->last = boundary;
 }

@@ -19,6 +19,7 @@ type stagesVbSlot struct {
 	Last  uint8
 	Pad   uint8
 	Seq   uint32
+	Ts    uint64
 	Stamp uint64
 }
 
