@@ -35,6 +35,9 @@ type windowCounts struct {
 	HasReasons bool
 	Reasons    vbpf.DropSnapshot
 	DropMisses uint64
+	// Stages: the per-stage stamps over the window (measure.stages), nil
+	// when they were off.
+	Stages *vbpf.StageSnapshot
 
 	Sent, SentBytes, Received, SeqGaps uint64
 	Lost, Late                         uint64              // rr
@@ -139,6 +142,9 @@ func trialFigures(w windowCounts) result.Trial {
 			t.BytesPerSec = float64(rateRcv) * float64(t.SentBytes) / float64(t.Sent) / secs
 		}
 		t.Latency = latency(bpf)
+		if w.Stages != nil {
+			t.Stages = stagesOf(*w.Stages)
+		}
 	}
 	// Nothing sent is nothing accounted for: such a trial never closes
 	// (and fails its case: sentNothing).
@@ -172,6 +178,31 @@ func finish(out *result.Case, m plan.Measure) {
 	if w := stampWarning(out.Traffic); w != "" {
 		out.Warnings = append(out.Warnings, w)
 	}
+}
+
+// stagesOf turns the stage stamps of a window into the result's stages:
+// those with a count, in path order, and the trip's total.
+func stagesOf(s vbpf.StageSnapshot) *result.Stages {
+	out := &result.Stages{Restarted: s.Restarted, Evicted: s.Evicted, GSO: s.GSO}
+	for _, b := range s.Boundaries {
+		out.Boundaries = append(out.Boundaries, b.String())
+	}
+	for _, n := range s.Late {
+		out.Late += n
+	}
+	for i, h := range s.Stages {
+		if h.Count > 0 {
+			out.Stages = append(out.Stages, stageOf(vbpf.Stage(i).String(), h))
+		}
+	}
+	out.Total = stageOf("total", s.Total)
+	return out
+}
+
+func stageOf(name string, h vbpf.StageHistogram) result.Stage {
+	l := latencyOf(h.Latency, "", 0)
+	return result.Stage{Name: name, Count: h.Count, Merged: h.Merged, MeanNs: h.MeanNS(), P50: l.P50, P99: l.P99,
+		Resolution: l.Resolution, Histogram: l.Histogram, SubBits: l.SubBits}
 }
 
 // latency is the one-way latency from the eBPF histogram.
@@ -239,7 +270,46 @@ func summarize(trials []result.Trial, level float64) *result.Summary {
 		s.Closed = s.Closed && t.Closed
 	}
 	summarizeRoundTrips(s, trials)
+	s.Stages = summarizeStages(trials, level)
 	return s
+}
+
+// summarizeStages gives each stage any trial has, and the trip's total,
+// its median mean, p50 and p99 over the trials that have it.
+func summarizeStages(trials []result.Trial, level float64) []result.StageSummary {
+	var names []string
+	by := map[string][]result.Stage{}
+	for _, t := range trials {
+		if t.Stages == nil {
+			continue
+		}
+		for _, st := range append(slices.Clone(t.Stages.Stages), t.Stages.Total) {
+			if st.Count == 0 {
+				continue
+			}
+			if _, ok := by[st.Name]; !ok {
+				names = append(names, st.Name)
+			}
+			by[st.Name] = append(by[st.Name], st)
+		}
+	}
+	var out []result.StageSummary
+	for _, n := range names {
+		st := by[n]
+		est := func(f func(result.Stage) float64) result.Estimate {
+			x := make([]float64, len(st))
+			for i, v := range st {
+				x[i] = f(v)
+			}
+			iv := stats.MedianCI(x, level)
+			return result.Estimate{Median: iv.Median, Lo: iv.Lo, Hi: iv.Hi, Level: iv.Level, Min: iv.Min, Max: iv.Max, N: iv.N}
+		}
+		out = append(out, result.StageSummary{Name: n,
+			MeanNs: est(func(s result.Stage) float64 { return s.MeanNs }),
+			P50:    est(func(s result.Stage) float64 { return s.P50 }),
+			P99:    est(func(s result.Stage) float64 { return s.P99 })})
+	}
+	return out
 }
 
 // dropsDisagree tells whether a trial's kernel drop counters and its drop

@@ -574,7 +574,7 @@ func (s *trialSession) run(ctx context.Context, t, total int, members []*member,
 	// trial, where the trials' interval cannot see it.
 	for _, k := range s.rng.Perm(len(members)) {
 		mb := members[k]
-		out, r, err := prepare(ctx, s.all[mb.idx], s.opts.Journal, true, func(ev Event) { s.emit(mb.idx, ev) })
+		out, r, err := prepare(ctx, s.all[mb.idx], s.m.Stages, s.opts.Journal, true, func(ev Event) { s.emit(mb.idx, ev) })
 		mb.r = r
 		if r != nil {
 			set = append(set, mb)

@@ -85,7 +85,7 @@ func session(ctx context.Context, c plan.Case, m plan.Measure, opts Options, bas
 			opts.Progress(ev)
 		}
 	}
-	out, r, err := prepare(ctx, c, opts.Journal, false, progress)
+	out, r, err := prepare(ctx, c, m.Stages, opts.Journal, false, progress)
 	if r != nil {
 		defer teardown(&out, r, progress)
 	}
@@ -131,10 +131,10 @@ func describe(c plan.Case) result.Case {
 // then set, and err is nil; err is ctx's error when it was cancelled. r is
 // what was set up, possibly partly, for teardown; nil when nothing was.
 // hostLater leaves the host-wide knobs to the caller (setup).
-func prepare(ctx context.Context, c plan.Case, j *tuning.Journal, hostLater bool, progress Progress) (out result.Case, r *running, err error) {
+func prepare(ctx context.Context, c plan.Case, stages bool, j *tuning.Journal, hostLater bool, progress Progress) (out result.Case, r *running, err error) {
 	out = describe(c)
 	progress(Event{Case: out.Name, Phase: "setup"})
-	r, err = setup(ctx, c, j, hostLater)
+	r, err = setup(ctx, c, stages, j, hostLater)
 	if r != nil {
 		out.Settings, out.Flags = settings(r.applied)
 	}

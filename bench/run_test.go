@@ -214,7 +214,7 @@ func TestTaggedWindowsAddUp(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.Name(), func(t *testing.T) {
-			r, err := setup(context.Background(), c, nil, false)
+			r, err := setup(context.Background(), c, false, nil, false)
 			if r != nil {
 				defer r.close()
 			}
@@ -334,7 +334,7 @@ func TestRunCaseFixedRate(t *testing.T) {
 func TestNothingSentFails(t *testing.T) {
 	testenv.RequireRoot(t)
 	c := vethCase(64)
-	r, err := setup(context.Background(), c, nil, false)
+	r, err := setup(context.Background(), c, false, nil, false)
 	if r != nil {
 		defer r.close()
 	}

@@ -23,7 +23,8 @@ type running struct {
 	c            plan.Case
 	topo         *topology.Topology
 	counters     *vbpf.Counters
-	drops        *vbpf.Drops // nil where the kernel cannot give drop reasons
+	drops        *vbpf.Drops  // nil where the kernel cannot give drop reasons
+	stages       *vbpf.Stages // nil unless measure.stages asked for them
 	kernel       *kernelCounters
 	load         *load
 	knobs        map[string]result.DeviceKnobs
@@ -48,7 +49,7 @@ type running struct {
 
 // setup builds a case and applies its knobs. With hostLater the host-wide
 // ones are left out, in r.hostKnobs, for the interleaved runner's switch.
-func setup(ctx context.Context, c plan.Case, j *tuning.Journal, hostLater bool) (*running, error) {
+func setup(ctx context.Context, c plan.Case, stages bool, j *tuning.Journal, hostLater bool) (*running, error) {
 	topo, err := topology.Realize(ctx, c.Topology)
 	if err != nil {
 		return nil, err
@@ -110,6 +111,11 @@ func setup(ctx context.Context, c plan.Case, j *tuning.Journal, hostLater bool) 
 	default:
 		r.dropCounter = "kfree_skb via " + r.drops.Hook()
 	}
+	if stages {
+		if err := r.attachStages(c, port); err != nil {
+			return r, err
+		}
+	}
 	if r.kernel, err = newKernelCounters(topo); err != nil {
 		return r, err
 	}
@@ -154,6 +160,9 @@ func (r *running) close() {
 	if r.drops != nil {
 		r.drops.Close()
 	}
+	if r.stages != nil {
+		r.stages.Close()
+	}
 	if r.counters != nil {
 		r.counters.Close()
 	}
@@ -161,6 +170,35 @@ func (r *running) close() {
 	// Last: the port is free for another case only once nothing of this
 	// one can send to it or count it.
 	r.port.release()
+}
+
+// attachStages loads the per-stage stamps for c's datagrams (measure.stages).
+// Only one-way datagrams have stages: tcp's bytes and rr's round trips do
+// not, and say so. A boundary the kernel lacks is a warning; its stage's
+// time goes to the next one.
+func (r *running) attachStages(c plan.Case, port uint16) error {
+	if counterProto(c) != vbpf.ProtoUDP || c.Traffic.Generator == plan.GenRR {
+		r.knobWarnings = append(r.knobWarnings, "stages: only one-way datagrams (the udp, packet and xdp generators) are stamped; "+c.Traffic.Generator+" has none")
+		return nil
+	}
+	rx := r.topo.Receiver
+	st, err := vbpf.LoadStages(vbpf.StagesOptions{DstPort: port, IngressNS: rx.NS, IngressIfname: rx.Ifname})
+	if err != nil {
+		return fmt.Errorf("attach stage stamps: %w", err)
+	}
+	r.stages = st
+	missing := st.Missing()
+	for _, b := range []vbpf.Boundary{vbpf.BoundaryQueue, vbpf.BoundaryXmit, vbpf.BoundaryIngress, vbpf.BoundaryRead} {
+		e, ok := missing[b]
+		switch {
+		case !ok:
+		case b == vbpf.BoundaryRead:
+			r.knobWarnings = append(r.knobWarnings, fmt.Sprintf("stages: no read boundary, so no socket stage: the trip is timed to the receiving device's ingress (%v)", e))
+		default:
+			r.knobWarnings = append(r.knobWarnings, fmt.Sprintf("stages: no %s boundary, so its stage's time is in the next one (%v)", b, e))
+		}
+	}
+	return nil
 }
 
 // settings turns what the knobs became into the result's records, and flags

@@ -18,6 +18,7 @@ import (
 type snapshot struct {
 	bpf              vbpf.Snapshot
 	reasons          vbpf.DropSnapshot
+	stages           vbpf.StageSnapshot // when r.stages is set
 	misses           uint64
 	kern             kernelSnap
 	sent, sentBytes  uint64
@@ -41,6 +42,11 @@ func (r *running) snapshot() (snapshot, error) {
 			return s, err
 		}
 		if s.misses, err = r.drops.Missed(); err != nil {
+			return s, err
+		}
+	}
+	if r.stages != nil {
+		if s.stages, err = r.stages.Snapshot(); err != nil {
 			return s, err
 		}
 	}
@@ -183,6 +189,10 @@ func (r *running) counts(s0, s1 snapshot, stopped []host.CPUTimes, elapsed time.
 		MaxLag:      r.load.gen.MaxLag(),
 	}
 	w.KernelDrops, w.KernelDropped = r.kernel.drops(s0.kern, s1.kern)
+	if r.stages != nil {
+		d := s1.stages.Sub(s0.stages)
+		w.Stages = &d
+	}
 	if r.drops != nil {
 		w.HasReasons = true
 		w.Reasons = s1.reasons.Sub(s0.reasons)

@@ -134,10 +134,48 @@ func writeCase(b *strings.Builder, c result.Case) {
 		if c.Traffic.Bypasses != "" {
 			fmt.Fprintf(b, "generator %s: %s\n", c.Traffic.Generator, c.Traffic.Bypasses)
 		}
+		writeStages(b, c)
 	}
 	for _, w := range c.Warnings {
 		fmt.Fprintf(b, "warning: %s\n", w)
 	}
+}
+
+// writeStages says where the one-way time went, stage by stage, when the
+// case was measured with stages: the medians over the trials of each
+// stage's mean, p50 and p99, and its share of the trip's mean.
+func writeStages(b *strings.Builder, c result.Case) {
+	s := c.Summary
+	if len(s.Stages) == 0 {
+		return
+	}
+	var total float64
+	for _, st := range s.Stages {
+		if st.Name == "total" {
+			total = st.MeanNs.Median
+		}
+	}
+	fmt.Fprintf(b, "stages, boundaries %s (median over trials; each datagram's stages add up to its total):\n", strings.Join(stageBoundaries(c), ", "))
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  stage\tmean us\tp50 us\tp99 us\tshare\n")
+	for _, st := range s.Stages {
+		share := "-"
+		if total > 0 && st.Name != "total" {
+			share = fmt.Sprintf("%.0f%%", 100*st.MeanNs.Median/total)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", st.Name, us(st.MeanNs.Median), us(st.P50.Median), us(st.P99.Median), share)
+	}
+	tw.Flush()
+}
+
+// stageBoundaries are the boundaries a case's trials were stamped at.
+func stageBoundaries(c result.Case) []string {
+	for _, t := range c.Trials {
+		if t.Stages != nil {
+			return t.Stages.Boundaries
+		}
+	}
+	return nil
 }
 
 func level(e result.Estimate) string {

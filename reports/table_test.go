@@ -99,3 +99,37 @@ func TestWriteSummaryPaired(t *testing.T) {
 		t.Errorf("a question without blocks is listed:\n%s", out)
 	}
 }
+
+// A case measured with stages says where the time went, and each stage's
+// share of the trip.
+func TestWriteTableStages(t *testing.T) {
+	r := result.NewResult()
+	r.Settings = result.Settings{Trials: 1, Duration: time.Second, Confidence: 0.95}
+	e := func(v float64) result.Estimate { return result.Estimate{Median: v, Lo: v, Hi: v, N: 1} }
+	r.Cases = []result.Case{{
+		Name: "veth/pkt=64", Status: result.StatusOK,
+		Trials: []result.Trial{{Stages: &result.Stages{Boundaries: []string{"send", "queue", "xmit", "ingress"}}}},
+		Summary: &result.Summary{Stages: []result.StageSummary{
+			{Name: result.StageSender, MeanNs: e(3000), P50: e(2000), P99: e(9000)},
+			{Name: result.StageQdisc, MeanNs: e(200), P50: e(150), P99: e(700)},
+			{Name: result.StageDevice, MeanNs: e(800), P50: e(600), P99: e(2000)},
+			{Name: "total", MeanNs: e(4000), P50: e(3000), P99: e(11000)},
+		}},
+	}}
+	var b strings.Builder
+	if err := WriteTable(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"stages, boundaries send, queue, xmit, ingress",
+		"  sender  3.0      2.0     9.0     75%",
+		"  qdisc   0.2      0.1     0.7     5%",
+		"  device  0.8      0.6     2.0     20%",
+		"  total   4.0      3.0     11.0    -",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -185,6 +185,11 @@ type Measure struct {
 	// spend its share of what is left, by its number of cases, and stops
 	// adding trials (after Trials) when the next would go beyond it.
 	TimeLimit time.Duration
+	// Stages stamps vethbench's UDP datagrams with eBPF at each boundary
+	// of their path the kernel offers (ebpf.LoadStages) for the
+	// per-stage one-way latency (result.Trial.Stages). Off by default:
+	// the stamps cost a few percent of the rate (docs/counters.md).
+	Stages bool
 }
 
 // Measurement methods of a sweep (docs/method.md).

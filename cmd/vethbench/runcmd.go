@@ -34,6 +34,7 @@ type runFlags struct {
 	qdiscBypass  bool
 	xdpStamp     bool
 	costNS       int
+	stages       bool
 	proto        string
 	pktSize      int
 	flows        int
@@ -151,6 +152,7 @@ known effect with which vethbench checks its own sensitivity
 	fl.Float64Var(&f.confidence, "confidence", 0.95, "coverage of the median's interval, in (0, 1)")
 	fl.StringVar(&f.format, "format", "table", "what goes to stdout: table|json|benchfmt (the Go benchmark format, for benchstat and vethbench compare)")
 	fl.StringVarP(&f.output, "output", "o", "", "also write the JSON result file here (checked before anything is measured)")
+	fl.BoolVar(&f.stages, "stages", false, "stamp each datagram with eBPF at every boundary of its path the kernel offers (before and after the sender's qdisc, the receiving device's ingress, the read where the kernel marks it) for where the one-way time goes, stage by stage; costs about 4-7% of the rate (docs/counters.md)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress lines on stderr")
 	return cmd
 }
@@ -169,7 +171,7 @@ func runRun(cmd *cobra.Command, f runFlags, stdout, stderr io.Writer) error {
 			CostNS: f.costNS,
 		},
 	}
-	m := plan.Measure{Trials: f.trials, Duration: f.duration, Warmup: f.warmup, Confidence: f.confidence}
+	m := plan.Measure{Trials: f.trials, Duration: f.duration, Warmup: f.warmup, Confidence: f.confidence, Stages: f.stages}
 	if !slices.Contains(outputFormats, f.format) {
 		return usageErr(fmt.Errorf("--format: unknown format %q (%s)", f.format, strings.Join(outputFormats, ", ")))
 	}

@@ -458,6 +458,68 @@ type Trial struct {
 	// left out of the histogram).
 	Lost uint64 `json:"lost,omitempty"`
 	Late uint64 `json:"late,omitempty"`
+	// Stages is where the one-way time went, stage by stage (measure
+	// with stages on); nil when it was off. Added within version 3.
+	Stages *Stages `json:"stages,omitempty"`
+}
+
+// The stages of a vethbench datagram's one-way trip, in path order, each
+// from one boundary where eBPF stamped it to the next.
+const (
+	StageSender = "sender" // the send call -> net_dev_queue: the sender's socket, IP and neighbour code
+	StageQdisc  = "qdisc"  // -> net_dev_start_xmit: the sending device's qdisc
+	StageDevice = "device" // -> the receiving device's ingress: veth's xmit, the receiver's backlog and softirq; a bridge or router between
+	StageSocket = "socket" // -> the receiving socket's reader frees it after reading (consume_skb): receive, socket buffer, the read
+)
+
+// Stages is a trial's per-stage one-way latency: every vethbench datagram
+// stamped at each boundary the kernel offers (the first time it passes
+// it), so that its stages add up to its trip from the send call to the
+// last boundary. Added within version 3.
+type Stages struct {
+	// Boundaries are those stamped, in path order: "send", "queue",
+	// "xmit", "ingress", and "read" where the kernel marks the read
+	// (not 6.18, which frees a read datagram later, elsewhere).
+	Boundaries []string `json:"boundaries"`
+	// Stages in path order, those with a count. A stage whose start
+	// boundary was not seen is missing, and the next stage holds its time
+	// (Stage.Merged counts the datagrams it does so for).
+	Stages []Stage `json:"stages"`
+	// Total is the whole trip timed: the send call to the last boundary.
+	Total Stage `json:"total"`
+	// Late: sightings after a datagram's first at a boundary (a bridge
+	// forwarding it to another device), not timed. Restarted: datagrams
+	// found without a stamp of their own after the first boundary (XDP
+	// frames pass no qdisc; or their slot was taken), timed from the
+	// send call. Evicted: stamps overwritten before the last boundary.
+	// GSO: GSO skbs, not timed.
+	Late      uint64 `json:"late,omitempty"`
+	Restarted uint64 `json:"restarted,omitempty"`
+	Evicted   uint64 `json:"evicted,omitempty"`
+	GSO       uint64 `json:"gso,omitempty"`
+}
+
+// Stage is one stage's times over a trial, from its eBPF histogram (the
+// latency histogram's layout) and its exact sum.
+type Stage struct {
+	Name   string  `json:"name"`
+	Count  uint64  `json:"count"`
+	Merged uint64  `json:"merged,omitempty"`
+	MeanNs float64 `json:"mean_ns"` // exact
+	P50    float64 `json:"p50_ns"`
+	P99    float64 `json:"p99_ns"`
+	// Resolution is the histogram's relative bucket width.
+	Resolution float64  `json:"resolution"`
+	Histogram  []uint64 `json:"histogram,omitempty"`
+	SubBits    int      `json:"sub_bits,omitempty"`
+}
+
+// StageSummary is one stage over a case's trials: medians with intervals.
+type StageSummary struct {
+	Name   string   `json:"name"`
+	MeanNs Estimate `json:"mean_ns"`
+	P50    Estimate `json:"p50_ns"`
+	P99    Estimate `json:"p99_ns"`
 }
 
 // AccountingTolerance is the share of sent packets that may be unaccounted
@@ -568,6 +630,10 @@ type Summary struct {
 	SenderSoftirqPct  Estimate `json:"sender_softirq_pct"`
 	// Bottleneck says which side limited the figure; see Bottleneck.
 	Bottleneck *Bottleneck `json:"bottleneck,omitempty"`
+	// Stages summarises the trials' stages, in path order (the trip's
+	// total last, named "total"); absent when stages were off. Added
+	// within version 3.
+	Stages []StageSummary `json:"stages,omitempty"`
 }
 
 // IsLowerBound reports whether the median of latency percentile p

@@ -23,7 +23,7 @@ import (
 // Known keys of each mapping, in the order messages list them.
 var (
 	topKeys     = []string{"name", "measure", "defaults", "groups"}
-	measureKeys = []string{"method", "slice", "trials", "max_trials", "target", "time_limit", "duration", "warmup", "confidence", "seed"}
+	measureKeys = []string{"method", "slice", "trials", "max_trials", "target", "time_limit", "duration", "warmup", "confidence", "seed", "stages"}
 	groupKeys   = []string{"question", "set", "vary", "one_of", "baseline"}
 )
 
@@ -354,6 +354,12 @@ func (p *parser) measure(n *yaml.Node, s *Spec) error {
 			m.Slice, msg = durationOf(kv.v)
 		case "time_limit":
 			m.TimeLimit, msg = durationOf(kv.v)
+		case "stages":
+			if kv.v.Kind != yaml.ScalarNode || kv.v.ShortTag() != "!!bool" {
+				msg = "want true or false, got " + describe(kv.v)
+			} else {
+				m.Stages = kv.v.Value == "true"
+			}
 		case "duration":
 			m.Duration, msg = durationOf(kv.v)
 		case "warmup":

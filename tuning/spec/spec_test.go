@@ -537,3 +537,14 @@ func TestExpandValidates(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// measure.stages turns on the per-stage stamps (bench/plan.Measure.Stages).
+func TestMeasureStages(t *testing.T) {
+	s := mustParse(t, "s.yaml", "measure:\n  stages: true\ngroups:\n  - question: q\n    vary: {pkt_size: [64]}\n")
+	if !s.Measure.Stages {
+		t.Error("measure.stages: true did not set Measure.Stages")
+	}
+	if s := mustParse(t, "s.yaml", "groups:\n  - question: q\n    vary: {pkt_size: [64]}\n"); s.Measure.Stages {
+		t.Error("stages on without measure.stages")
+	}
+}
