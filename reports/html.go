@@ -65,6 +65,7 @@ func WriteHTML(w io.Writer, r *result.Result) error {
 		{"devices", "Device comparison", buildDevices},
 		{"knobs", "Knob sweeps", buildKnobs},
 		{"latency", "Latency", buildLatency},
+		{"stages", "Where the time goes", buildStages},
 		{"flagged", "Flagged cases", buildFlagged},
 		{"drops", "Drops and accounting", buildDrops},
 		{"cases", "Every case", buildCases},
@@ -75,6 +76,9 @@ func WriteHTML(w io.Writer, r *result.Result) error {
 		data, err := b.build(a)
 		if err != nil {
 			return fmt.Errorf("html report: %s: %w", b.id, err)
+		}
+		if data == nil {
+			continue // a section this result has nothing for (stages)
 		}
 		body, err := execute(b.id, data)
 		if err != nil {

@@ -12,7 +12,8 @@ import (
 // each question's answer in one sentence, the paired ratios of the
 // questions measured in interleaved blocks, the caveats (precision not
 // reached, socket overflows, generator-bound cases, rr requests lost or
-// late), the largest differences, and the flagged cases (not run, a knob
+// late), the largest differences, where the time goes (when some case
+// has stages), and the flagged cases (not run, a knob
 // refused or changed, accounting not closed, rr requests lost or late)
 // with their reasons. The HTML report has every warning of every case.
 func WriteMarkdown(w io.Writer, r *result.Result) error {
@@ -44,6 +45,7 @@ func WriteMarkdown(w io.Writer, r *result.Result) error {
 		}
 	}
 	writeEffects(&b, a)
+	writeStagesMarkdown(&b, a)
 	b.WriteString("\n### Flagged cases\n\n")
 	n := 0
 	for i := range a.Caveats.Cases {
