@@ -83,17 +83,31 @@ ipvlan_run() {
 	grep -o '"counter_hook": *"[^"]*"' "$f" | sort -u
 }
 
+# vethbench run --stages on a veth pair: which boundaries this kernel
+# offers (6.1 marks the read: a socket stage), and that each stage is timed;
+# the table goes to /out/stages.txt.
+stages_run() {
+	f=/out/stages.txt
+	vethbench run --topology veth --stages --rate 2000 --duration 300ms --trials 2 --warmup 0 >"$f" 2>&1 || { cat "$f"; return 1; }
+	cat "$f"
+	grep -q '^stages, boundaries send, queue, xmit, ingress' "$f" || { echo "$f: no stages block"; return 1; }
+	for s in sender qdisc device; do
+		grep -q "^  $s " "$f" || { echo "$f: no $s stage"; return 1; }
+	done
+}
+
 step modules load_modules
 has_pkg bench/probe && step test-probe gotest bench/probe
 has_pkg internal/netns && step test-netns gotest internal/netns
 has_pkg bench/kstat && step test-kstat gotest bench/kstat
 has_pkg bench/topology && step test-topology gotest bench/topology
 has_pkg ebpf && step test-ebpf gotest ebpf
-has_pkg bench && step test-bench gotest bench -test.run '^(TestRunCaseKinds|TestRunCaseVeth|TestRunCaseGenerators)$'
+has_pkg bench && step test-bench gotest bench -test.run '^(TestRunCaseKinds|TestRunCaseVeth|TestRunCaseGenerators|TestRunCaseStages)$'
 has_pkg tuning && step test-tuning gotest tuning -test.run '^(TestApplyOtherKinds|TestCatalog|TestReadDeviceVeth)$'
 step vethbench-doctor sh -c 'vethbench doctor >/out/doctor.txt 2>&1; rc=$?; cat /out/doctor.txt; exit $rc'
 step vethbench-ipvlan-l2 ipvlan_run l2
 step vethbench-ipvlan-l3 ipvlan_run l3
+step vethbench-stages stages_run
 
 for f in /out/*; do
 	[ -f "$f" ] || continue
