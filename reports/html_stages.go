@@ -69,12 +69,18 @@ func buildStages(a *analysis) (any, error) {
 			v.Questions = append(v.Questions, qv)
 		}
 	}
+	var cases []*caseStages
 	for i := range a.r.Cases {
-		cs := stagesOfCase(&a.r.Cases[i])
-		if cs == nil {
-			continue
+		if cs := stagesOfCase(&a.r.Cases[i]); cs != nil {
+			cases = append(cases, cs)
 		}
-		v.Cases = append(v.Cases, stageCaseView{Name: cs.c.Name, Table: stageTable(cs), Notes: cs.notes()})
+	}
+	same := sameBoundaries(cases)
+	if same {
+		v.Note += " Every case: " + strings.ToLower(cases[0].boundaryText()[:1]) + cases[0].boundaryText()[1:]
+	}
+	for _, cs := range cases {
+		v.Cases = append(v.Cases, stageCaseView{Name: cs.c.Name, Table: stageTable(cs), Notes: cs.notes(same)})
 	}
 	return v, nil
 }

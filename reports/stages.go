@@ -148,10 +148,9 @@ func (cs *caseStages) hasRead() bool { return slices.Contains(cs.Boundaries, "re
 // noReadText says what a trip without the read boundary measures.
 const noReadText = "no read boundary on this kernel: the trip ends at the receiving device's ingress"
 
-// notes are what qualifies the case's stages: the boundaries, a missing
-// read boundary, trials stamped at different boundaries, and stages that
-// hold a skipped stage's time.
-func (cs *caseStages) notes() []string {
+// boundaryText says which boundaries the case's trials were stamped at,
+// and what a missing read boundary means.
+func (cs *caseStages) boundaryText() string {
 	b := "Boundaries: " + strings.Join(cs.Boundaries, ", ")
 	if cs.Uneven {
 		b += " (not every trial had each of them)"
@@ -159,7 +158,17 @@ func (cs *caseStages) notes() []string {
 	if !cs.hasRead() {
 		b += "; " + noReadText
 	}
-	out := []string{b + "."}
+	return b + "."
+}
+
+// notes are what qualifies the case's stages: the boundaries (unless
+// sameBoundaries says every case had the same, said once), and stages that
+// hold a skipped stage's time.
+func (cs *caseStages) notes(sameBoundaries bool) []string {
+	var out []string
+	if !sameBoundaries {
+		out = append(out, cs.boundaryText())
+	}
 	for _, st := range cs.Stages {
 		m, ok := cs.Merged[st.Name]
 		if !ok || m.Merged == 0 {
@@ -410,6 +419,17 @@ func (a *analysis) stageQuestions() []stageQuestion {
 	return out
 }
 
+// sameBoundaries reports whether every case's trials were stamped at the
+// same boundaries.
+func sameBoundaries(cases []*caseStages) bool {
+	for _, cs := range cases {
+		if cs.Uneven || !slices.Equal(cs.Boundaries, cases[0].Boundaries) {
+			return false
+		}
+	}
+	return true
+}
+
 // anyStages reports whether some case of the result has stages.
 func anyStages(r *result.Result) bool {
 	for i := range r.Cases {
@@ -442,16 +462,10 @@ func writeStagesMarkdown(b *strings.Builder, a *analysis) {
 		}
 	}
 	slices.SortStableFunc(names, func(p, q string) int { return cmp.Compare(stageRank(p), stageRank(q)) })
-	noRead, uneven := 0, false
-	for _, cs := range cases {
-		if !cs.hasRead() {
-			noRead++
-		}
-		uneven = uneven || !slices.Equal(cs.Boundaries, cases[0].Boundaries)
-	}
+	uneven := !sameBoundaries(cases)
 	b.WriteString("Mean one-way time per datagram in each stage (median over trials) and its share of the trip's, stamped by eBPF at each boundary")
-	if noRead == len(cases) {
-		b.WriteString("; " + noReadText)
+	if !uneven {
+		b.WriteString(". " + mdEscape(strings.TrimSuffix(cases[0].boundaryText(), ".")))
 	}
 	b.WriteString(".\n\n| case |")
 	for _, n := range names {
@@ -485,7 +499,7 @@ func writeStagesMarkdown(b *strings.Builder, a *analysis) {
 			b.WriteString(" – |")
 		}
 		if uneven {
-			fmt.Fprintf(b, " %s |", mdEscape(strings.Join(cs.Boundaries, ", ")))
+			fmt.Fprintf(b, " %s |", mdEscape(strings.TrimPrefix(strings.TrimSuffix(cs.boundaryText(), "."), "Boundaries: ")))
 		}
 		b.WriteString("\n")
 	}
