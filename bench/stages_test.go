@@ -8,24 +8,10 @@ import (
 
 	"github.com/vethbench/vethbench/bench/plan"
 	"github.com/vethbench/vethbench/bench/topology"
-	"github.com/vethbench/vethbench/internal/histogram"
 	"github.com/vethbench/vethbench/internal/testenv"
 	"github.com/vethbench/vethbench/reports/result"
 	"github.com/vethbench/vethbench/tuning"
 )
-
-// histMean is the mean of a latency histogram from its buckets' midpoints,
-// as a report would compute it from the file.
-func histMean(l result.Latency) float64 {
-	sc := histogram.Scale{SubBits: l.HistogramSubBits()}
-	var n, sum float64
-	for i, c := range l.Histogram {
-		lo, hi := sc.BucketBounds(i)
-		n += float64(c)
-		sum += float64(c) * (float64(lo) + float64(hi)) / 2
-	}
-	return sum / n
-}
 
 // With measure.stages, every kind's trials say where the one-way time
 // went: each stage positive, the stages adding up to the trip exactly, the
@@ -76,20 +62,16 @@ func TestRunCaseStages(t *testing.T) {
 				if st.Total.Count == 0 || math.Abs(sum-total) > 0.02*total {
 					t.Errorf("trial %d: stages sum to %.0f ns, the trip to %.0f ns (%d datagrams)", tr.Index+1, sum, total, st.Total.Count)
 				}
-				// The stages up to the receiving device's ingress (all of
-				// them where the kernel has no read boundary) end at the
-				// stage program's ingress stamp, just before the ingress
-				// counter's: their means add up to the one-way latency's
-				// within the histogram's resolution and that offset.
-				var toIngress float64
-				for _, s := range st.Stages {
-					if s.Name != result.StageSocket {
-						toIngress += s.MeanNs
+				// Where the trip ends at the receiving device's ingress (no
+				// read boundary), it ends at the stage program's stamp, just
+				// before the ingress counter's: the two medians agree within
+				// the histograms' resolution and that offset. Medians, not
+				// means: a few datagrams at a window's edge, with a long
+				// wait, move a mean (under qemu, by a third).
+				if !slices.Contains(st.Boundaries, "read") {
+					if p, q := st.Total.P50, tr.Latency.P50; math.Abs(p-q) > (2*tr.Latency.Resolution+0.05)*q {
+						t.Errorf("trial %d: the trip's median %.0f ns, the one-way latency's %.0f ns", tr.Index+1, p, q)
 					}
-				}
-				e2e := histMean(tr.Latency)
-				if tol := (tr.Latency.Resolution + 0.05) * e2e; math.Abs(toIngress-e2e) > tol {
-					t.Errorf("trial %d: the stages to ingress add up to %.0f ns, the one-way latency's mean is %.0f ns (tolerance %.0f)", tr.Index+1, toIngress, e2e, tol)
 				}
 				// On a bare veth pair the device hop is veth's xmit and
 				// the backlog; through a bridge or a router it holds their
