@@ -46,15 +46,13 @@
 #include "bpf_core_read.h"
 #include "vb_kernel.h"
 #include "vb_packet.h"
+#include "vb_latency.h"
 
 char __license[] SEC("license") = "Dual BSD/GPL";
 
-/* The latency histogram layout of counter.c (VB_LAT_SUB_BITS 5, 1153
- * buckets, histogram.OneWay); vb_stage_bucket_probe lets a test check this
- * copy of vb_bucket_of against the Go mirror. */
-#define VB_LAT_SUB_BITS	5
-#define VB_LAT_MAX_LOG2	40
-#define VB_LAT_BUCKETS	(((VB_LAT_MAX_LOG2 - (VB_LAT_SUB_BITS - 1)) << VB_LAT_SUB_BITS) + 1)
+/* The latency histogram's layout and vb_bucket_of, counter.c's:
+ * vb_latency.h; vb_stage_bucket_probe lets a test check them against the Go
+ * mirror here too. */
 
 /* Boundaries, in path order; mirrored by Boundary in stages.go. */
 #define VB_B_SEND	0
@@ -136,31 +134,6 @@ struct {
 	__type(value, struct vb_stage_counts);
 } vb_stage_cnt SEC(".maps");
 
-static __always_inline __u32 vb_log2(__u64 v)
-{
-	__u32 r = 0;
-
-	if (v >> 32) { v >>= 32; r += 32; }
-	if (v >> 16) { v >>= 16; r += 16; }
-	if (v >> 8)  { v >>= 8;  r += 8; }
-	if (v >> 4)  { v >>= 4;  r += 4; }
-	if (v >> 2)  { v >>= 2;  r += 2; }
-	if (v >> 1)  { r += 1; }
-	return r;
-}
-
-static __always_inline __u32 vb_bucket_of(__u64 v)
-{
-	__u32 e;
-
-	if (v < (1 << VB_LAT_SUB_BITS))
-		return v;
-	if (v >> VB_LAT_MAX_LOG2)
-		return VB_LAT_BUCKETS - 1;
-	e = vb_log2(v);
-	return ((e - VB_LAT_SUB_BITS + 1) << VB_LAT_SUB_BITS) +
-	       ((v >> (e - VB_LAT_SUB_BITS)) & ((1 << VB_LAT_SUB_BITS) - 1));
-}
 
 /* What a boundary learns of a datagram. */
 struct vb_dgram {
