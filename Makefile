@@ -58,6 +58,7 @@ fmt-check:
 report-check:
 	bash .ci/report-check reports/testdata/sweep.json
 	bash .ci/report-check reports/testdata/sweep-interleaved.json
+	bash .ci/report-check reports/testdata/sweep-stages.json
 	bash .ci/report-check --trend reports/trend/testdata/history
 
 # Regenerate the committed BPF objects (needs clang and llvm-strip).

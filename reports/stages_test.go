@@ -295,3 +295,22 @@ func TestStagesEscaped(t *testing.T) {
 		}
 	}
 }
+
+// testdata/sweep-stages.json is a real sweep with stages: examples/quick.yaml
+// (veth, bridge, macvlan at 64 B, interleaved, saturated) with
+// measure.stages: true, on the development VM (kernel 6.18: no read
+// boundary), quiet; its stage histograms trimmed. At saturation the wait is
+// in the sender stage (the send call's batch), and the bridge's is longer.
+func TestStagesRealSweep(t *testing.T) {
+	r, err := result.ReadFile("testdata/sweep-stages.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := renderHTML(t, r)
+	for _, want := range []string{"Where the time goes", "no read boundary on this kernel",
+		"<strong>bridge</strong>: the <strong>sender stage rose</strong> from", "<strong>macvlan-bridge</strong>: no stage changed beyond its interval"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the real sweep's page lacks %q", want)
+		}
+	}
+}
