@@ -338,8 +338,21 @@ func checkCounter(t *testing.T, r stageRun) {
 	if c < upTo-res/2*(c+upTo) {
 		t.Errorf("counter's send->ingress mean %.0f ns is below the stages' %.0f ns: the stamp runs first", c, upTo)
 	}
-	if c > upTo+res/2*(c+upTo)+0.1*c {
-		t.Errorf("counter's send->ingress mean %.0f ns is above the stages' %.0f ns by more than the resolution and 10%%", c, upTo)
+	// Above: by the time between the two programs at the hook, ~150 ns,
+	// unless an interrupt lands between them, which moves a mean (under
+	// qemu's emulation, by 20%: an emulated interrupt takes long). So the
+	// upper bound is on medians, where the trip ends at ingress (no read
+	// boundary: the total is send -> the stamp).
+	if slices.Contains(r.stages.Boundaries, BoundaryRead) {
+		return
+	}
+	cm, _, _, ok1 := r.ingr.Latency.Quantile(0.5)
+	sm, _, _, ok2 := r.stages.Total.Latency.Quantile(0.5)
+	if !ok1 || !ok2 {
+		t.Fatalf("no median: counter %v, stages' total %v", ok1, ok2)
+	}
+	if float64(cm) > float64(sm)*(1+res)+0.1*float64(cm) {
+		t.Errorf("counter's send->ingress median %d ns is above the stages' %d ns by more than the resolution and 10%%", cm, sm)
 	}
 }
 
