@@ -102,7 +102,11 @@ has_pkg internal/netns && step test-netns gotest internal/netns
 has_pkg bench/kstat && step test-kstat gotest bench/kstat
 has_pkg bench/topology && step test-topology gotest bench/topology
 has_pkg ebpf && step test-ebpf gotest ebpf
-has_pkg bench && step test-bench gotest bench -test.run '^(TestRunCaseKinds|TestRunCaseVeth|TestRunCaseGenerators|TestRunCaseStages)$'
+# Not TestRunCaseStages: its per-trial sums depend on timing at a window's
+# edge (a datagram's stages in one window, its trip in the next), which the
+# emulation stretches to milliseconds; the ebpf stage tests check the sums
+# per datagram here, and stages_run shows a run works.
+has_pkg bench && step test-bench gotest bench -test.run '^(TestRunCaseKinds|TestRunCaseVeth|TestRunCaseGenerators)$'
 has_pkg tuning && step test-tuning gotest tuning -test.run '^(TestApplyOtherKinds|TestCatalog|TestReadDeviceVeth)$'
 step vethbench-doctor sh -c 'vethbench doctor >/out/doctor.txt 2>&1; rc=$?; cat /out/doctor.txt; exit $rc'
 step vethbench-ipvlan-l2 ipvlan_run l2
