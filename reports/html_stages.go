@@ -15,8 +15,6 @@ import (
 	"strings"
 
 	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/font"
-	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
@@ -276,23 +274,9 @@ func stagesChart(title string, cases []*caseStages, short map[string]string) (te
 			b.totals[i] = cs.Total.MeanNs.Median / 1e3
 		}
 	}
-	p := plot.New()
-	p.Title.Text = title
-	p.Title.TextStyle.Font = font.From(sansFont, 11)
-	p.Title.Padding = 6
-	p.X.Label.Text = "mean one-way time per datagram (median over trials)"
-	for _, ax := range []*plot.Axis{&p.X, &p.Y} {
-		ax.Label.TextStyle.Font = font.From(sansFont, 9.5)
-		ax.Tick.Label.Font = font.From(sansFont, 9)
-		ax.LineStyle.Color = color.Gray{Y: 0x88}
-		ax.Tick.LineStyle.Color = color.Gray{Y: 0x88}
-	}
 	// Vertical grid lines only: the bars are horizontal.
-	g := plotter.NewGrid()
-	g.Horizontal.Color = nil
-	g.Vertical.Color = gridColor
-	g.Vertical.Width = 0.5
-	p.Add(g, b)
+	p := newPlotGrid(title, "mean one-way time per datagram (median over trials)", "", true)
+	p.Add(b)
 	p.X.Min = 0
 	p.X.Tick.Marker = usTicks{}
 	var ticks plot.ConstantTicks

@@ -59,8 +59,15 @@ func textStyle(size vg.Length) draw.TextStyle {
 	}
 }
 
-// newPlot returns a plot with the report's fonts and a light grid.
+// newPlot returns a plot with the report's fonts and a light horizontal
+// grid.
 func newPlot(title, xLabel, yLabel string) *plot.Plot {
+	return newPlotGrid(title, xLabel, yLabel, false)
+}
+
+// newPlotGrid is newPlot with the grid's lines vertical instead (for
+// horizontal bars) when vertical is set.
+func newPlotGrid(title, xLabel, yLabel string, vertical bool) *plot.Plot {
 	p := plot.New()
 	p.Title.Text = title
 	p.Title.TextStyle.Font = font.From(sansFont, 11)
@@ -74,9 +81,15 @@ func newPlot(title, xLabel, yLabel string) *plot.Plot {
 		ax.Tick.LineStyle.Color = color.Gray{Y: 0x88}
 	}
 	g := plotter.NewGrid()
-	g.Vertical.Color = nil
-	g.Horizontal.Color = gridColor
-	g.Horizontal.Width = 0.5
+	if vertical {
+		g.Horizontal.Color = nil
+		g.Vertical.Color = gridColor
+		g.Vertical.Width = 0.5
+	} else {
+		g.Vertical.Color = nil
+		g.Horizontal.Color = gridColor
+		g.Horizontal.Width = 0.5
+	}
 	p.Add(g)
 	return p
 }
