@@ -235,6 +235,11 @@ func estimate(trials []result.Trial, level float64, f func(result.Trial) float64
 	for i, t := range trials {
 		x[i] = f(t)
 	}
+	return estimateOf(x, level)
+}
+
+// estimateOf is the median of x with its interval at level.
+func estimateOf(x []float64, level float64) result.Estimate {
 	iv := stats.MedianCI(x, level)
 	return result.Estimate{Median: iv.Median, Lo: iv.Lo, Hi: iv.Hi, Level: iv.Level, Min: iv.Min, Max: iv.Max, N: iv.N}
 }
@@ -301,8 +306,7 @@ func summarizeStages(trials []result.Trial, level float64) []result.StageSummary
 			for i, v := range st {
 				x[i] = f(v)
 			}
-			iv := stats.MedianCI(x, level)
-			return result.Estimate{Median: iv.Median, Lo: iv.Lo, Hi: iv.Hi, Level: iv.Level, Min: iv.Min, Max: iv.Max, N: iv.N}
+			return estimateOf(x, level)
 		}
 		out = append(out, result.StageSummary{Name: n,
 			MeanNs: est(func(s result.Stage) float64 { return s.MeanNs }),
