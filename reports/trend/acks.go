@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -83,7 +84,7 @@ func known(metric string) bool {
 // DefaultAckFile is the acknowledgements file beside a history directory,
 // if there is one: dir/acknowledged.yaml.
 func DefaultAckFile(dir string) (string, bool) {
-	p := strings.TrimSuffix(dir, "/") + "/" + AckFileName
+	p := filepath.Join(dir, AckFileName)
 	fi, err := os.Stat(p)
 	return p, err == nil && fi.Mode().IsRegular()
 }
