@@ -111,6 +111,11 @@ func setup(ctx context.Context, c plan.Case, stages bool, j *tuning.Journal, hos
 	default:
 		r.dropCounter = "kfree_skb via " + r.drops.Hook()
 	}
+	// Injected by sweep --cost-ns, the knob is not in the case's name: say
+	// so wherever the case's figures are read.
+	if c.Traffic.CostUnnamed && c.Traffic.CostNS > 0 {
+		r.knobWarnings = append(r.knobWarnings, fmt.Sprintf("validation knob: every packet cost %d ns more CPU at the receiver on purpose (sweep --cost-ns): not a real measurement of this case", c.Traffic.CostNS))
+	}
 	if stages {
 		if err := r.attachStages(c, port); err != nil {
 			return r, err

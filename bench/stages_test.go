@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/vethbench/vethbench/bench/plan"
@@ -132,5 +133,25 @@ func TestRunCaseStagesSaturation(t *testing.T) {
 	}
 	if !(qdisc[1] < trip[1]/20) {
 		t.Errorf("qdisc stage %.0f ns of a %.0f ns trip at saturation: the wait moved into the qdisc (does veth stop the queue now? then test that)", qdisc[1], trip[1])
+	}
+}
+
+// A cost injected by sweep --cost-ns keeps the case's name, and the case
+// says it is not a real measurement.
+func TestCostUnnamedWarns(t *testing.T) {
+	testenv.RequireRoot(t)
+	c := vethCase(64)
+	c.Traffic.CostNS, c.Traffic.CostUnnamed = 300, true
+	m := quick
+	m.Trials = 1
+	rc, err := RunCase(context.Background(), c, m, Options{})
+	if err != nil || rc.Status != result.StatusOK {
+		t.Fatalf("%v %s %s", err, rc.Status, rc.Error)
+	}
+	if rc.Name != "veth/pkt=64" || rc.Traffic.CostNS != 300 {
+		t.Errorf("name %q cost_ns %d: want the plain name and the cost recorded", rc.Name, rc.Traffic.CostNS)
+	}
+	if !slices.ContainsFunc(rc.Warnings, func(w string) bool { return strings.HasPrefix(w, "validation knob: every packet cost 300 ns") }) {
+		t.Errorf("no validation-knob warning in %q", rc.Warnings)
 	}
 }
