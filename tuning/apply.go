@@ -433,6 +433,8 @@ func (a *applier) note(o *op, ap Applied) string {
 			return fmt.Sprintf("the root bfifo's limit is %d bytes", q.limit)
 		case q.kind == "pfifo_fast":
 			return "pfifo_fast queues up to txqueuelen packets per band"
+		case q.kind == "tbf":
+			return "inert: shape_mbit's tbf queues up to its limit in bytes, not txqueuelen"
 		}
 	case "qdisc":
 		q, err := e.k.rootQdisc()
@@ -442,6 +444,10 @@ func (a *applier) note(o *op, ap Applied) string {
 			return fmt.Sprintf("limit %d packets (the txqueuelen when it was created)", q.limit)
 		case q.kind == "bfifo":
 			return fmt.Sprintf("limit %d bytes (txqueuelen times the MTU when it was created)", q.limit)
+		}
+	case "shape_mbit":
+		if q, err := e.k.rootQdisc(); err == nil {
+			return shapeNote(q)
 		}
 	case "gro", "gro_list", "udp_gro_forwarding", "gso", "tso", "udp_segmentation", "tx_checksum":
 		if ap.Status == StatusChanged {

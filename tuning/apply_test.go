@@ -127,7 +127,10 @@ func TestApplyRestoreEveryKnobVeth(t *testing.T) {
 		}
 		settings = append(settings, Setting{SysctlPrefix + s.name, plus(s.name, d)})
 	}
-	if len(settings) != len(Knobs()) {
+	// shape_mbit also sets the root qdisc, so it cannot join qdisc here:
+	// TestApplyShapeVeth tests it on the kernel.
+	elsewhere := []string{"shape_mbit"}
+	if len(settings)+len(elsewhere) != len(Knobs()) {
 		t.Fatalf("%d settings for %d knobs: every knob must be tested", len(settings), len(Knobs()))
 	}
 	applied, restore, err := Apply(t.Context(), topo, settings, j)
@@ -139,6 +142,9 @@ func TestApplyRestoreEveryKnobVeth(t *testing.T) {
 	// One Applied per knob and target, in catalog order.
 	var want []string
 	for _, k := range Knobs() {
+		if slices.Contains(elsewhere, k.Name) {
+			continue
+		}
 		switch k.Scope {
 		case ScopeDevice:
 			for _, d := range topo.Devices {

@@ -31,6 +31,9 @@ type devEnv struct {
 	// all is every device of the topology, where the veth XDP queue
 	// conflict looks for the peer.
 	all []topology.Device
+	// unshaped is the root qdisc's kind before shape_mbit put a tbf
+	// there: what restoring the knob puts back.
+	unshaped string
 }
 
 // deviceOps reads and sets one device knob. restore puts the value read

@@ -75,7 +75,7 @@ func fakeVeth(name, peer string) *fakeDev {
 		name: name, peer: peer,
 		link:    linkInfo{kind: "veth", mtu: 1500, txQueueLen: 1000, txQueues: 1, rxQueues: 1, xdp: XDPOff},
 		qdisc:   rootQdisc{kind: "noqueue"},
-		modules: []string{"noqueue", "pfifo", "bfifo", "pfifo_fast", "prio", "sfq"},
+		modules: []string{"noqueue", "pfifo", "bfifo", "pfifo_fast", "prio", "sfq", "tbf"},
 		features: map[string]ethtool.FeatureState{
 			"rx-gro": off, "rx-gro-list": off, "rx-udp-gro-forwarding": off,
 			"tx-generic-segmentation": on, "tx-tcp-segmentation": on, "tx-udp-segmentation": on,
@@ -233,6 +233,18 @@ func (h *fakeHandle) addRootQdisc(kind string) error {
 		q.limit = qlen * (h.d.link.mtu + 14) // psched_mtu: the MTU and the Ethernet header
 	}
 	h.k.change(fmt.Sprintf("%s qdisc add %s", h.d.name, kind), func() { h.d.qdisc = q })
+	return nil
+}
+
+func (h *fakeHandle) addRootTbf(t tbfParams) error {
+	if err := h.call("qdisc add"); err != nil {
+		return err
+	}
+	if !slices.Contains(h.d.modules, "tbf") {
+		return unix.ENOENT
+	}
+	q := rootQdisc{kind: "tbf", handle: 0x10000, rate: t.rate, limit: int(t.limit)}
+	h.k.change(fmt.Sprintf("%s qdisc add tbf %d", h.d.name, t.rate), func() { h.d.qdisc = q })
 	return nil
 }
 

@@ -45,6 +45,8 @@ type device interface {
 	deleteRootQdisc(q rootQdisc) error
 	// addRootQdisc creates a root qdisc of kind, without parameters.
 	addRootQdisc(kind string) error
+	// addRootTbf creates a root tbf qdisc (shape_mbit).
+	addRootTbf(t tbfParams) error
 	// features reads every ethtool feature, by the kernel's names.
 	features() (map[string]ethtool.FeatureState, error)
 	// setFeature requests one feature on or off; the kernel may answer
@@ -78,5 +80,6 @@ type linkInfo struct {
 type rootQdisc struct {
 	kind   string // "noqueue" when the device has no root qdisc
 	handle uint32
-	limit  int // pfifo: packets, bfifo: bytes; 0 for other kinds
+	limit  int    // pfifo: packets, bfifo and tbf: bytes; 0 for other kinds
+	rate   uint64 // tbf: bytes per second
 }

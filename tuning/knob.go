@@ -152,6 +152,10 @@ var catalog = func() []*Knob {
 			"(veth's default); a queueing qdisc takes it as its limit.", ScopeDevice, sendingEnds, 0, 1_000_000, "packets"),
 		enumKnob("qdisc", "The root qdisc, without parameters; pfifo and bfifo take their limit from "+
 			"txqueuelen (bfifo: times the MTU, in bytes).", sendingEnds, Qdiscs, nil),
+		intKnob("shape_mbit", "Shape the device to this many Mbit/s with a tbf root qdisc, as the CNI "+
+			"bandwidth plugin does on a pod's veth: burst 1 ms of the rate (at least 64 KiB), and a queue "+
+			"of 25 ms at the rate, which fills at saturation. 0 leaves the device unshaped. It sets the "+
+			"root qdisc, so it does not combine with the qdisc knob.", ScopeDevice, sendingEnds, 0, 400_000, "Mbit/s"),
 		featureKnob("gro", "rx-gro", "Generic receive offload. On veth it also gives the device NAPI "+
 			"instances, so received packets are polled instead of going through the backlog.", receivingEnds),
 		featureKnob("gro_list", "rx-gro-list", "Fraglist GRO: chains packets instead of merging them.", receivingEnds),
@@ -182,6 +186,8 @@ var catalog = func() []*Knob {
 			k.dev = txqueuelenOps
 		case "qdisc":
 			k.dev = qdiscOps
+		case "shape_mbit":
+			k.dev = shapeOps
 		case "xdp":
 			k.dev = xdpOps
 		case "threaded_napi", "gro_flush_timeout", "napi_defer_hard_irqs":
@@ -282,10 +288,47 @@ func validate(settings []Setting) ([]resolved, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	if err := rootQdiscConflict(out); err != nil {
+		return nil, err
+	}
 	slices.SortStableFunc(out, func(a, b resolved) int {
 		return slices.Index(catalog, a.knob) - slices.Index(catalog, b.knob)
 	})
 	return out, nil
+}
+
+// CheckCombination refuses settings that are each valid but cannot be set
+// together (qdisc with shape_mbit), wrapping ErrInvalid; Apply does the
+// same before touching anything. Settings that do not parse are left to
+// Parse.
+func CheckCombination(settings []Setting) error {
+	var rs []resolved
+	for _, s := range settings {
+		if k, ok := Lookup(s.Name); ok {
+			if v, err := k.Parse(s.Value); err == nil {
+				rs = append(rs, resolved{knob: k, value: v})
+			}
+		}
+	}
+	return rootQdiscConflict(rs)
+}
+
+// rootQdiscConflict refuses qdisc with a shape_mbit other than 0: both set
+// the root qdisc, and the later one would silently undo the earlier.
+func rootQdiscConflict(rs []resolved) error {
+	var qdisc, shape string
+	for _, r := range rs {
+		switch r.knob.Name {
+		case "qdisc":
+			qdisc = r.value
+		case "shape_mbit":
+			shape = r.value
+		}
+	}
+	if qdisc == "" || shape == "" || shape == "0" {
+		return nil
+	}
+	return field.Errorf(ErrInvalid, "shape_mbit", "%s sets the root qdisc to tbf, so it cannot be combined with qdisc %s", shape, qdisc)
 }
 
 // Catalog parses settings by knob name; it is what the sweep spec parser

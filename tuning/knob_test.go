@@ -20,6 +20,8 @@ func TestParseEveryKnob(t *testing.T) {
 		"qdisc": {{"noqueue", "noqueue"}, {"pfifo_fast", "pfifo_fast"}, {"pfifo", "pfifo"}, {"bfifo", "bfifo"},
 			{"fq", "fq"}, {"FQ_CODEL", "fq_codel"}, {"sfq", "sfq"}, {"prio", "prio"},
 			{"netem", ""}, {"htb", ""}, {"pfifo-fast", ""}, {"", ""}},
+		"shape_mbit": {{"0", "0"}, {"100", "100"}, {"+050", "50"}, {"400000", "400000"},
+			{"400001", ""}, {"-1", ""}, {"100mbit", ""}, {"", ""}},
 		"gro": switches, "gro_list": switches, "udp_gro_forwarding": switches, "gso": switches,
 		"tso": switches, "udp_segmentation": switches, "tx_checksum": switches, "threaded_napi": switches,
 		"xdp": {{"off", "off"}, {"none", "off"}, {"native", "native"}, {"driver", "native"}, {"drv", "native"},
@@ -97,7 +99,7 @@ func TestCatalog(t *testing.T) {
 	send := []topology.End{topology.EndSend, topology.EndBoth}
 	recv := []topology.End{topology.EndReceive, topology.EndBoth}
 	wantEnds := map[string][]topology.End{
-		"txqueuelen": send, "qdisc": send, "gso": send, "tso": send, "udp_segmentation": send, "tx_checksum": send,
+		"txqueuelen": send, "qdisc": send, "shape_mbit": send, "gso": send, "tso": send, "udp_segmentation": send, "tx_checksum": send,
 		"gro": recv, "gro_list": recv, "udp_gro_forwarding": recv, "xdp": recv, "threaded_napi": recv,
 		"gro_flush_timeout": recv, "napi_defer_hard_irqs": recv,
 	}

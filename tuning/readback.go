@@ -55,7 +55,7 @@ func readDevice(k kernel, n *netns.NS, ifname string) (result.DeviceKnobs, error
 	if q, err := d.rootQdisc(); err != nil {
 		kn.Errors = append(kn.Errors, fmt.Sprintf("qdisc: %v", err))
 	} else {
-		kn.Qdisc, kn.QdiscLimit = q.kind, q.limit
+		kn.Qdisc, kn.QdiscLimit, kn.QdiscRateBps = q.kind, q.limit, int64(q.rate*8)
 	}
 	readNAPI(d, &kn)
 

@@ -220,8 +220,13 @@ func (d *sysDevice) rootQdisc() (rootQdisc, error) {
 				}
 			}
 			q.handle = tc.Handle
-			if (q.kind == "pfifo" || q.kind == "bfifo") && len(opts) >= 4 {
+			switch {
+			case (q.kind == "pfifo" || q.kind == "bfifo") && len(opts) >= 4:
 				q.limit = int(binary.NativeEndian.Uint32(opts)) // struct tc_fifo_qopt
+			case q.kind == "tbf":
+				if q.rate, q.limit, err = parseTbf(opts); err != nil {
+					return fmt.Errorf("parse tbf of %s: %w", ifname, err)
+				}
 			}
 		}
 		return nil
@@ -258,6 +263,46 @@ func (d *sysDevice) addRootQdisc(kind string) error {
 		q = netlink.NewPrio(a) // prio refuses to be created without its priomap
 	}
 	return d.h.QdiscReplace(q)
+}
+
+// parseTbf reads a tbf's rate (bytes per second) and limit (bytes) from
+// its nested options, as vishvananda/netlink's own parser does.
+func parseTbf(opts []byte) (rate uint64, limit int, err error) {
+	attrs, err := nl.ParseRouteAttr(opts)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, a := range attrs {
+		switch a.Attr.Type {
+		case nl.TCA_TBF_PARMS:
+			if len(a.Value) < nl.SizeofTcTbfQopt {
+				return 0, 0, fmt.Errorf("tbf parameters of %d bytes", len(a.Value))
+			}
+			p := nl.DeserializeTcTbfQopt(a.Value)
+			limit = int(p.Limit)
+			if rate == 0 {
+				rate = uint64(p.Rate.Rate)
+			}
+		case nl.TCA_TBF_RATE64:
+			if len(a.Value) >= 8 {
+				rate = binary.NativeEndian.Uint64(a.Value)
+			}
+		}
+	}
+	return rate, limit, nil
+}
+
+func (d *sysDevice) addRootTbf(t tbfParams) error {
+	l, err := d.nlLink()
+	if err != nil {
+		return err
+	}
+	return d.h.QdiscReplace(&netlink.Tbf{
+		QdiscAttrs: netlink.QdiscAttrs{LinkIndex: l.Attrs().Index, Handle: netlink.MakeHandle(1, 0), Parent: netlink.HANDLE_ROOT},
+		Rate:       t.rate,
+		Limit:      t.limit,
+		Buffer:     netlink.Xmittime(t.rate, t.burst),
+	})
 }
 
 func (d *sysDevice) features() (map[string]ethtool.FeatureState, error) {

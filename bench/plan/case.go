@@ -371,5 +371,8 @@ func (c Case) Validate(m Measure) error {
 			return fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
 	}
+	if err := tuning.CheckCombination(c.Knobs); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
 	return nil
 }

@@ -328,8 +328,10 @@ type DeviceKnobs struct {
 	XDP        string          `json:"xdp"`                // "none", or the attach mode
 	// QdiscLimit is the root qdisc's limit where it has one of its own:
 	// packets for pfifo, bytes for bfifo (taken from txqueuelen when the
-	// qdisc was created).
+	// qdisc was created) and tbf.
 	QdiscLimit int `json:"qdisc_limit,omitempty"`
+	// QdiscRateBps is a tbf root qdisc's rate (shape_mbit), bits/s.
+	QdiscRateBps int64 `json:"qdisc_rate_bps,omitempty"`
 	// NAPI settings from /sys/class/net/DEV: threaded ("on", "off"),
 	// gro_flush_timeout in ns, napi_defer_hard_irqs.
 	ThreadedNAPI      string   `json:"threaded_napi,omitempty"`

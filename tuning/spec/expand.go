@@ -273,6 +273,9 @@ func (s *Spec) caseErr(g *Group, src map[string]source, err error) *Error {
 	field, msg := splitField(err)
 	msg = oneLine(msg)
 	key := byField[field]
+	if _, knob := src[field]; key == "" && knob {
+		key = field // a knob's own key, from a check of several knobs together
+	}
 	if key == "" {
 		if field != "" {
 			msg = field + ": " + msg

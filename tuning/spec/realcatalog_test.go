@@ -53,3 +53,20 @@ func TestRealCatalog(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// A grid whose case sets qdisc and a non-zero shape_mbit (both set the
+// root qdisc) is refused when the spec is read, at the line that makes it,
+// not when the sweep reaches the case.
+func TestRealCatalogShapeWithQdisc(t *testing.T) {
+	spec := "groups:\n  - question: q\n    set: {qdisc: pfifo}\n    vary:\n      shape_mbit: [0, 100]\n"
+	_, err := Parse("s.yaml", []byte(spec), tuning.Catalog{})
+	t.Logf("%v", err)
+	if err == nil || !strings.HasPrefix(err.Error(), "s.yaml:5: groups[0].vary.shape_mbit") ||
+		!strings.Contains(err.Error(), "cannot be combined with qdisc pfifo") {
+		t.Errorf("got %v", err)
+	}
+	ok := "groups:\n  - question: q\n    vary:\n      shape_mbit: [0, 100]\n"
+	if _, err := Parse("ok.yaml", []byte(ok), tuning.Catalog{}); err != nil {
+		t.Errorf("shape_mbit alone: %v", err)
+	}
+}
