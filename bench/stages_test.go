@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vethbench/vethbench/bench/plan"
 	"github.com/vethbench/vethbench/bench/topology"
 	"github.com/vethbench/vethbench/internal/testenv"
 	"github.com/vethbench/vethbench/reports/result"
@@ -102,37 +101,60 @@ func stageMean(rc result.Case, name string) float64 {
 	return math.NaN()
 }
 
-// At saturation the wait grows where the datagrams queue. On this kernel,
-// for a veth pair with GRO on behind pfifo_fast, that is the sender stage:
-// a send call of 64 datagrams stamps them all before the first reaches the
-// device, and the last waits for the 63 before it to go through the stack
-// (measured: sender 2.9 us at 5000 pps, 134 us at 235k pps, of a 135 us
-// trip). veth does not stop the sender's queue here, so pfifo_fast never
-// holds a datagram and the qdisc stage stays at its few hundred ns. The
-// test asserts where the wait is, by ratios.
+// At saturation the wait grows where the datagrams queue, and the stages
+// show where that is; the test asserts it by ratios.
+//
+// Behind pfifo_fast, on this kernel, a veth pair with GRO on queues in the
+// sender stage: a send call of 64 datagrams stamps them all before the
+// first reaches the device, and the last waits for the 63 before it to go
+// through the stack (measured: sender 2.9 us at 5000 pps, 134 us at 235k
+// pps, of a 135 us trip). veth does not stop the sender's queue, so
+// pfifo_fast never holds a datagram and the qdisc stage stays at its few
+// hundred ns.
+//
+// Behind a qdisc that does queue, shape_mbit's tbf, the wait at saturation
+// is in the qdisc stage: it grows from under a microsecond at a rate the
+// shaping lets through to most of the trip (measured: 0.7 us at 5000 pps,
+// 3.6-4.9 ms of a 4.4-5.7 ms trip at 39k pps, 20 Mbit/s). The sending socket's
+// buffer bounds that queue, about 140 datagrams here, before tbf's limit
+// does; a send call waiting for room is the sender stage's 0.85 ms.
 func TestRunCaseStagesSaturation(t *testing.T) {
 	testenv.RequireRoot(t)
 	m := quick
 	m.Stages = true
-	c := vethCase(64)
-	c.Knobs = []tuning.Setting{{Name: "gro", Value: "on"}, {Name: "qdisc", Value: "pfifo_fast"}}
-	low := c
-	low.Traffic.Rate = 5000
-	var sender, qdisc, trip [2]float64
-	for i, cc := range []plan.Case{low, c} {
-		rc, err := RunCase(context.Background(), cc, m, Options{})
+	type stages struct{ sender, qdisc, trip float64 }
+	run := func(knobs []tuning.Setting, rate float64) stages {
+		t.Helper()
+		c := vethCase(64)
+		c.Knobs, c.Traffic.Rate = knobs, rate
+		rc, err := RunCase(context.Background(), c, m, Options{})
 		if err != nil || rc.Status != result.StatusOK {
-			t.Fatalf("%s: %v %s %s", cc.Name(), err, rc.Status, rc.Error)
+			t.Fatalf("%s: %v %s %s", c.Name(), err, rc.Status, rc.Error)
 		}
-		sender[i], qdisc[i], trip[i] = stageMean(rc, result.StageSender), stageMean(rc, result.StageQdisc), stageMean(rc, "total")
+		st := stages{stageMean(rc, result.StageSender), stageMean(rc, result.StageQdisc), stageMean(rc, "total")}
 		t.Logf("%s, %.0f pps: sender %.0f ns, qdisc %.0f ns, device %.0f ns, trip %.0f ns", rc.Name, rc.Summary.PPS.Median,
-			sender[i], qdisc[i], stageMean(rc, result.StageDevice), trip[i])
+			st.sender, st.qdisc, stageMean(rc, result.StageDevice), st.trip)
+		return st
 	}
-	if !(sender[1] > 10*sender[0] && sender[1] > trip[1]/2) {
-		t.Errorf("sender stage %.0f ns at saturation (trip %.0f ns), %.0f ns at 5000 pps: want it tenfold and most of the trip", sender[1], trip[1], sender[0])
+
+	fifo := []tuning.Setting{{Name: "gro", Value: "on"}, {Name: "qdisc", Value: "pfifo_fast"}}
+	low, sat := run(fifo, 5000), run(fifo, 0)
+	if !(sat.sender > 10*low.sender && sat.sender > sat.trip/2) {
+		t.Errorf("pfifo_fast: sender stage %.0f ns at saturation (trip %.0f ns), %.0f ns at 5000 pps: want it tenfold and most of the trip", sat.sender, sat.trip, low.sender)
 	}
-	if !(qdisc[1] < trip[1]/20) {
-		t.Errorf("qdisc stage %.0f ns of a %.0f ns trip at saturation: the wait moved into the qdisc (does veth stop the queue now? then test that)", qdisc[1], trip[1])
+	if !(sat.qdisc < sat.trip/20) {
+		t.Errorf("pfifo_fast: qdisc stage %.0f ns of a %.0f ns trip at saturation: the wait moved into the qdisc (does veth stop the queue now? then test that)", sat.qdisc, sat.trip)
+	}
+
+	// 20 Mbit/s passes about 40k 64-byte frames a second: 5000 pps goes
+	// through unqueued, saturation fills the tbf.
+	tbf := []tuning.Setting{{Name: "gro", Value: "on"}, {Name: "shape_mbit", Value: "20"}}
+	low, sat = run(tbf, 5000), run(tbf, 0)
+	if !(sat.qdisc > 100*low.qdisc && sat.qdisc > sat.trip/2) {
+		t.Errorf("tbf: qdisc stage %.0f ns at saturation (trip %.0f ns), %.0f ns at 5000 pps: want it a hundredfold and most of the trip", sat.qdisc, sat.trip, low.qdisc)
+	}
+	if !(sat.qdisc > 2*sat.sender) {
+		t.Errorf("tbf: at saturation the qdisc stage %.0f ns is not twice the sender's %.0f ns", sat.qdisc, sat.sender)
 	}
 }
 
