@@ -314,3 +314,34 @@ func TestStagesRealSweep(t *testing.T) {
 		}
 	}
 }
+
+// The sweep's closing summary says which stage each case changed, as the
+// report does, and says nothing of stages for a result without them.
+func TestStagesSummary(t *testing.T) {
+	r, err := result.ReadFile("testdata/sweep-stages.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := WriteSummary(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	t.Logf("\n%s", out)
+	for _, want := range []string{"\nWhere the time goes: ", "\n  bridge: the sender stage rose from ", "\n  macvlan-bridge: no stage changed beyond its interval against veth."} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	plain, err := result.ReadFile("testdata/sweep-interleaved.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Reset()
+	if err := WriteSummary(&b, plain); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "Where the time goes") {
+		t.Errorf("a result without stages has a stages part:\n%s", b.String())
+	}
+}

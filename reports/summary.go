@@ -39,8 +39,27 @@ func WriteSummary(w io.Writer, r *result.Result) error {
 	}
 	tw.Flush()
 	writePairedSummary(&b, r)
+	writeStagesSummary(&b, r)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeStagesSummary says, for each question whose cases were stamped by
+// stage (measure.stages), which stage each case changed against its
+// baseline: the sentences of the report's "Where the time goes".
+func writeStagesSummary(b *strings.Builder, r *result.Result) {
+	if !anyStages(r) {
+		return
+	}
+	for _, q := range analyze(r).stageQuestions() {
+		if len(q.Change) == 0 {
+			continue
+		}
+		fmt.Fprintf(b, "\nWhere the time goes: %s\n", questionText(q.g))
+		for _, ch := range q.Change {
+			fmt.Fprintf(b, "  %s\n", ch.sentence().Plain())
+		}
+	}
 }
 
 // writePairedSummary lists, for each interleaved question, every case's
