@@ -66,6 +66,7 @@ trials), after the report is written.`,
 		Example: `  vethbench compare base.json new.json
   vethbench compare --format markdown nightly-prev.json nightly.json >> "$GITHUB_STEP_SUMMARY"
   vethbench compare --metric p99 --threshold 0.05 base.json new.json
+  vethbench compare --metric stage_qdisc base.json new.json  # where the time moved (measure.stages)
   vethbench compare --ignore rate a.json b.json      # A/B: cases differ only in /rate=
   vethbench compare --metric sec/op old.txt new.txt  # any go test -bench output
   vethbench compare --fail-on in-run last-night.json tonight.json  # shared CI runners`,

@@ -91,7 +91,7 @@ func TestCompareBadInputExitsTwo(t *testing.T) {
 		{[]string{base, prose}, "neither a vethbench result (JSON) nor Go benchmark output"},
 		{[]string{base, filepath.Join(dir, "missing.json")}, "no such file or directory"},
 		{[]string{base}, "accepts 2 arg(s), received 1"},
-		{[]string{base, nw, "--metric", "bogus"}, `--metric: unknown metric "bogus" (pps, device_pps, cpu_ns_per_pkt, p50, p99, p999, bytes_per_sec)`},
+		{[]string{base, nw, "--metric", "bogus"}, `--metric: unknown metric "bogus" (pps, device_pps, cpu_ns_per_pkt, p50, p99, p999, bytes_per_sec, stage_sender, stage_qdisc, stage_device, stage_socket)`},
 		{[]string{base, nw, "--alpha", "1.5"}, "--alpha: 1.5 out of range (0, 1)"},
 		{[]string{base, nw, "--threshold", "-1"}, "--threshold: -1 out of range [0, 1)"},
 		{[]string{base, nw, "--format", "html"}, `--format: unknown format "html" (text, markdown, json)`},

@@ -42,6 +42,26 @@ var Metrics = []Metric{
 		trial: func(t result.Trial) (float64, bool) { return t.Latency.P999, t.Latency.Count > 0 }},
 	{Name: "bytes_per_sec", Unit: benchfmt.UnitBytesPerSec, HigherIsBetter: true, Description: "received frame bytes/s",
 		trial: func(t result.Trial) (float64, bool) { return t.BytesPerSec, true }},
+	stageMetric(result.StageSender), stageMetric(result.StageQdisc), stageMetric(result.StageDevice), stageMetric(result.StageSocket),
+}
+
+// stageMetric is the mean time datagrams spent in one stage of their trip
+// (measure.stages): "stage_qdisc" says whether a change queued them more
+// before the device. A trial without the stage has no value.
+func stageMetric(stage string) Metric {
+	return Metric{Name: "stage_" + stage, Unit: "stage-" + stage + "-ns", HigherIsBetter: false,
+		Description: "mean ns in the " + stage + " stage (measure.stages)",
+		trial: func(t result.Trial) (float64, bool) {
+			if t.Stages == nil {
+				return 0, false
+			}
+			for _, st := range t.Stages.Stages {
+				if st.Name == stage {
+					return st.MeanNs, st.Count > 0
+				}
+			}
+			return 0, false
+		}}
 }
 
 // MetricNames lists the names of Metrics, for help texts.
