@@ -62,6 +62,8 @@ func fakeParse(knob, value string) (string, error) {
 		return oneOf(xdpModes)
 	case knob == "txqueuelen":
 		return intRange(0, 1<<32-1)
+	case knob == "shape_mbit":
+		return intRange(0, 400_000)
 	case knob == "gro_flush_timeout":
 		return intRange(0, 1<<32-1)
 	case knob == "napi_defer_hard_irqs":
