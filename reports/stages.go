@@ -324,6 +324,8 @@ func relChange(from, to float64) string {
 	switch {
 	case from <= 0:
 		return sign + abs
+	case to/from >= 100:
+		return fmt.Sprintf("%s%s, %.0fx", sign, abs, to/from) // "3305x", not %g's "3.3e+03x"
 	case to/from >= 2:
 		return fmt.Sprintf("%s%s, %.3gx", sign, abs, to/from)
 	}

@@ -257,6 +257,9 @@ func TestStageChange(t *testing.T) {
 		!strings.Contains(ch.sentence().Plain(), "too few trials") {
 		t.Errorf("one trial each: %+v", ch)
 	}
+	if ch := changeOf(mk(5, 6.61e6, 6.5e6, 6.7e6), base); !strings.Contains(ch.sentence().Plain(), "(+6608 µs, 3305x)") {
+		t.Errorf("a rise of three orders: %q", ch.sentence().Plain())
+	}
 	only := &caseStages{Stages: []result.StageSummary{{Name: "sender", MeanNs: est(1000, 900, 1100, 5)}}}
 	if s := changeOf(only, base).sentence().Plain(); !strings.Contains(s, "only one of the two has the device stage") {
 		t.Errorf("a stage only the baseline has is not said: %q", s)
