@@ -107,7 +107,7 @@ has_pkg ebpf && step test-ebpf gotest ebpf
 # emulation stretches to milliseconds; the ebpf stage tests check the sums
 # per datagram here, and stages_run shows a run works.
 has_pkg bench && step test-bench gotest bench -test.run '^(TestRunCaseKinds|TestRunCaseVeth|TestRunCaseGenerators)$'
-has_pkg tuning && step test-tuning gotest tuning -test.run '^(TestApplyOtherKinds|TestCatalog|TestReadDeviceVeth)$'
+has_pkg tuning && step test-tuning gotest tuning -test.run '^(TestApplyOtherKinds|TestCatalog|TestReadDeviceVeth|TestApplyShapeVeth)$'
 step vethbench-doctor sh -c 'vethbench doctor >/out/doctor.txt 2>&1; rc=$?; cat /out/doctor.txt; exit $rc'
 step vethbench-ipvlan-l2 ipvlan_run l2
 step vethbench-ipvlan-l3 ipvlan_run l3
