@@ -189,8 +189,12 @@ func (cs *caseStages) notes(sameBoundaries bool) []string {
 	return out
 }
 
-// pctOf formats a share as a percentage, with a decimal below 10%.
+// pctOf formats a share as a percentage, with a decimal below 10%, and
+// "<0.1%" for a share above 0 that would round to "0%".
 func pctOf(v float64) string {
+	if v > 0 && v < 0.0005 {
+		return "<0.1%"
+	}
 	if v < 0.1 {
 		return trimZeros(fmt.Sprintf("%.1f", 100*v)) + "%"
 	}

@@ -348,3 +348,11 @@ func TestStagesSummary(t *testing.T) {
 		t.Errorf("a result without stages has a stages part:\n%s", b.String())
 	}
 }
+
+func TestPctOf(t *testing.T) {
+	for v, want := range map[float64]string{0: "0%", 7.6e-5: "<0.1%", 0.0005: "0.1%", 0.033: "3.3%", 0.5: "50%"} {
+		if got := pctOf(v); got != want {
+			t.Errorf("pctOf(%g) = %q, want %q", v, got, want)
+		}
+	}
+}
