@@ -25,7 +25,12 @@
 //     kernels where it marks the read (before 6.18), tp_btf/consume_skb;
 //     a histogram per stage. A boundary the kernel lacks is left out
 //     (Missing, an error wrapping ErrNotSupported) and its stage merges
-//     into the next.
+//     into the next. The tracing programs and the maps they use are shared
+//     by every live Stages of the process (attached once, by the first
+//     case that needs them, detached with the last): a datagram finds its
+//     case by its port in a map, so a packet runs each once whatever the
+//     number of cases; each case has its own histograms and counts, and
+//     its own ingress stamp. Two live Stages on one port is an error.
 //   - vb_xdp_gen (LoadXDPGen, XDPGen) and vb_xdp_sink (AttachXDPSink,
 //     XDPSink): the xdp traffic generator, run with BPF_PROG_RUN live frames
 //     and redirected into a veth, and the cheapest receiver, which counts
@@ -41,7 +46,8 @@
 // committed; `go generate ./ebpf/...` reproduces the generated files byte
 // for byte. Every program is named vb_*, so leak checks and bpftool tell
 // them from the host's. Close removes what an Attach or Load added, and
-// only that; it is idempotent. The drop counter's tracepoint is global:
+// only that (for the shared stage programs, a case's share); it is
+// idempotent. The drop counter's and the stages' tracepoints are global:
 // concurrent runs must use different ports. What is counted, why these
 // hooks, and what they cost are in docs/counters.md.
 //

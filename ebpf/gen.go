@@ -11,4 +11,4 @@ package vbpf
 //go:generate go tool bpf2go -target bpfel -cflags "-O2 -g -Wall -Werror -nostdinc" -type vb_drop_counts drops drops.c -- -I./include
 //go:generate go tool bpf2go -target bpfel -cflags "-O2 -g -Wall -Werror -nostdinc" -type vb_sink_counts xdpgen xdpgen.c -- -I./include
 //go:generate go tool bpf2go -target bpfel -cflags "-O2 -g -Wall -Werror -nostdinc" xdpbare xdpbare.c -- -I./include
-//go:generate go tool bpf2go -target bpfel -cflags "-O2 -g -Wall -Werror -nostdinc" -type vb_slot -type vb_stage_hist -type vb_stage_counts stages stages.c -- -I./include
+//go:generate go tool bpf2go -target bpfel -cflags "-O2 -g -Wall -Werror -nostdinc" -type vb_slot -type vb_stage_hist -type vb_stage_counts -type vb_stage_case stages stages.c -- -I./include

@@ -85,14 +85,21 @@ var stageTracepoints = map[Boundary]struct{ prog, tp string }{
 }
 
 // stageSlots is VB_STAGE_SLOTS in stages.c: datagrams in flight at once
-// without evicting one another.
+// without evicting one another, over every case.
 const stageSlots = 65536
+
+// stageCases is VB_STAGE_CASES in stages.c: Stages alive at once in a
+// process.
+const stageCases = 256
 
 // StagesOptions configure LoadStages.
 type StagesOptions struct {
-	// DstPort is the port of the case's vethbench datagrams; one Stages
-	// per case (the tracepoints are global: concurrent runs need
-	// different ports).
+	// DstPort is the port of the case's vethbench datagrams: the
+	// tracing programs, shared by every Stages of the process, tell the
+	// cases apart by it. Two live Stages on one port is an error;
+	// another process's stages on the same port would count each
+	// other's datagrams (the tracepoints are global: concurrent runs
+	// need different ports).
 	DstPort uint16
 	// IngressNS and IngressIfname name the receiving device whose
 	// ingress is BoundaryIngress: where the runner attaches the ingress
@@ -199,31 +206,71 @@ func (s StageSnapshot) Sub(prev StageSnapshot) StageSnapshot {
 	return d
 }
 
-// Stages is the stage programs, loaded and attached.
+// Stages is one case's stage stamps: its config in the shared programs'
+// maps, its own histograms and counts, and its ingress stamp.
 type Stages struct {
 	mu      sync.Mutex
-	slots   *ebpf.Map
-	hists   *ebpf.Map
-	counts  *ebpf.Map
-	progs   map[Boundary]*ebpf.Program // tracing boundaries attached
-	links   map[Boundary]link.Link
-	ingress *Counters // the ingress stamp, attached as the counter is (its objs hold only the program)
+	port    uint16
+	index   uint32                     // in the arrays of per-case maps
+	hists   *ebpf.Map                  // the case's histograms (vb_stage_hists' inner map)
+	counts  *ebpf.Map                  // the case's counts (vb_stage_cnt's inner map)
+	progs   map[Boundary]*ebpf.Program // the shared tracing programs of its boundaries (not its own)
+	ingress *Counters                  // the ingress stamp, attached as the counter is (its objs hold only the program)
 	present []Boundary
 	missing map[Boundary]error
 	closed  bool
 }
 
-// LoadStages loads the stage programs for opts.DstPort and attaches each
-// boundary the kernel offers: the tracepoints as tp_btf, and the ingress
+// stagesShared is what every live Stages of the process shares. The
+// tracepoints see every packet of the machine: a copy of their programs
+// per case would run N times per packet with N cases alive (a 3-case
+// interleaved sweep lost 24% of veth's rate so). So each tracing program
+// is loaded and attached once, while a live case has its boundary, and
+// finds a datagram's case by its destination port in vb_stage_cases.
+type stagesShared struct {
+	spec   *ebpf.CollectionSpec // the stage objects, without the inner map templates
+	copts  *ebpf.CollectionOptions
+	slots  *ebpf.Map // vb_stage_slots: every case's datagrams in flight
+	cases  *ebpf.Map // vb_stage_cases: port -> case config
+	hists  *ebpf.Map // vb_stage_hists: index -> the case's histograms
+	counts *ebpf.Map // vb_stage_cnt: index -> the case's counts
+	tps    map[Boundary]*stageTracepoint
+	ports  map[uint16]uint32 // the live cases' ports and indexes
+	used   [stageCases]bool
+	next   uint32 // where the next index is looked for
+}
+
+// stageTracepoint is a tracing program attached for the live cases that
+// have its boundary.
+type stageTracepoint struct {
+	prog  *ebpf.Program
+	link  link.Link
+	users int
+}
+
+// stagesState holds the shared state while a Stages is alive; its mutex
+// orders every LoadStages and Close of the process (and is taken before a
+// Stages' own).
+var stagesState struct {
+	mu sync.Mutex
+	sh *stagesShared
+}
+
+// LoadStages attaches the stage stamps for opts.DstPort's datagrams: each
+// boundary the kernel offers, the tracepoints as tp_btf, and the ingress
 // stamp at opts.IngressIfname's ingress with TCX or cls_bpf, as
 // AttachIngress does (attach it after the counter: with TCX it goes first
-// in the chain). Attach before the traffic starts. A boundary the kernel
-// lacks (no such tracepoint in its BTF; for BoundaryRead, a kernel whose
-// UDP does not free a read datagram in the reader's recvmsg, see
-// readDeferredFrom) does not fail the whole: Missing says why each absent
-// boundary is absent, with an error wrapping ErrNotSupported for what the
-// kernel lacks. Any other failure (a verifier rejection, no such device)
-// fails it. The caller must Close the result.
+// in the chain). Attach before the traffic starts. The tracing programs
+// are shared by every Stages of the process: the first one that needs a
+// tracepoint attaches it, the last one to close detaches it; a case is
+// stamped at exactly its own boundaries, whatever the others attached. A
+// boundary the kernel lacks (no such tracepoint in its BTF; for
+// BoundaryRead, a kernel whose UDP does not free a read datagram in the
+// reader's recvmsg, see readDeferredFrom) does not fail the whole: Missing
+// says why each absent boundary is absent, with an error wrapping
+// ErrNotSupported for what the kernel lacks. Any other failure (a verifier
+// rejection, no such device, a live Stages on the same port) fails it,
+// leaving nothing behind. The caller must Close the result.
 func LoadStages(opts StagesOptions) (*Stages, error) {
 	if opts.DstPort == 0 {
 		return nil, errors.New("bpf stages: destination port 0")
@@ -236,13 +283,13 @@ func LoadStages(opts StagesOptions) (*Stages, error) {
 		return nil, fmt.Errorf("load kernel BTF: %w", err)
 	}
 	st := &Stages{
+		port:    opts.DstPort,
 		progs:   map[Boundary]*ebpf.Program{},
-		links:   map[Boundary]link.Link{},
 		present: []Boundary{BoundarySend},
 		missing: map[Boundary]error{},
 	}
-	// Which boundaries there will be, before loading: each program is
-	// told the first and the last (first_boundary, last_boundary).
+	// Which boundaries the case has: its config tells the programs the
+	// first, the last and which are present.
 	for b := BoundaryQueue; b < numBoundaries; b++ {
 		if err := stageAvailable(b, kernel, opts); err != nil {
 			st.missing[b] = err
@@ -253,25 +300,42 @@ func LoadStages(opts StagesOptions) (*Stages, error) {
 	if len(st.present) == 1 {
 		return nil, fmt.Errorf("%w: no stage boundary available: %v", ErrNotSupported, st.missing)
 	}
+	stagesState.mu.Lock()
+	defer stagesState.mu.Unlock()
+	sh := stagesState.sh
+	if sh != nil {
+		if _, dup := sh.ports[opts.DstPort]; dup {
+			return nil, fmt.Errorf("bpf stages: port %d already has live stage stamps (one Stages per case and port)", opts.DstPort)
+		}
+	} else {
+		if sh, err = newStagesShared(kernel); err != nil {
+			return nil, err
+		}
+		stagesState.sh = sh
+	}
+	if err := st.register(sh, opts); err != nil {
+		// Undo exactly what register did; the shared state goes with
+		// its last case.
+		st.unregister(sh)
+		return nil, err
+	}
+	return st, nil
+}
+
+// newStagesShared loads the shared maps; the tracing programs come with
+// the cases that need them.
+func newStagesShared(kernel *btf.Spec) (*stagesShared, error) {
 	spec, err := loadStages()
 	if err != nil {
 		return nil, err
 	}
-	for _, v := range []struct {
-		name string
-		val  any
-	}{
-		{stagesVarDstPort, opts.DstPort},
-		{stagesVarFirstBoundary, uint8(st.present[1])},
-		{stagesVarLastBoundary, uint8(st.present[len(st.present)-1])},
-	} {
-		if err := spec.Variables[v.name].Set(v.val); err != nil {
-			return nil, fmt.Errorf("set %s: %w", v.name, err)
-		}
-	}
-	// The maps first, then each program alone with them as replacements.
+	// The inner map templates are only the inner maps' shape, which
+	// the outer maps' specs hold too (InnerMap): never created.
+	delete(spec.Maps, stagesMapVbStageHistsInner)
+	delete(spec.Maps, stagesMapVbStageCntInner)
 	var maps struct {
 		Slots  *ebpf.Map `ebpf:"vb_stage_slots"`
+		Cases  *ebpf.Map `ebpf:"vb_stage_cases"`
 		Hists  *ebpf.Map `ebpf:"vb_stage_hists"`
 		Counts *ebpf.Map `ebpf:"vb_stage_cnt"`
 	}
@@ -281,27 +345,134 @@ func LoadStages(opts StagesOptions) (*Stages, error) {
 		}
 		return nil, fmt.Errorf("load stage maps: %w", err)
 	}
-	st.slots, st.hists, st.counts = maps.Slots, maps.Hists, maps.Counts
-	copts := &ebpf.CollectionOptions{
-		Programs: ebpf.ProgramOptions{KernelTypes: kernel},
-		MapReplacements: map[string]*ebpf.Map{
-			stagesMapVbStageSlots: st.slots,
-			stagesMapVbStageHists: st.hists,
-			stagesMapVbStageCnt:   st.counts,
+	return &stagesShared{
+		spec: spec,
+		copts: &ebpf.CollectionOptions{
+			Programs: ebpf.ProgramOptions{KernelTypes: kernel},
+			MapReplacements: map[string]*ebpf.Map{
+				stagesMapVbStageSlots: maps.Slots,
+				stagesMapVbStageCases: maps.Cases,
+				stagesMapVbStageHists: maps.Hists,
+				stagesMapVbStageCnt:   maps.Counts,
+			},
 		},
+		slots: maps.Slots, cases: maps.Cases, hists: maps.Hists, counts: maps.Counts,
+		tps:   map[Boundary]*stageTracepoint{},
+		ports: map[uint16]uint32{},
+	}, nil
+}
+
+// close frees the shared maps; every case is gone.
+func (sh *stagesShared) close() error {
+	var errs []error
+	for _, m := range []*ebpf.Map{sh.slots, sh.cases, sh.hists, sh.counts} {
+		errs = append(errs, m.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// register makes st one of sh's cases (under stagesState.mu): its index,
+// its maps, the tracepoints of its boundaries, its ingress stamp, and,
+// last, its config, from which on the programs stamp its datagrams at
+// every boundary at once. On an error, unregister undoes what was done.
+func (st *Stages) register(sh *stagesShared, opts StagesOptions) error {
+	index, ok := sh.allocIndex()
+	if !ok {
+		return fmt.Errorf("bpf stages: %d stage stamps alive at once, the most there can be", stageCases)
+	}
+	st.index = index
+	sh.ports[st.port] = index
+	var err error
+	if st.hists, err = newInnerMap(sh.spec.Maps[stagesMapVbStageHists], sh.hists, index); err != nil {
+		return fmt.Errorf("stage histograms: %w", err)
+	}
+	if st.counts, err = newInnerMap(sh.spec.Maps[stagesMapVbStageCnt], sh.counts, index); err != nil {
+		return fmt.Errorf("stage counts: %w", err)
+	}
+	cfg := stagesVbStageCase{
+		Index: index,
+		First: uint8(st.present[1]),
+		Last:  uint8(st.present[len(st.present)-1]),
 	}
 	for _, b := range st.present[1:] {
+		cfg.Present |= 1 << b
 		if b == BoundaryIngress {
-			err = st.attachIngress(spec, copts, opts)
+			err = st.attachIngress(sh, opts)
 		} else {
-			err = st.attachTracepoint(spec, copts, b)
+			err = st.acquireTracepoint(sh, b)
 		}
 		if err != nil {
-			st.Close()
-			return nil, err
+			return err
 		}
 	}
-	return st, nil
+	if err := sh.cases.Update(st.port, cfg, ebpf.UpdateNoExist); err != nil {
+		return fmt.Errorf("register stage port %d: %w", st.port, err)
+	}
+	return nil
+}
+
+// allocIndex gives out a free case index, round robin: a closed case's
+// index is the last one taken again, so a program that found the closed
+// case's config just before it went cannot count into a new case's maps.
+func (sh *stagesShared) allocIndex() (uint32, bool) {
+	for range stageCases {
+		i := sh.next
+		sh.next = (sh.next + 1) % stageCases
+		if !sh.used[i] {
+			sh.used[i] = true
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// newInnerMap creates a case's map, of the inner kind of outerSpec, and
+// puts it at index in outer.
+func newInnerMap(outerSpec *ebpf.MapSpec, outer *ebpf.Map, index uint32) (*ebpf.Map, error) {
+	m, err := ebpf.NewMap(outerSpec.InnerMap.Copy())
+	if err != nil {
+		return nil, err
+	}
+	if err := outer.Put(index, m); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("put at %d: %w", index, err)
+	}
+	return m, nil
+}
+
+// unregister undoes register, as far as it got (under stagesState.mu):
+// the config first, so that no program stamps the case any more, then its
+// hooks and maps; the shared state goes with the last case.
+func (st *Stages) unregister(sh *stagesShared) error {
+	var errs []error
+	if err := sh.cases.Delete(st.port); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+		errs = append(errs, fmt.Errorf("unregister stage port %d: %w", st.port, err))
+	}
+	if st.ingress != nil {
+		errs = append(errs, st.ingress.Close())
+	}
+	for b := range st.progs {
+		errs = append(errs, sh.releaseTracepoint(b))
+	}
+	for _, m := range []struct{ outer, inner *ebpf.Map }{{sh.hists, st.hists}, {sh.counts, st.counts}} {
+		if m.inner == nil {
+			continue
+		}
+		if err := m.outer.Delete(st.index); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			errs = append(errs, fmt.Errorf("remove case %d's map: %w", st.index, err))
+		}
+		errs = append(errs, m.inner.Close())
+	}
+	if idx, ok := sh.ports[st.port]; ok && idx == st.index {
+		delete(sh.ports, st.port)
+		sh.used[st.index] = false
+	}
+	if len(sh.ports) == 0 {
+		errs = append(errs, sh.close())
+		stagesState.sh = nil
+	}
+	st.progs, st.ingress, st.hists, st.counts = nil, nil, nil, nil
+	return errors.Join(errs...)
 }
 
 // readDeferredFrom is the first kernel version known to free a read UDP
@@ -359,9 +530,16 @@ func versionBefore(v, w [2]int) bool {
 	return v[0] < w[0] || v[0] == w[0] && v[1] < w[1]
 }
 
-func (st *Stages) attachTracepoint(spec *ebpf.CollectionSpec, copts *ebpf.CollectionOptions, b Boundary) error {
+// acquireTracepoint gives st boundary b's shared tracing program, loading
+// and attaching it if no live case has it yet.
+func (st *Stages) acquireTracepoint(sh *stagesShared, b Boundary) error {
+	if t, ok := sh.tps[b]; ok {
+		t.users++
+		st.progs[b] = t.prog
+		return nil
+	}
 	tp := stageTracepoints[b]
-	prog, err := loadStageProgram(spec, copts, tp.prog)
+	prog, err := loadStageProgram(sh.spec, sh.copts, tp.prog, 0)
 	if err != nil {
 		if errors.Is(err, ebpf.ErrNotSupported) {
 			return fmt.Errorf("%w: tracepoint %s: %w", ErrNotSupported, tp.tp, err)
@@ -376,18 +554,44 @@ func (st *Stages) attachTracepoint(spec *ebpf.CollectionSpec, copts *ebpf.Collec
 		}
 		return fmt.Errorf("attach %s to tp_btf/%s: %w", tp.prog, tp.tp, err)
 	}
-	st.progs[b], st.links[b] = prog, l
+	sh.tps[b] = &stageTracepoint{prog: prog, link: l, users: 1}
+	st.progs[b] = prog
 	return nil
 }
 
+// releaseTracepoint gives back a case's use of boundary b's program: the
+// last user detaches and frees it.
+func (sh *stagesShared) releaseTracepoint(b Boundary) error {
+	t, ok := sh.tps[b]
+	if !ok {
+		return nil
+	}
+	if t.users--; t.users > 0 {
+		return nil
+	}
+	delete(sh.tps, b)
+	var errs []error
+	if err := t.link.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("detach %s: %w", stageTracepoints[b].prog, err))
+	}
+	errs = append(errs, t.prog.Close())
+	return errors.Join(errs...)
+}
+
 // loadStageProgram loads one program of spec, with the maps copts
-// replaces: a collection of that program alone, so that a program the
-// kernel refuses (a tracepoint it lacks) does not take the others down.
-func loadStageProgram(spec *ebpf.CollectionSpec, copts *ebpf.CollectionOptions, name string) (*ebpf.Program, error) {
+// replaces (and, for the ingress stamp, its case's port): a collection of
+// that program alone, so that a program the kernel refuses (a tracepoint
+// it lacks) does not take the others down.
+func loadStageProgram(spec *ebpf.CollectionSpec, copts *ebpf.CollectionOptions, name string, ingressPort uint16) (*ebpf.Program, error) {
 	ps := spec.Copy()
 	for n := range ps.Programs {
 		if n != name {
 			delete(ps.Programs, n)
+		}
+	}
+	if ingressPort != 0 {
+		if err := ps.Variables[stagesVarIngressPort].Set(ingressPort); err != nil {
+			return nil, fmt.Errorf("set %s: %w", stagesVarIngressPort, err)
 		}
 	}
 	coll, err := ebpf.NewCollectionWithOptions(ps, *copts)
@@ -396,14 +600,14 @@ func loadStageProgram(spec *ebpf.CollectionSpec, copts *ebpf.CollectionOptions, 
 		return nil, fmt.Errorf("load %s: %w", name, err)
 	}
 	prog := coll.DetachProgram(name)
-	// The shared maps belong to Stages; the program holds its own
-	// reference to the .rodata it was loaded with.
+	// The shared maps belong to the shared state; the program holds its
+	// own reference to the .rodata it was loaded with.
 	coll.Close()
 	return prog, nil
 }
 
-func (st *Stages) attachIngress(spec *ebpf.CollectionSpec, copts *ebpf.CollectionOptions, opts StagesOptions) error {
-	prog, err := loadStageProgram(spec, copts, StageIngressProgram)
+func (st *Stages) attachIngress(sh *stagesShared, opts StagesOptions) error {
+	prog, err := loadStageProgram(sh.spec, sh.copts, StageIngressProgram, opts.DstPort)
 	if err != nil {
 		if errors.Is(err, ebpf.ErrNotSupported) {
 			return fmt.Errorf("%w: stage ingress: %w", ErrNotSupported, err)
@@ -459,8 +663,12 @@ func (st *Stages) IngressHook() string {
 }
 
 // Missed reports how many times the kernel skipped a tracing stage program
-// because it was already running on that CPU: sightings missing from the
-// counts (a boundary skipped for that datagram). 0 on a healthy run.
+// of st's boundaries because it was already running on that CPU:
+// sightings missing from the counts (a boundary skipped for that
+// datagram). 0 on a healthy run. The tracing programs are shared by every
+// Stages of the process, so this is process-wide: the misses of any
+// case's datagrams, and of other packets, since the programs were
+// attached (by the first live case that needed them).
 func (st *Stages) Missed() (uint64, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -523,33 +731,18 @@ func (st *Stages) Snapshot() (StageSnapshot, error) {
 	return s, nil
 }
 
-// Close detaches every stage program and frees them and their maps. It is
-// idempotent.
+// Close unregisters the case: its datagrams are no longer stamped; it
+// detaches its ingress stamp, frees its maps and, if it was the last live
+// Stages using them, detaches and frees the tracing programs and the
+// shared maps. It is idempotent.
 func (st *Stages) Close() error {
+	stagesState.mu.Lock()
+	defer stagesState.mu.Unlock()
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.closed {
 		return nil
 	}
 	st.closed = true
-	var errs []error
-	for b, l := range st.links {
-		if err := l.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("detach %s: %w", stageTracepoints[b].prog, err))
-		}
-	}
-	for _, p := range st.progs {
-		errs = append(errs, p.Close())
-	}
-	if st.ingress != nil {
-		errs = append(errs, st.ingress.Close())
-	}
-	for _, m := range []*ebpf.Map{st.slots, st.hists, st.counts} {
-		if m != nil {
-			errs = append(errs, m.Close())
-		}
-	}
-	st.links, st.progs, st.ingress = nil, nil, nil
-	st.slots, st.hists, st.counts = nil, nil, nil
-	return errors.Join(errs...)
+	return st.unregister(stagesState.sh)
 }

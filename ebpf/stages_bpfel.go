@@ -16,11 +16,23 @@ import (
 type stagesVbSlot struct {
 	_     structs.HostLayout
 	Sport uint16
+	Dport uint16
 	Last  uint8
-	Pad   uint8
+	Done  uint8
+	Index uint16
 	Seq   uint32
+	Pad   uint32
 	Ts    uint64
 	Stamp uint64
+}
+
+type stagesVbStageCase struct {
+	_       structs.HostLayout
+	Index   uint32
+	First   uint8
+	Last    uint8
+	Present uint8
+	Pad     uint8
 }
 
 type stagesVbStageCounts struct {
@@ -45,17 +57,18 @@ type stagesVbStageHist struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	stagesMapVbStageCases        = "vb_stage_cases"
 	stagesMapVbStageCnt          = "vb_stage_cnt"
+	stagesMapVbStageCntInner     = "vb_stage_cnt_inner"
 	stagesMapVbStageHists        = "vb_stage_hists"
+	stagesMapVbStageHistsInner   = "vb_stage_hists_inner"
 	stagesMapVbStageSlots        = "vb_stage_slots"
 	stagesProgVbStageBucketProbe = "vb_stage_bucket_probe"
 	stagesProgVbStageIngress     = "vb_stage_ingress"
 	stagesProgVbStageQueue       = "vb_stage_queue"
 	stagesProgVbStageRead        = "vb_stage_read"
 	stagesProgVbStageXmit        = "vb_stage_xmit"
-	stagesVarDstPort             = "dst_port"
-	stagesVarFirstBoundary       = "first_boundary"
-	stagesVarLastBoundary        = "last_boundary"
+	stagesVarIngressPort         = "ingress_port"
 )
 
 // loadStages returns the embedded CollectionSpec for stages.
@@ -111,18 +124,19 @@ type stagesProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type stagesMapSpecs struct {
-	VbStageCnt   *ebpf.MapSpec `ebpf:"vb_stage_cnt"`
-	VbStageHists *ebpf.MapSpec `ebpf:"vb_stage_hists"`
-	VbStageSlots *ebpf.MapSpec `ebpf:"vb_stage_slots"`
+	VbStageCases      *ebpf.MapSpec `ebpf:"vb_stage_cases"`
+	VbStageCnt        *ebpf.MapSpec `ebpf:"vb_stage_cnt"`
+	VbStageCntInner   *ebpf.MapSpec `ebpf:"vb_stage_cnt_inner"`
+	VbStageHists      *ebpf.MapSpec `ebpf:"vb_stage_hists"`
+	VbStageHistsInner *ebpf.MapSpec `ebpf:"vb_stage_hists_inner"`
+	VbStageSlots      *ebpf.MapSpec `ebpf:"vb_stage_slots"`
 }
 
 // stagesVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type stagesVariableSpecs struct {
-	DstPort       *ebpf.VariableSpec `ebpf:"dst_port"`
-	FirstBoundary *ebpf.VariableSpec `ebpf:"first_boundary"`
-	LastBoundary  *ebpf.VariableSpec `ebpf:"last_boundary"`
+	IngressPort *ebpf.VariableSpec `ebpf:"ingress_port"`
 }
 
 // stagesObjects contains all objects after they have been loaded into the kernel.
@@ -145,15 +159,21 @@ func (o *stagesObjects) Close() error {
 //
 // It can be passed to loadStagesObjects or ebpf.CollectionSpec.LoadAndAssign.
 type stagesMaps struct {
-	VbStageCnt   *ebpf.Map `ebpf:"vb_stage_cnt"`
-	VbStageHists *ebpf.Map `ebpf:"vb_stage_hists"`
-	VbStageSlots *ebpf.Map `ebpf:"vb_stage_slots"`
+	VbStageCases      *ebpf.Map `ebpf:"vb_stage_cases"`
+	VbStageCnt        *ebpf.Map `ebpf:"vb_stage_cnt"`
+	VbStageCntInner   *ebpf.Map `ebpf:"vb_stage_cnt_inner"`
+	VbStageHists      *ebpf.Map `ebpf:"vb_stage_hists"`
+	VbStageHistsInner *ebpf.Map `ebpf:"vb_stage_hists_inner"`
+	VbStageSlots      *ebpf.Map `ebpf:"vb_stage_slots"`
 }
 
 func (m *stagesMaps) Close() error {
 	return _StagesClose(
+		m.VbStageCases,
 		m.VbStageCnt,
+		m.VbStageCntInner,
 		m.VbStageHists,
+		m.VbStageHistsInner,
 		m.VbStageSlots,
 	)
 }
@@ -162,9 +182,7 @@ func (m *stagesMaps) Close() error {
 //
 // It can be passed to loadStagesObjects or ebpf.CollectionSpec.LoadAndAssign.
 type stagesVariables struct {
-	DstPort       *ebpf.Variable `ebpf:"dst_port"`
-	FirstBoundary *ebpf.Variable `ebpf:"first_boundary"`
-	LastBoundary  *ebpf.Variable `ebpf:"last_boundary"`
+	IngressPort *ebpf.Variable `ebpf:"ingress_port"`
 }
 
 // stagesPrograms contains all programs after they have been loaded into the kernel.

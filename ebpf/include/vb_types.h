@@ -31,8 +31,10 @@ typedef __u32 __wsum;
 
 /* linux/bpf.h */
 enum bpf_map_type {
+	BPF_MAP_TYPE_HASH = 1,
 	BPF_MAP_TYPE_ARRAY = 2,
 	BPF_MAP_TYPE_PERCPU_ARRAY = 6,
+	BPF_MAP_TYPE_ARRAY_OF_MAPS = 12,
 };
 
 #define __bpf_md_ptr(type, name)	\
