@@ -183,9 +183,15 @@ func finish(out *result.Case, m plan.Measure) {
 // stagesOf turns the stage stamps of a window into the result's stages:
 // those with a count, in path order, and the trip's total.
 func stagesOf(s vbpf.StageSnapshot) *result.Stages {
-	out := &result.Stages{Restarted: s.Restarted, Evicted: s.Evicted, GSO: s.GSO}
+	out := &result.Stages{Restarted: s.Restarted, Evicted: s.Evicted, GSO: s.GSO, ReadUnmatched: s.ReadUnmatched}
 	for _, b := range s.Boundaries {
 		out.Boundaries = append(out.Boundaries, b.String())
+		if b == vbpf.BoundaryRead {
+			out.ReadBy = "kernel"
+			if s.ReadByReceiver {
+				out.ReadBy = "receiver"
+			}
+		}
 	}
 	for _, n := range s.Late {
 		out.Late += n

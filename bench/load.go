@@ -65,7 +65,7 @@ func counterProto(c plan.Case) vbpf.Proto {
 
 // newLoad opens the receiving side in the receiver's namespace, then the
 // generator in the sender's. The caller starts the server and closes both.
-func newLoad(c plan.Case, topo *topology.Topology, port uint16, senderCPUs []int, receiverCPU int) (*load, error) {
+func newLoad(c plan.Case, topo *topology.Topology, port uint16, senderCPUs []int, receiverCPU int, onRead traffic.ReadHook) (*load, error) {
 	t := c.Traffic
 	snd, rx := topo.Sender, topo.Receiver
 	l := &load{unit: unitDatagrams, gaps: zero, lost: zero, late: zero}
@@ -78,6 +78,9 @@ func newLoad(c plan.Case, topo *topology.Topology, port uint16, senderCPUs []int
 		l.server, l.received, l.gaps, l.rcvbuf = rcv, rcv.Received, rcv.SeqGaps, rcv.EffectiveRcvbuf()
 		if err := rcv.PinTo(receiverCPU); err != nil {
 			return l, err
+		}
+		if onRead != nil {
+			rcv.OnRead(onRead) // the stages' read boundary
 		}
 	}
 	var err error

@@ -22,7 +22,7 @@ func TestLoadTCPInfoError(t *testing.T) {
 	}
 	defer topo.Close()
 	c := plan.Case{Topology: topo.Spec, Traffic: plan.Traffic{Generator: plan.GenTCP, Flows: 2, Senders: 1, Batch: 1}}
-	l, err := newLoad(c, topo, dstPortBase, nil, -1)
+	l, err := newLoad(c, topo, dstPortBase, nil, -1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -132,7 +132,11 @@ func setup(ctx context.Context, c plan.Case, stages bool, j *tuning.Journal, hos
 	if r.senderCPUs, r.receiverCPU, shared = placement(c.Traffic.Senders, allowed); shared != "" {
 		r.knobWarnings = append(r.knobWarnings, shared)
 	}
-	r.load, err = newLoad(c, topo, port, r.senderCPUs, r.receiverCPU)
+	var onRead traffic.ReadHook
+	if r.stages != nil && r.stages.ReadByReceiver() {
+		onRead = r.stages.Read
+	}
+	r.load, err = newLoad(c, topo, port, r.senderCPUs, r.receiverCPU, onRead)
 	if err != nil {
 		return r, err
 	}
@@ -187,11 +191,14 @@ func (r *running) attachStages(c plan.Case, port uint16) error {
 		return nil
 	}
 	rx := r.topo.Receiver
-	st, err := vbpf.LoadStages(vbpf.StagesOptions{DstPort: port, IngressNS: rx.NS, IngressIfname: rx.Ifname})
+	st, err := vbpf.LoadStages(vbpf.StagesOptions{DstPort: port, IngressNS: rx.NS, IngressIfname: rx.Ifname, ReadByReceiver: true})
 	if err != nil {
 		return fmt.Errorf("attach stage stamps: %w", err)
 	}
 	r.stages = st
+	if st.ReadByReceiver() {
+		r.knobWarnings = append(r.knobWarnings, "stages: this kernel does not mark a UDP datagram's read, so the receiver does, after each recvmmsg returns: the socket stage ends when the application has the datagram")
+	}
 	missing := st.Missing()
 	for _, b := range []vbpf.Boundary{vbpf.BoundaryQueue, vbpf.BoundaryXmit, vbpf.BoundaryIngress, vbpf.BoundaryRead} {
 		e, ok := missing[b]

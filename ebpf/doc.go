@@ -23,7 +23,9 @@
 //     stamped on tp_btf/net_dev_queue and net_dev_start_xmit, at the
 //     receiving device's ingress (TCX or cls_bpf, as vb_ingress) and, on
 //     kernels where it marks the read (before 6.18), tp_btf/consume_skb;
-//     a histogram per stage. A boundary the kernel lacks is left out
+//     elsewhere, with ReadByReceiver, the receiving application marks the
+//     read (Stages.Read, reading the datagram's stamp from the mapped slot
+//     array); a histogram per stage. A boundary the kernel lacks is left out
 //     (Missing, an error wrapping ErrNotSupported) and its stage merges
 //     into the next. The tracing programs and the maps they use are shared
 //     by every live Stages of the process (attached once, by the first

@@ -146,9 +146,12 @@ struct vb_stage_counts {
 	__u64 gso;		/* GSO skbs (more than one datagram): skipped */
 };
 
+/* Mappable: where the kernel does not mark the read, the receiver reads a
+ * datagram's slot from user space to time its socket stage (stages_read.go). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, VB_STAGE_SLOTS);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct vb_slot);
 } vb_stage_slots SEC(".maps");

@@ -116,6 +116,12 @@ type StagesOptions struct {
 	// ForceRead attaches BoundaryRead even on a kernel where consume_skb
 	// does not mark the read (tests: readDeferredFrom).
 	ForceRead bool
+	// ReadByReceiver takes BoundaryRead from the receiving application
+	// where the kernel does not mark the read: the caller then gives Read
+	// every datagram its receiver reads (see stages_read.go). It needs
+	// the ingress boundary; without either, the trip ends at the last
+	// boundary stamped.
+	ReadByReceiver bool
 }
 
 // StageHistogram is one stage's times, or the whole trip's.
@@ -184,17 +190,27 @@ type StageSnapshot struct {
 	BadTimestamp uint64 `json:"bad_timestamp"`
 	// GSO counts GSO skbs (gso_segs > 1) to the port: not timed.
 	GSO uint64 `json:"gso"`
+	// ReadUnmatched counts, where the read is the receiver's
+	// (ReadByReceiver), datagrams read whose slot no longer named them
+	// (taken by another) or that were not stamped at the last boundary
+	// before the read: not timed at the read.
+	ReadUnmatched uint64 `json:"read_unmatched,omitempty"`
+	// ReadByReceiver: BoundaryRead is the receiver's (after its
+	// recvmmsg returned), not the kernel's consume_skb.
+	ReadByReceiver bool `json:"read_by_receiver,omitempty"`
 }
 
 // Sub returns s minus prev, an earlier snapshot of the same Stages.
 func (s StageSnapshot) Sub(prev StageSnapshot) StageSnapshot {
 	d := StageSnapshot{
-		Boundaries:   slices.Clone(s.Boundaries),
-		Total:        s.Total.Sub(prev.Total),
-		Restarted:    s.Restarted - prev.Restarted,
-		Evicted:      s.Evicted - prev.Evicted,
-		BadTimestamp: s.BadTimestamp - prev.BadTimestamp,
-		GSO:          s.GSO - prev.GSO,
+		Boundaries:     slices.Clone(s.Boundaries),
+		Total:          s.Total.Sub(prev.Total),
+		Restarted:      s.Restarted - prev.Restarted,
+		Evicted:        s.Evicted - prev.Evicted,
+		BadTimestamp:   s.BadTimestamp - prev.BadTimestamp,
+		GSO:            s.GSO - prev.GSO,
+		ReadUnmatched:  s.ReadUnmatched - prev.ReadUnmatched,
+		ReadByReceiver: s.ReadByReceiver,
 	}
 	for i := range s.Stages {
 		d.Stages[i] = s.Stages[i].Sub(prev.Stages[i])
@@ -216,8 +232,9 @@ type Stages struct {
 	counts  *ebpf.Map                  // the case's counts (vb_stage_cnt's inner map)
 	progs   map[Boundary]*ebpf.Program // the shared tracing programs of its boundaries (not its own)
 	ingress *Counters                  // the ingress stamp, attached as the counter is (its objs hold only the program)
-	present []Boundary
+	present []Boundary                 // stamped in BPF
 	missing map[Boundary]error
+	rread   *receiverRead // the read boundary from the receiver, or nil
 	closed  bool
 }
 
@@ -318,6 +335,13 @@ func LoadStages(opts StagesOptions) (*Stages, error) {
 		// its last case.
 		st.unregister(sh)
 		return nil, err
+	}
+	if opts.ReadByReceiver && errors.Is(st.missing[BoundaryRead], ErrNotSupported) && slices.Contains(st.present, BoundaryIngress) {
+		if st.rread, err = newReceiverRead(sh.slots); err != nil {
+			st.unregister(sh)
+			return nil, fmt.Errorf("map the stage slots for the receiver's read: %w", err)
+		}
+		delete(st.missing, BoundaryRead)
 	}
 	return st, nil
 }
@@ -641,7 +665,13 @@ func (st *Stages) attachIngress(sh *stagesShared, opts StagesOptions) error {
 }
 
 // Boundaries returns the boundaries present, in path order.
-func (st *Stages) Boundaries() []Boundary { return slices.Clone(st.present) }
+func (st *Stages) Boundaries() []Boundary {
+	b := slices.Clone(st.present)
+	if st.rread != nil {
+		b = append(b, BoundaryRead)
+	}
+	return b
+}
 
 // Missing returns, for each absent boundary, why: an error wrapping
 // ErrNotSupported where the kernel lacks it.
@@ -727,6 +757,9 @@ func (st *Stages) Snapshot() (StageSnapshot, error) {
 		s.Evicted += v.Evicted
 		s.BadTimestamp += v.BadTs
 		s.GSO += v.Gso
+	}
+	if st.rread != nil {
+		st.rread.into(&s)
 	}
 	return s, nil
 }

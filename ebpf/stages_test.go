@@ -181,6 +181,9 @@ type stageCase struct {
 	skip  []Boundary
 	cls   bool
 	setup func(t *testing.T, topo *topology.Topology) // before traffic
+	// recvRead: StagesOptions.ReadByReceiver, the reader giving Read
+	// every datagram it reads.
+	recvRead bool
 }
 
 // runStages sends n datagrams, about gap apart, and reads each from a UDP
@@ -231,7 +234,7 @@ func newStageRig(t *testing.T, c stageCase, sport uint16) *stageRig {
 	}
 	t.Cleanup(func() { g.ctr.Close() })
 	g.st, err = LoadStages(StagesOptions{DstPort: port, IngressNS: rcv.NS, IngressIfname: rcv.Ifname,
-		ForceClsBPF: c.cls, Skip: c.skip})
+		ForceClsBPF: c.cls, Skip: c.skip, ReadByReceiver: c.recvRead})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,12 +304,20 @@ func (g *stageRig) read(n int) error {
 		if err := g.conn.SetReadDeadline(time.Now().Add(2 * time.Second)); err != nil {
 			return err
 		}
-		m, _, err := g.conn.ReadFromUDP(buf)
+		m, from, err := g.conn.ReadFromUDP(buf)
 		if err != nil {
 			return fmt.Errorf("port %d: read %d of %d datagrams: %w", g.port, i, n, err)
 		}
 		if m < 16 || string(buf[:4]) != "VBP1" {
 			return fmt.Errorf("port %d: a datagram that is not vethbench's: %q", g.port, buf[:min(m, 32)])
+		}
+		if g.st.ReadByReceiver() {
+			var ts unix.Timespec
+			if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+				return err
+			}
+			g.st.Read(ts.Nano(), []ReadDatagram{{SrcPort: uint16(from.Port),
+				Seq: binary.LittleEndian.Uint32(buf[4:8]), SendTime: binary.LittleEndian.Uint64(buf[8:16])}})
 		}
 	}
 	return nil

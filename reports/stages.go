@@ -47,6 +47,9 @@ type caseStages struct {
 	// Uneven is set when the trials were not all stamped at the same.
 	Boundaries []string
 	Uneven     bool
+	// ReadBy is who marked the read ("kernel", "receiver"), from the
+	// trials; "" without a read boundary.
+	ReadBy string
 	// Merged sums, over the trials, the datagrams of each stage timed
 	// from an earlier boundary (its first was not seen), and Count the
 	// stage's datagrams, for the stages with Merged > 0.
@@ -84,6 +87,7 @@ func stagesOfCase(c *result.Case) *caseStages {
 		for _, b := range t.Stages.Boundaries {
 			seen[b] = true
 		}
+		cs.ReadBy = cmp.Or(cs.ReadBy, t.Stages.ReadBy)
 		for _, st := range t.Stages.Stages {
 			if st.Merged > 0 {
 				m := cs.Merged[st.Name]
@@ -148,6 +152,10 @@ func (cs *caseStages) hasRead() bool { return slices.Contains(cs.Boundaries, "re
 // noReadText says what a trip without the read boundary measures.
 const noReadText = "no read boundary on this kernel: the trip ends at the receiving device's ingress"
 
+// receiverReadText says what the read is where vethbench's receiver
+// marked it.
+const receiverReadText = "the read is the receiver's, when its recvmmsg returned (this kernel does not mark a UDP datagram's read)"
+
 // boundaryText says which boundaries the case's trials were stamped at,
 // and what a missing read boundary means.
 func (cs *caseStages) boundaryText() string {
@@ -155,8 +163,11 @@ func (cs *caseStages) boundaryText() string {
 	if cs.Uneven {
 		b += " (not every trial had each of them)"
 	}
-	if !cs.hasRead() {
+	switch {
+	case !cs.hasRead():
 		b += "; " + noReadText
+	case cs.ReadBy == "receiver":
+		b += "; " + receiverReadText
 	}
 	return b + "."
 }
@@ -429,7 +440,7 @@ func (a *analysis) stageQuestions() []stageQuestion {
 // same boundaries.
 func sameBoundaries(cases []*caseStages) bool {
 	for _, cs := range cases {
-		if cs.Uneven || !slices.Equal(cs.Boundaries, cases[0].Boundaries) {
+		if cs.Uneven || !slices.Equal(cs.Boundaries, cases[0].Boundaries) || cs.ReadBy != cases[0].ReadBy {
 			return false
 		}
 	}

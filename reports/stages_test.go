@@ -356,3 +356,20 @@ func TestPctOf(t *testing.T) {
 		}
 	}
 }
+
+// A read the receiver marked is said, and cases whose reads were marked
+// by different hands do not share one line of boundaries.
+func TestStagesReadBy(t *testing.T) {
+	all := []string{"send", "queue", "xmit", "ingress", "read"}
+	recv := &caseStages{Boundaries: all, ReadBy: "receiver"}
+	kern := &caseStages{Boundaries: all, ReadBy: "kernel"}
+	if got := recv.boundaryText(); !strings.Contains(got, "the read is the receiver's, when its recvmmsg returned") {
+		t.Errorf("receiver's read: %q", got)
+	}
+	if got := kern.boundaryText(); strings.Contains(got, "receiver") || strings.Contains(got, noReadText) {
+		t.Errorf("kernel's read: %q", got)
+	}
+	if sameBoundaries([]*caseStages{recv, kern}) {
+		t.Error("a receiver's read and a kernel's taken for the same boundaries")
+	}
+}

@@ -47,6 +47,12 @@ type pairResult struct {
 // SrcPortBase when they are zero.
 func runPair(t testing.TB, topo *topology.Topology, cfg UDPConfig, d time.Duration) pairResult {
 	t.Helper()
+	return runPairWith(t, topo, cfg, d, nil)
+}
+
+// runPairWith is runPair with prep called on the receiver before it runs.
+func runPairWith(t testing.TB, topo *topology.Topology, cfg UDPConfig, d time.Duration, prep func(*UDPReceiver)) pairResult {
+	t.Helper()
 	if !cfg.Src.IsValid() {
 		cfg.Src = topo.Sender.Addr
 	}
@@ -64,6 +70,9 @@ func runPair(t testing.TB, topo *topology.Topology, cfg UDPConfig, d time.Durati
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rcv.Close() })
+	if prep != nil {
+		prep(rcv)
+	}
 	snd, err := NewUDPSender(topo.Sender.NS, cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package traffic
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -11,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	vbpf "github.com/vethbench/vethbench/ebpf"
 	"github.com/vethbench/vethbench/internal/netns"
 )
 
@@ -117,6 +119,28 @@ type UDPReceiver struct {
 	flows   [][tagSlots]flowState // indexed by source port, then tag % tagSlots
 	perFlow []uint64              // valid datagrams, indexed by source port
 	acc     tagAcc
+	onRead  ReadHook       // nil unless OnRead set one
+	clock   monoClock      // for onRead
+	read    []ReadDatagram // the batch given to onRead, reused
+}
+
+// ReadDatagram is one vethbench datagram as the receiver read it: the
+// fields that name it, as the stage stamps do, and its send time.
+type ReadDatagram = vbpf.ReadDatagram
+
+// ReadHook gets, after each recvmmsg that returned vethbench datagrams,
+// the CLOCK_MONOTONIC time (ns) the call returned and those datagrams
+// (vbpf.Stages.Read is one). It runs on the receiving goroutine, between
+// reads, so it must be quick; ds is reused after it returns.
+type ReadHook func(readNS int64, ds []ReadDatagram)
+
+// OnRead sets the hook that sees every datagram read: the read boundary
+// of the stage stamps on kernels that do not mark the read. Call it
+// before Run.
+func (r *UDPReceiver) OnRead(h ReadHook) {
+	r.onRead = h
+	r.clock = newMonoClock()
+	r.read = make([]ReadDatagram, 0, recvBatch)
 }
 
 // tagAcc adds up one tag's counts over a run of datagrams of that tag,
@@ -310,7 +334,15 @@ func (r *UDPReceiver) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		var readNS int64
+		if n > 0 && r.onRead != nil {
+			readNS = r.clock.now() // once per call: its datagrams became the reader's together
+		}
 		r.account(n)
+		if len(r.read) > 0 {
+			r.onRead(readNS, r.read)
+			r.read = r.read[:0]
+		}
 		switch {
 		case n == len(r.msgs): // more may be queued
 			idle = 0
@@ -379,6 +411,9 @@ func (r *UDPReceiver) account(n int) {
 		tag := p[3]
 		seq := uint32(p[4]) | uint32(p[5])<<8 | uint32(p[6])<<16 | uint32(p[7])<<24
 		r.perFlow[port]++
+		if r.onRead != nil {
+			r.read = append(r.read, ReadDatagram{SrcPort: port, Seq: seq, SendTime: binary.LittleEndian.Uint64(p[8:16])})
+		}
 		if tag != a.tag {
 			r.flush()
 			a.tag = tag

@@ -485,3 +485,51 @@ func TestPinnedRun(t *testing.T) {
 		t.Error("a CPU beyond the machine's was accepted")
 	}
 }
+
+// OnRead's hook sees every datagram read, once, with the fields that name
+// it and its send time, after that send time, in calls whose read times do
+// not go back.
+func TestOnRead(t *testing.T) {
+	testenv.RequireRoot(t)
+	topo := realize(t, topology.Spec{Kind: topology.KindVeth, Family: topology.IPv4})
+	type key struct {
+		port uint16
+		seq  uint32
+	}
+	seen := map[key]int{}
+	var calls, bad int
+	var last int64
+	cfg := UDPConfig{Flows: 2, FrameSize: 64, Rate: 20000}
+	r := runPairWith(t, topo, cfg, 500*time.Millisecond, func(rcv *UDPReceiver) {
+		rcv.OnRead(func(readNS int64, ds []ReadDatagram) {
+			calls++
+			if readNS < last {
+				bad++
+			}
+			last = readNS
+			for _, d := range ds {
+				seen[key{d.SrcPort, d.Seq}]++
+				if age := readNS - int64(d.SendTime); age <= 0 || age > int64(time.Second) {
+					bad++
+				}
+			}
+		})
+	})
+	if r.sndErr != nil || r.rcvErr != nil {
+		t.Fatalf("sender: %v, receiver: %v", r.sndErr, r.rcvErr)
+	}
+	got := r.rcv.Received()
+	t.Logf("sent %d, received %d, %d hook calls, %d distinct datagrams", r.snd.Sent(), got, calls, len(seen))
+	if got == 0 || uint64(len(seen)) != got {
+		t.Errorf("the hook saw %d distinct datagrams, the receiver counted %d", len(seen), got)
+	}
+	for k, n := range seen {
+		if n != 1 || k.port < testSrcPortBase || k.port >= testSrcPortBase+2 {
+			t.Errorf("datagram %+v seen %d times", k, n)
+			break
+		}
+	}
+	if bad != 0 {
+		t.Errorf("%d read times before their send time, more than 1 s after it, or going back", bad)
+	}
+}

@@ -37,6 +37,9 @@ enum bpf_map_type {
 	BPF_MAP_TYPE_ARRAY_OF_MAPS = 12,
 };
 
+/* linux/bpf.h: map_flags */
+#define BPF_F_MMAPABLE	(1U << 10)
+
 #define __bpf_md_ptr(type, name)	\
 union {					\
 	type name;			\

@@ -480,8 +480,7 @@ const (
 // last boundary. Added within version 3.
 type Stages struct {
 	// Boundaries are those stamped, in path order: "send", "queue",
-	// "xmit", "ingress", and "read" where the kernel marks the read
-	// (not 6.18, which frees a read datagram later, elsewhere).
+	// "xmit", "ingress", and "read" (see ReadBy).
 	Boundaries []string `json:"boundaries"`
 	// Stages in path order, those with a count. A stage whose start
 	// boundary was not seen is missing, and the next stage holds its time
@@ -499,6 +498,14 @@ type Stages struct {
 	Restarted uint64 `json:"restarted,omitempty"`
 	Evicted   uint64 `json:"evicted,omitempty"`
 	GSO       uint64 `json:"gso,omitempty"`
+	// ReadBy says who marked the read: "kernel" (consume_skb in the
+	// reader's recvmsg, before 6.18) or "receiver" (vethbench's receiver
+	// after its recvmmsg returned, where the kernel does not mark it);
+	// "" without a read boundary. ReadUnmatched: datagrams the receiver
+	// read that it could not time (their stamp gone), not in the socket
+	// stage.
+	ReadBy        string `json:"read_by,omitempty"`
+	ReadUnmatched uint64 `json:"read_unmatched,omitempty"`
 }
 
 // Stage is one stage's times over a trial, from its eBPF histogram (the
