@@ -52,13 +52,15 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-# Render the fixtures' reports (a sweep in rounds, one interleaved) in
+# Render the fixtures' reports (a sweep in rounds, one interleaved, two
+# with stages) in
 # headless Chromium (installs chromium if missing); fails on JavaScript
 # errors, external references or a blank page.
 report-check:
 	bash .ci/report-check reports/testdata/sweep.json
 	bash .ci/report-check reports/testdata/sweep-interleaved.json
 	bash .ci/report-check reports/testdata/sweep-stages.json
+	bash .ci/report-check reports/testdata/sweep-stages-shape.json
 	bash .ci/report-check --trend reports/trend/testdata/history
 
 # Regenerate the committed BPF objects (needs clang and llvm-strip).

@@ -373,3 +373,38 @@ func TestStagesReadBy(t *testing.T) {
 		t.Error("a receiver's read and a kernel's taken for the same boundaries")
 	}
 }
+
+// testdata/sweep-stages-shape.json is examples/stages.yaml run on the
+// development VM (kernel 6.18, so the receiver marks the read), quiet, its
+// stage histograms trimmed: a knob that moves the wait into the qdisc
+// stage (shape_mbit=20), one that leaves it in the sender's (shape_mbit=50)
+// and one that changes nothing that matters (qdisc=pfifo_fast). The page,
+// the Markdown and the sweep's summary say which stage each changed.
+func TestStagesRealShapeSweep(t *testing.T) {
+	r, err := result.ReadFile("testdata/sweep-stages-shape.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := renderHTML(t, r)
+	for _, want := range []string{"Where the time goes", "the read is the receiver&#39;s, when its recvmmsg returned",
+		"<strong>veth/shape_mbit=20</strong>: the <strong>qdisc stage rose</strong> from",
+		"<strong>veth/shape_mbit=50</strong>: the <strong>sender stage rose</strong> from"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	var sum strings.Builder
+	if err := WriteSummary(&sum, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(sum.String(), "\n  veth/shape_mbit=20: the qdisc stage rose from ") {
+		t.Errorf("the summary lacks the qdisc stage's rise:\n%s", sum.String())
+	}
+	for _, c := range r.Cases {
+		for _, tr := range c.Trials {
+			if st := tr.Stages; st == nil || st.ReadBy != "receiver" || st.ReadUnmatched != 0 {
+				t.Fatalf("%s trial %d: stages %+v: want the receiver's read, nothing unmatched", c.Name, tr.Index+1, st)
+			}
+		}
+	}
+}
