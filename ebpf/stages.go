@@ -429,7 +429,7 @@ func (st *Stages) register(sh *stagesShared, opts StagesOptions) error {
 			return err
 		}
 	}
-	if err := sh.cases.Update(st.port, cfg, ebpf.UpdateNoExist); err != nil {
+	if err := sh.cases.Update(uint32(st.port), cfg, ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("register stage port %d: %w", st.port, err)
 	}
 	return nil
@@ -469,7 +469,7 @@ func newInnerMap(outerSpec *ebpf.MapSpec, outer *ebpf.Map, index uint32) (*ebpf.
 // hooks and maps; the shared state goes with the last case.
 func (st *Stages) unregister(sh *stagesShared) error {
 	var errs []error
-	if err := sh.cases.Delete(st.port); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+	if err := sh.cases.Update(uint32(st.port), stagesVbStageCase{}, ebpf.UpdateAny); err != nil {
 		errs = append(errs, fmt.Errorf("unregister stage port %d: %w", st.port, err))
 	}
 	if st.ingress != nil {
