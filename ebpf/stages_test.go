@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -580,22 +581,9 @@ func TestStagesClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ids []ebpf.ProgramID
-	progs := []*ebpf.Program{st.ingress.objs.Prog}
-	for _, p := range st.progs {
-		progs = append(progs, p)
-	}
-	for _, p := range progs {
-		info, err := p.Info()
-		if err != nil {
-			t.Fatal(err)
-		}
-		id, ok := info.ID()
-		if !ok {
-			t.Fatal("no program id")
-		}
-		ids = append(ids, id)
-	}
+	progs := maps.Clone(st.progs)
+	progs[BoundaryIngress] = st.ingress.objs.Prog
+	ids := programIDs(t, progs)
 	if want := len(allPresent(t)) - 1; len(ids) != want {
 		t.Fatalf("%d programs, want %d", len(ids), want)
 	}
