@@ -196,9 +196,8 @@ func (r *running) attachStages(c plan.Case, port uint16) error {
 		return fmt.Errorf("attach stage stamps: %w", err)
 	}
 	r.stages = st
-	if st.ReadByReceiver() {
-		r.knobWarnings = append(r.knobWarnings, "stages: this kernel does not mark a UDP datagram's read, so the receiver does, after each recvmmsg returns: the socket stage ends when the application has the datagram")
-	}
+	// Where the receiver marks the read, the result says so (read_by)
+	// and the report with it: not a warning, which would flag every case.
 	missing := st.Missing()
 	for _, b := range []vbpf.Boundary{vbpf.BoundaryQueue, vbpf.BoundaryXmit, vbpf.BoundaryIngress, vbpf.BoundaryRead} {
 		e, ok := missing[b]
