@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -145,37 +146,34 @@ func writeCase(b *strings.Builder, c result.Case) {
 // case was measured with stages: the medians over the trials of each
 // stage's mean, p50 and p99, and its share of the trip's mean.
 func writeStages(b *strings.Builder, c result.Case) {
-	s := c.Summary
-	if len(s.Stages) == 0 {
+	cs := stagesOfCase(&c)
+	if cs == nil {
 		return
 	}
-	var total float64
-	for _, st := range s.Stages {
-		if st.Name == "total" {
-			total = st.MeanNs.Median
-		}
+	note := ""
+	switch {
+	case !cs.hasRead():
+		note = "; " + noReadText
+	case cs.ReadBy == "receiver":
+		note = "; " + receiverReadText
 	}
-	fmt.Fprintf(b, "stages, boundaries %s (median over trials; each datagram's stages add up to its total):\n", strings.Join(stageBoundaries(c), ", "))
+	fmt.Fprintf(b, "stages, boundaries %s (median over trials; each datagram's stages add up to its total)%s:\n", strings.Join(cs.Boundaries, ", "), note)
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  stage\tmean us\tp50 us\tp99 us\tshare\n")
-	for _, st := range s.Stages {
+	row := func(st result.StageSummary, share string) {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", st.Name, usNum(st.MeanNs.Median), usNum(st.P50.Median), usNum(st.P99.Median), share)
+	}
+	for _, st := range cs.Stages {
 		share := "-"
-		if total > 0 && st.Name != "total" {
-			share = fmt.Sprintf("%.0f%%", 100*st.MeanNs.Median/total)
+		if v := cs.share(st); !math.IsNaN(v) {
+			share = pctOf(v)
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", st.Name, us(st.MeanNs.Median), us(st.P50.Median), us(st.P99.Median), share)
+		row(st, share)
+	}
+	if cs.HasTotal {
+		row(cs.Total, "-")
 	}
 	tw.Flush()
-}
-
-// stageBoundaries are the boundaries a case's trials were stamped at.
-func stageBoundaries(c result.Case) []string {
-	for _, t := range c.Trials {
-		if t.Stages != nil {
-			return t.Stages.Boundaries
-		}
-	}
-	return nil
 }
 
 func level(e result.Estimate) string {

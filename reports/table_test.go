@@ -122,11 +122,11 @@ func TestWriteTableStages(t *testing.T) {
 	}
 	out := b.String()
 	for _, want := range []string{
-		"stages, boundaries send, queue, xmit, ingress",
+		"stages, boundaries send, queue, xmit, ingress (median over trials; each datagram's stages add up to its total); " + noReadText + ":\n",
 		"  sender  3.0      2.0     9.0     75%",
-		"  qdisc   0.2      0.1     0.7     5%",
-		"  device  0.8      0.6     2.0     20%",
-		"  total   4.0      3.0     11.0    -",
+		"  qdisc   0.20     0.15    0.70    5%",
+		"  device  0.80     0.60    2.0     20%",
+		"  total   4.0      3.0     11      -",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
