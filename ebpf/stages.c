@@ -4,9 +4,10 @@
 /*
  * Stage stamps: where the time of a vethbench UDP datagram's one-way trip
  * goes. Each datagram is stamped at every boundary of its path that its
- * case has (attached, see below), the first time it is seen there, and the time since
- * its previous boundary is counted in the histogram of the stage that ends
- * there, so that a datagram's stages add up to its send->read time:
+ * case has (attached, see below), the first time it is seen there, and the
+ * time since its previous boundary is counted in the histogram of the
+ * stage that ends there, so that a datagram's stages add up to its
+ * send->read time:
  *
  *   0 send     the send time the generator wrote into the payload
  *   1 queue    tp_btf/net_dev_queue: dev_queue_xmit, before the sender
@@ -33,9 +34,9 @@
  * per packet with N cases alive. A case is its destination port:
  * vb_stage_cases, indexed by port, holds the case's config (its index,
  * and which boundaries it has), filled from Go; a datagram to a port
- * without one is not ours. A boundary attached for another case but absent from this one's
- * config is ignored for its datagrams, exactly as if it were not attached:
- * its stage merges into the next. Each case's histograms and counts are
+ * without one is not ours. A boundary attached for another case but
+ * absent from this one's config is ignored for its datagrams, exactly as
+ * if it were not attached: its stage merges into the next. Each case's histograms and counts are
  * maps of its own, created in Go and put at its index in vb_stage_hists
  * and vb_stage_cnt (arrays of maps), so that a case reads and frees its
  * own and the programs need no fixed per-case array sized for the worst
@@ -89,8 +90,8 @@ char __license[] SEC("license") = "Dual BSD/GPL";
 
 #define VB_HDR_UNSET	0xffff
 
-/* Cases alive at once: the size of vb_stage_cases and of the arrays of
- * per-case maps; mirrored by stageCases in stages.go. */
+/* Cases alive at once: the size of the arrays of per-case maps; mirrored
+ * by stageCases in stages.go. */
 #define VB_STAGE_CASES	256
 
 /*
@@ -169,9 +170,10 @@ struct {
 	__type(value, struct vb_stage_case);
 } vb_stage_cases SEC(".maps");
 
-/* One case's histograms: stage s at s, the whole trip at VB_ST_TOTAL: per-CPU, created by stages.go for each
- * case from vb_stage_hists_inner, a template never loaded itself. (A
- * template of its own, not a struct declared in the outer map: clang 14
+/* One case's histograms, stage s at s and the whole trip at VB_ST_TOTAL:
+ * per-CPU, created by stages.go for each case from vb_stage_hists_inner,
+ * a template never loaded itself. (A template of its own, not a struct
+ * declared in the outer map: clang 14
  * emits the value type of a map only pointed to by another as a forward
  * declaration, without the size the loader needs.) */
 struct vb_stage_hists_inner {
