@@ -152,7 +152,7 @@ known effect with which vethbench checks its own sensitivity
 	fl.Float64Var(&f.confidence, "confidence", 0.95, "coverage of the median's interval, in (0, 1)")
 	fl.StringVar(&f.format, "format", "table", "what goes to stdout: table|json|benchfmt (the Go benchmark format, for benchstat and vethbench compare)")
 	fl.StringVarP(&f.output, "output", "o", "", "also write the JSON result file here (checked before anything is measured)")
-	fl.BoolVar(&f.stages, "stages", false, "stamp each datagram with eBPF at every boundary of its path the kernel offers (before and after the sender's qdisc, the receiving device's ingress, the read: the kernel's where it marks it, else the receiver's) for where the one-way time goes, stage by stage; costs 5-16% of a saturated veth pair's rate, the cases of a sweep sharing the stamps (docs/counters.md)")
+	fl.BoolVar(&f.stages, "stages", false, "stamp each datagram with eBPF at every boundary of its path the kernel offers (before and after the sender's qdisc, the receiving device's ingress, the read: the kernel's where it marks it, else the receiver's) for where the one-way time goes, stage by stage; costs 3-16% of a saturated veth pair's rate, the cases of a sweep sharing the stamps (docs/counters.md)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress lines on stderr")
 	return cmd
 }
