@@ -161,10 +161,10 @@ set +e
 timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 \
 	-machine q35,accel="$ACCEL" -cpu max -smp "$SMP" -m 1024 \
 	-kernel "$vmlinuz" -initrd "$initrd" \
-	-append "console=ttyS0 panic=-1 loglevel=4 rdinit=/init" \
+	-append "console=ttyS0 panic=-1 loglevel=5 rdinit=/init" \
 	-nographic -serial stdio -monitor none -no-reboot -nic none \
 	</dev/null 2>"$out/qemu.stderr" | tr -d '\r' | tee "$log" |
-	grep --line-buffered -E '^(VMTEST|=== RUN|--- (PASS|FAIL|SKIP)|PASS$|FAIL$|ok |panic:|Kernel panic)'
+	grep --line-buffered -E '^(VMTEST|=== RUN|--- (PASS|FAIL|SKIP)|PASS$|FAIL$|ok |panic:|Kernel panic|.*BUG: soft lockup)'
 qrc=${PIPESTATUS[0]}
 set -e
 end=$(date +%s)
