@@ -369,8 +369,9 @@ func TestXDPFixedRate(t *testing.T) {
 				t.Errorf("receiver device rx %d packets %d bytes, sent %d of %d bytes (+ %d other packets, %d bytes)",
 					r.d.rcvDev.RxPackets, r.d.rcvDev.RxBytes, sent, cfg.FrameSize, other, otherBytes)
 			}
-			if r.d.sndDev.TxPackets != sent+other || r.d.sndDev.TxDropped != 0 {
-				t.Errorf("sender device tx %d dropped %d, sent %d (+ %d other)", r.d.sndDev.TxPackets, r.d.sndDev.TxDropped, sent, other)
+			if sndOther, ok := deviceOther(r.d.sndDev.TxPackets, sent); !ok || r.d.sndDev.TxDropped != 0 {
+				t.Errorf("sender device tx %d dropped %d, sent %d: %d other packets (the receiver's ingress saw %d), want 0..%d",
+					r.d.sndDev.TxPackets, r.d.sndDev.TxDropped, sent, sndOther, other, maxDeviceOther)
 			}
 			if e := r.udp(ipv6, "InCsumErrors"); e != 0 {
 				t.Errorf("%d UDP checksum errors", e)
@@ -430,10 +431,15 @@ func TestXDPUnlimitedAccounting(t *testing.T) {
 			if got+ring+udpDrops != sent {
 				t.Errorf("received %d + ring drops %d + UDP drops %d = %d, sent %d", got, ring, udpDrops, got+ring+udpDrops, sent)
 			}
-			other := r.d.ingress.Packets - r.d.ingress.Matched
-			if r.d.rcvDev.RxDropped != ring || r.d.sndDev.TxPackets+ring != sent+other || r.d.rcvDev.RxPackets+ring != sent+other {
-				t.Errorf("sender tx %d dropped %d, receiver rx %d dropped %d, sent %d (+ %d other)",
-					r.d.sndDev.TxPackets, ring, r.d.rcvDev.RxPackets, r.d.rcvDev.RxDropped, sent, other)
+			// A device also counts the kernel's own packets (see
+			// deviceOther); every vethbench frame is held to exactly by
+			// the checks on either side of this one.
+			sndOther, ok1 := deviceOther(r.d.sndDev.TxPackets+ring, sent)
+			rcvOther, ok2 := deviceOther(r.d.rcvDev.RxPackets+ring, sent)
+			if r.d.rcvDev.RxDropped != ring || !ok1 || !ok2 {
+				t.Errorf("sender tx %d dropped %d, receiver rx %d dropped %d, sent %d: %d and %d other packets (the ingress counter saw %d), want 0..%d",
+					r.d.sndDev.TxPackets, ring, r.d.rcvDev.RxPackets, r.d.rcvDev.RxDropped, sent, sndOther, rcvOther,
+					r.d.ingress.Packets-r.d.ingress.Matched, maxDeviceOther)
 			}
 			if r.d.ingress.Matched+ring != sent {
 				t.Errorf("ingress matched %d + ring drops %d, sent %d", r.d.ingress.Matched, ring, sent)
@@ -687,3 +693,17 @@ func BenchmarkXDPSink64(b *testing.B) {
 // BenchmarkXDPStack64: 64-byte frames into a veth with GRO on at the peer
 // and a draining UDP receiver: the full receive stack.
 func BenchmarkXDPStack64(b *testing.B) { benchXDP(b, true, 0) }
+
+// maxDeviceOther is how many of the kernel's own packets (IPv6 neighbour
+// and router solicitations, MLD reports) a device may count in a test run.
+const maxDeviceOther = 8
+
+// deviceOther is how many packets a device counted beyond the run's
+// frames, and whether that is 0..maxDeviceOther. The sending device's own
+// packets are not always the receiver's: its counters and the receiver's
+// are read at slightly different moments, with one in flight or lost
+// (one run: the sender counted 2 such packets, the receiver 1).
+func deviceOther(counted, ours uint64) (int64, bool) {
+	d := int64(counted) - int64(ours)
+	return d, d >= 0 && d <= maxDeviceOther
+}
