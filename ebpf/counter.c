@@ -144,42 +144,8 @@ static __always_inline int vb_parse_udp(struct __sk_buff *skb, struct vb_match *
 	struct vb_udp_head l4;
 	__u32 l4_off, ip_len;
 
-	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		struct vb_v4_head h;
-		__u32 ihl;
-
-		/* One load covers the common case, an IPv4 header without options. */
-		if (bpf_skb_load_bytes(skb, ETH_HLEN, &h, sizeof(h)) < 0)
-			return 0;
-		if ((h.ip.ver_ihl >> 4) != 4 || h.ip.protocol != IPPROTO_UDP)
-			return 0;
-		if (h.ip.frag_off & bpf_htons(IP_OFFSET))
-			return 0;	/* a later fragment: no UDP header */
-		ihl = h.ip.ver_ihl & 0xf;
-		if (ihl < 5)
-			return 0;
-		l4_off = ETH_HLEN + ihl * 4;
-		if (ihl == 5)
-			l4 = h.l4;
-		else if (bpf_skb_load_bytes(skb, l4_off, &l4, sizeof(l4)) < 0)
-			return 0;
-		ip_len = bpf_ntohs(h.ip.tot_len);
-	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		struct vb_v6_head h;
-
-		if (bpf_skb_load_bytes(skb, ETH_HLEN, &h, sizeof(h)) < 0)
-			return 0;
-		if ((h.ip6.vtc_flow[0] >> 4) != 6 || h.ip6.nexthdr != IPPROTO_UDP)
-			return 0;
-		l4 = h.l4;
-		l4_off = ETH_HLEN + sizeof(h.ip6);
-		ip_len = bpf_ntohs(h.ip6.payload_len);
-		if (ip_len)
-			ip_len += sizeof(h.ip6);
-	} else {
+	if (!vb_skb_udp(skb, &l4, &l4_off, &ip_len))
 		return 0;
-	}
-
 	if (!vb_udp_ours(&l4, dst_port))
 		return 0;
 	m->ts = ((__u64)l4.ts_hi << 32) | l4.ts_lo;

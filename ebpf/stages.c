@@ -464,8 +464,8 @@ int vb_stage_read(__u64 *ctx)
 	return 0;
 }
 
-/* At the receiving device's ingress, as counter.c's vb_ingress parses: the
- * datagrams to ingress_port, its case's. */
+/* At the receiving device's ingress, parsed as counter.c's vb_ingress
+ * parses (vb_skb_udp): the datagrams to ingress_port, its case's. */
 SEC("tc")
 int vb_stage_ingress(struct __sk_buff *skb)
 {
@@ -473,36 +473,10 @@ int vb_stage_ingress(struct __sk_buff *skb)
 	struct vb_udp_head l4;
 	struct vb_dgram d;
 	__u16 port = ingress_port;
-	__u32 key;
+	__u32 key, l4_off, ip_len;
 
-	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		struct vb_v4_head h;
-		__u32 ihl;
-
-		if (bpf_skb_load_bytes(skb, ETH_HLEN, &h, sizeof(h)) < 0)
-			return TCX_NEXT;
-		if ((h.ip.ver_ihl >> 4) != 4 || h.ip.protocol != IPPROTO_UDP)
-			return TCX_NEXT;
-		if (h.ip.frag_off & bpf_htons(IP_OFFSET))
-			return TCX_NEXT;
-		ihl = h.ip.ver_ihl & 0xf;
-		if (ihl < 5)
-			return TCX_NEXT;
-		if (ihl == 5)
-			l4 = h.l4;
-		else if (bpf_skb_load_bytes(skb, ETH_HLEN + ihl * 4, &l4, sizeof(l4)) < 0)
-			return TCX_NEXT;
-	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		struct vb_v6_head h;
-
-		if (bpf_skb_load_bytes(skb, ETH_HLEN, &h, sizeof(h)) < 0)
-			return TCX_NEXT;
-		if ((h.ip6.vtc_flow[0] >> 4) != 6 || h.ip6.nexthdr != IPPROTO_UDP)
-			return TCX_NEXT;
-		l4 = h.l4;
-	} else {
+	if (!vb_skb_udp(skb, &l4, &l4_off, &ip_len))
 		return TCX_NEXT;
-	}
 	if (!vb_udp_ours(&l4, port))
 		return TCX_NEXT;
 	/* The config as the tracing programs find it: absent before the

@@ -123,4 +123,54 @@ static __always_inline int vb_udp_ours(const struct vb_udp_head *l4, __u16 port)
 	return vb_udp_to(&l4->udp, port) && (l4->magic & VB_MAGIC_MASK) == VB_MAGIC;
 }
 
+/*
+ * vb_skb_udp loads the UDP header and the vethbench payload head of an skb
+ * at a tc hook (its data starts at the Ethernet header) into l4: 1 for an
+ * IPv4 or IPv6 UDP datagram that is not a later fragment, with the UDP
+ * header's offset in *l4_off and the IP packet's length in *ip_len (0 when
+ * the header does not say, as for a GSO skb); 0 for anything else. One
+ * load covers the common case, an IPv4 header without options. Whether the
+ * datagram is vethbench's is the caller's check (vb_udp_ours). counter.c's
+ * vb_ingress and stages.c's vb_stage_ingress parse with it.
+ */
+static __always_inline int vb_skb_udp(struct __sk_buff *skb, struct vb_udp_head *l4, __u32 *l4_off, __u32 *ip_len)
+{
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		struct vb_v4_head h;
+		__u32 ihl;
+
+		if (bpf_skb_load_bytes(skb, ETH_HLEN, &h, sizeof(h)) < 0)
+			return 0;
+		if ((h.ip.ver_ihl >> 4) != 4 || h.ip.protocol != IPPROTO_UDP)
+			return 0;
+		if (h.ip.frag_off & bpf_htons(IP_OFFSET))
+			return 0;	/* a later fragment: no UDP header */
+		ihl = h.ip.ver_ihl & 0xf;
+		if (ihl < 5)
+			return 0;
+		*l4_off = ETH_HLEN + ihl * 4;
+		if (ihl == 5)
+			*l4 = h.l4;
+		else if (bpf_skb_load_bytes(skb, *l4_off, l4, sizeof(*l4)) < 0)
+			return 0;
+		*ip_len = bpf_ntohs(h.ip.tot_len);
+		return 1;
+	}
+	if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		struct vb_v6_head h;
+
+		if (bpf_skb_load_bytes(skb, ETH_HLEN, &h, sizeof(h)) < 0)
+			return 0;
+		if ((h.ip6.vtc_flow[0] >> 4) != 6 || h.ip6.nexthdr != IPPROTO_UDP)
+			return 0;
+		*l4 = h.l4;
+		*l4_off = ETH_HLEN + sizeof(h.ip6);
+		*ip_len = bpf_ntohs(h.ip6.payload_len);
+		if (*ip_len)
+			*ip_len += sizeof(h.ip6);
+		return 1;
+	}
+	return 0;
+}
+
 #endif /* __VB_PACKET_H */
