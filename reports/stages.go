@@ -163,13 +163,19 @@ func (cs *caseStages) boundaryText() string {
 	if cs.Uneven {
 		b += " (not every trial had each of them)"
 	}
+	return b + cs.readNote() + "."
+}
+
+// readNote says, after "; ", what ends the trip where that is not the
+// kernel's read: no read boundary, or the receiver's read; "" otherwise.
+func (cs *caseStages) readNote() string {
 	switch {
 	case !cs.hasRead():
-		b += "; " + noReadText
+		return "; " + noReadText
 	case cs.ReadBy == "receiver":
-		b += "; " + receiverReadText
+		return "; " + receiverReadText
 	}
-	return b + "."
+	return ""
 }
 
 // notes are what qualifies the case's stages: the boundaries (unless

@@ -150,14 +150,7 @@ func writeStages(b *strings.Builder, c result.Case) {
 	if cs == nil {
 		return
 	}
-	note := ""
-	switch {
-	case !cs.hasRead():
-		note = "; " + noReadText
-	case cs.ReadBy == "receiver":
-		note = "; " + receiverReadText
-	}
-	fmt.Fprintf(b, "stages, boundaries %s (median over trials; each datagram's stages add up to its total)%s:\n", strings.Join(cs.Boundaries, ", "), note)
+	fmt.Fprintf(b, "stages, boundaries %s (median over trials; each datagram's stages add up to its total)%s:\n", strings.Join(cs.Boundaries, ", "), cs.readNote())
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  stage\tmean us\tp50 us\tp99 us\tshare\n")
 	row := func(st result.StageSummary, share string) {
